@@ -1,0 +1,31 @@
+.PHONY: run test lint typecheck arch unit setup setup-dev bench
+
+VENV := .venv
+BIN := $(VENV)/bin
+
+setup:
+	@scripts/setup.sh
+
+setup-dev:
+	@scripts/setup.sh --dev
+
+# Start the server in the foreground and deploy the demo endpoint `smollm2`.
+run: setup
+	@$(BIN)/python -m modelport.server.demo
+
+# Lint, types, architecture contracts, then the whole test suite.
+test: setup-dev lint typecheck arch
+	@$(BIN)/python -m pytest -q -rs $(PYTEST_ARGS)
+
+lint: setup-dev
+	@$(BIN)/ruff check src tests benchmarks
+	@$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: setup-dev
+	@$(BIN)/mypy
+
+arch: setup-dev
+	@$(BIN)/lint-imports
+
+bench: setup-dev
+	@$(BIN)/python benchmarks/gateway.py

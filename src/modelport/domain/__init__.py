@@ -1,0 +1,1 @@
+"""Pure domain: specs, states, records, errors. Imports nothing else of Modelport's."""

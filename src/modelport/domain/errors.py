@@ -1,0 +1,48 @@
+"""Domain errors. The API maps them to HTTP in one place; each dialect renders its own envelope."""
+
+from __future__ import annotations
+
+
+class ModelportError(Exception):
+    """Base of every error we raise on purpose."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(ModelportError):
+    """The object does not exist, or the caller's project cannot see it (same answer on purpose)."""
+
+
+class Conflict(ModelportError):
+    """The request clashes with current state: a name taken with another spec, a stale generation."""
+
+
+class InvalidSpec(ModelportError):
+    """Input that cannot be valid whatever the state; `field` names the culprit."""
+
+
+class Forbidden(ModelportError):
+    """Authenticated, but the role does not allow this action."""
+
+
+class Unauthorized(ModelportError):
+    """No credentials, or credentials that match nothing."""
+
+
+class IllegalTransition(ModelportError):
+    """A state change the transition table does not allow: a bug, never user input."""
+
+
+class TemporaryError(ModelportError):
+    """Worth retrying after `delay` seconds (capacity not there yet, a port race, ...)."""
+
+    def __init__(self, message: str, *, delay: float = 1.0) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+class PermanentError(ModelportError):
+    """Retrying the same thing will fail the same way (bad binary, missing model file, ...)."""

@@ -1,0 +1,115 @@
+"""Stored objects as typed records. The store returns these; nothing passes dicts around."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from modelport.domain.specs import EndpointSpec
+from modelport.domain.states import DesiredState, ReplicaState
+
+
+class Role(StrEnum):
+    """What a token may do inside its project."""
+
+    ADMIN = "admin"  # everything, including tokens
+    MEMBER = "member"  # create, change and delete endpoints; call them
+    VIEWER = "viewer"  # read and call endpoints; no changes
+
+    @property
+    def can_mutate(self) -> bool:
+        return self is not Role.VIEWER
+
+    @property
+    def can_manage_tokens(self) -> bool:
+        return self is Role.ADMIN
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Project(_Record):
+    id: int
+    name: str
+    created_at: datetime
+
+
+class Token(_Record):
+    """An API token. Only its SHA-256 hash is stored; the secret is shown once at creation."""
+
+    id: int
+    project_id: int
+    name: str
+    role: Role
+    prefix: str  # first characters, to tell tokens apart in listings
+    endpoint_id: int | None  # set: the token may only call this endpoint (inference keys)
+    created_at: datetime
+    revoked: bool = False
+
+
+class Endpoint(_Record):
+    """An endpoint's desired state. `generation` grows on every spec change and on restart."""
+
+    id: int
+    project_id: int
+    name: str
+    spec: EndpointSpec
+    generation: int
+    desired_state: DesiredState
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReplicaHandle(_Record):
+    """How a runtime finds a replica's process again, even after a control-plane restart."""
+
+    backend: str  # "local", "docker", "ray"
+    host: str  # address the engine listens on (loopback or private)
+    port: int
+    pid: int | None = None
+    start_time: int | None = None  # process start time (clock ticks) guards against pid reuse
+    container_id: str | None = None
+    log_path: str | None = None
+
+
+class Replica(_Record):
+    id: int
+    endpoint_id: int
+    project_id: int
+    generation: int
+    state: ReplicaState
+    handle: ReplicaHandle | None  # None until launched
+    restart_count: int
+    state_reason: str
+    state_changed_at: datetime
+    next_attempt_at: datetime | None  # backoff: do not (re)start before this
+    ready_at: datetime | None
+    created_at: datetime
+
+    @property
+    def url(self) -> str | None:
+        if self.handle is None:
+            return None
+        return f"http://{self.handle.host}:{self.handle.port}"
+
+
+class EventLevel(StrEnum):
+    """How much an event matters to the user."""
+
+    INFO = "info"  # normal progress
+    WARNING = "warning"  # something failed and is being retried
+    ERROR = "error"  # needs the user's attention
+
+
+class Event(_Record):
+    id: int
+    project_id: int
+    endpoint_id: int
+    replica_id: int | None
+    level: EventLevel
+    reason: str  # CamelCase machine-readable reason, e.g. "ReplicaReady", "LivenessFailed"
+    message: str
+    created_at: datetime

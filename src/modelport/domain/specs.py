@@ -1,0 +1,256 @@
+"""The endpoint spec: what a user asks for, independent of any API dialect or runtime.
+
+Every dialect (native, TIR, DeepInfra, Tensormesh) translates into these models. They are pure
+data with validation; nothing here touches storage, processes or the network.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from modelport.domain.ids import validate_env_name
+
+EngineArgValue = str | int | float | bool
+
+
+class Framework(StrEnum):
+    """The engine that serves an endpoint's replicas."""
+
+    LLAMACPP = "llamacpp"  # llama-cpp-python's OpenAI-compatible server over a GGUF file
+    CUSTOM = "custom"  # any command; listens on {port} / $PORT
+    VLLM = "vllm"  # vLLM OpenAI server
+    SGLANG = "sglang"  # SGLang server
+    DYNAMO = "dynamo"  # NVIDIA Dynamo frontend + workers
+    TRITON = "triton"  # NVIDIA Triton Inference Server
+    TORCHSERVE = "torchserve"  # PyTorch TorchServe
+    TENSORRT = "tensorrt"  # TensorRT-LLM (trtllm-serve)
+
+
+class ProbeProtocol(StrEnum):
+    """How a probe talks to a replica."""
+
+    HTTP = "http"  # GET path, 2xx/3xx is success
+    TCP = "tcp"  # a TCP connect is success
+    GRPC = "grpc"  # gRPC health check (stored; checked as TCP until gRPC probes exist)
+    EXEC = "exec"  # run `commands`; exit 0 is success
+
+
+class ProbeSpec(BaseModel):
+    """A readiness or liveness probe; fields follow TIR's Terraform probe block (seed 001)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    protocol: ProbeProtocol = ProbeProtocol.HTTP
+    path: str | None = None  # None: the engine's own health route
+    port: int | None = Field(default=None, ge=1, le=65535)  # None: the replica's serving port
+    commands: list[str] = Field(default_factory=list)
+    grpc_service: str | None = None
+    initial_delay_seconds: float = Field(default=0.0, ge=0, le=3600)
+    period_seconds: float = Field(default=2.0, gt=0, le=3600)
+    timeout_seconds: float = Field(default=2.0, gt=0, le=600)
+    success_threshold: int = Field(default=1, ge=1, le=100)
+    failure_threshold: int = Field(default=3, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _protocol_needs(self) -> ProbeSpec:
+        if self.protocol is ProbeProtocol.EXEC and not self.commands:
+            raise ValueError("commands: an exec probe needs at least one command")
+        if self.path is not None and not self.path.startswith("/"):
+            raise ValueError("path: must start with '/'")
+        return self
+
+
+class ModelSource(BaseModel):
+    """Where the weights come from. At most one of hf_id, path, image, model_id is the source."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hf_id: str | None = None  # Hugging Face repo id, e.g. "HuggingFaceTB/SmolLM2-135M-Instruct"
+    revision: str | None = None
+    path: str | None = None  # a local file or directory (uploaded files land here)
+    image: str | None = None  # a container image (custom containers)
+    model_id: str | None = None  # a model registered in Modelport's model repository
+    tokenizer: str | None = None
+    serve_type: str | None = None  # "full-model" or "peft-model" (vLLM)
+
+
+class EnvVar(BaseModel):
+    """An environment variable for the engine. Secret values are encrypted at rest, never shown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    value: str = ""
+    secret: bool = False
+    required: bool = False
+    disabled: bool = False  # kept in the spec but not passed to the engine
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return validate_env_name(v)
+
+
+class Mount(BaseModel):
+    """A disk or shared path made available to replicas."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str  # where the replica sees it
+    source: str | None = None  # host path or volume; None: a per-endpoint scratch dir
+    size_gb: int | None = Field(default=None, ge=1, le=100_000)
+    read_only: bool = False
+
+
+class Resources(BaseModel):
+    """What one replica needs from its host."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpu: float = Field(default=1.0, gt=0, le=1024)  # cores
+    memory_mb: int = Field(default=1024, ge=64, le=16 * 1024 * 1024)
+    gpu_count: int = Field(default=0, ge=0, le=64)
+    gpu_type: str | None = None  # e.g. "H100-80GB"; None: any
+    disk_gb: int | None = Field(default=None, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _gpu_type_needs_gpu(self) -> Resources:
+        if self.gpu_type is not None and self.gpu_count == 0:
+            raise ValueError("gpu_count: must be at least 1 when gpu_type is set")
+        return self
+
+
+class ScaleMetric(StrEnum):
+    """What an autoscaling rule watches."""
+
+    CONCURRENCY = "concurrency"  # in-flight requests per replica
+    REQUEST_RATE = "request_rate"  # requests per second per replica
+    CUSTOM = "custom"  # an engine metric named by custom_metric_name
+
+
+class ScaleRule(BaseModel):
+    """One autoscaling rule; fields follow TIR's auto_scale_policy.rules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: ScaleMetric
+    value: float = Field(gt=0)  # target per replica
+    custom_metric_name: str | None = None
+    condition_type: str = "limit"
+    window_seconds: float = Field(default=60, gt=0, le=86400)
+    watch_period_seconds: float = Field(default=60, gt=0, le=86400)
+    granularity_seconds: float = Field(default=5, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _custom_needs_name(self) -> ScaleRule:
+        if self.metric is ScaleMetric.CUSTOM and not self.custom_metric_name:
+            raise ValueError("custom_metric_name: required when metric is 'custom'")
+        return self
+
+
+class AutoscalePolicy(BaseModel):
+    """Scale replicas between min and max by the rules. Stored now; acted on by the autoscaler."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    min_replicas: int = Field(default=1, ge=0, le=1000)
+    max_replicas: int = Field(default=1, ge=0, le=1000)
+    stability_period_seconds: float = Field(default=300, ge=0, le=86400)
+    rules: list[ScaleRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AutoscalePolicy:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError("max_replicas: must be >= min_replicas")
+        return self
+
+
+class AsyncTargetRoute(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    route_name: str
+    route_value: str
+
+
+class AsyncConfig(BaseModel):
+    """Queued (async) invocations. Stored now; acted on by the async-invocation work."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    concurrent_workers: int = Field(default=1, ge=1, le=1024)
+    dataset_id: str | None = None
+    destination_type: str = "dataset"
+    target_routes: list[AsyncTargetRoute] = Field(default_factory=list)
+
+
+class LogOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    error: bool = True
+    info: bool = True
+    warning: bool = True
+    verbose_level: int = Field(default=1, ge=0, le=10)
+
+
+class EndpointSpec(BaseModel):
+    """Everything needed to run an endpoint. Immutable in spirit: a patch yields a new spec."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    framework: Framework
+    model: ModelSource = Field(default_factory=ModelSource)
+    command: list[str] = Field(default_factory=list)  # custom: argv, may contain "{port}"
+    engine_args: dict[str, EngineArgValue] = Field(default_factory=dict)
+    extra_args: list[str] = Field(default_factory=list)  # appended verbatim to the engine argv
+    env: list[EnvVar] = Field(default_factory=list)
+    resources: Resources = Field(default_factory=Resources)
+    replicas: Annotated[int, Field(ge=0, le=1000)] = 1
+    autoscale: AutoscalePolicy = Field(default_factory=AutoscalePolicy)
+    readiness: ProbeSpec | None = None  # None: the engine's default readiness probe
+    liveness: ProbeSpec | None = None  # None: the engine's default liveness probe
+    mounts: list[Mount] = Field(default_factory=list)
+    max_concurrency: int | None = Field(default=None, ge=1, le=100_000)  # per replica
+    server_version: str | None = None
+    world_size: int = Field(default=1, ge=1, le=1024)
+    logging: LogOptions = Field(default_factory=LogOptions)
+    async_config: AsyncConfig = Field(default_factory=AsyncConfig)
+    image_pull_policy: str | None = None
+    description: str | None = Field(default=None, max_length=2000)
+    labels: dict[str, str] = Field(default_factory=dict)
+    extensions: dict[str, Any] = Field(default_factory=dict)  # dialect fields kept verbatim
+
+    @model_validator(mode="after")
+    def _framework_needs(self) -> EndpointSpec:
+        if self.framework is Framework.CUSTOM and not self.command and not self.model.image:
+            raise ValueError("command: a custom endpoint needs a command (or model.image)")
+        if self.framework is Framework.LLAMACPP and not (self.model.path or self.model.hf_id):
+            raise ValueError("model.path: a llamacpp endpoint needs a GGUF file path")
+        names = [e.name for e in self.env]
+        if len(names) != len(set(names)):
+            raise ValueError("env: variable names must be unique")
+        return self
+
+    def with_changes(self, changes: dict[str, Any]) -> EndpointSpec:
+        """A new, re-validated spec with top-level fields replaced (nested dicts merged)."""
+        merged = _deep_merge(self.model_dump(mode="json"), changes)
+        return EndpointSpec.model_validate(merged)
+
+
+def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in _REPLACED:
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+# Maps whose keys are user data: a patch replaces them whole, so a key can be removed.
+_REPLACED = frozenset({"engine_args", "labels", "extensions"})

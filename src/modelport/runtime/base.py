@@ -1,0 +1,56 @@
+"""The runtime seam: how replicas become processes (local), containers (docker) or actors (ray).
+
+Only `runtime/*` touches subprocess, Docker or Ray. The controller sees only this protocol.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from modelport.domain.launch import LaunchPlan
+from modelport.domain.records import ReplicaHandle
+
+
+class ProcessState(StrEnum):
+    """What the runtime sees of a replica's process."""
+
+    RUNNING = "running"  # alive
+    EXITED = "exited"  # ended; exit_code says how
+    MISSING = "missing"  # no such process (never started, reaped long ago, or pid reused)
+
+
+class ProcessStatus(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    state: ProcessState
+    exit_code: int | None = None
+
+
+class RuntimeBackend(Protocol):
+    name: str
+
+    def address(self) -> tuple[str, int]:
+        """A host and free port for a new replica's engine to listen on."""
+        ...
+
+    async def start(self, replica_key: str, plan: LaunchPlan) -> ReplicaHandle:
+        """Launch the plan. Returns once the process exists (not once it is ready).
+
+        Raises TemporaryError (retry later) or PermanentError (the plan cannot run here).
+        """
+        ...
+
+    async def stop(self, handle: ReplicaHandle, grace_seconds: float) -> None:
+        """SIGTERM the replica's process group, SIGKILL after the grace period. Idempotent."""
+        ...
+
+    async def status(self, handle: ReplicaHandle) -> ProcessStatus: ...
+
+    async def read_logs(self, handle: ReplicaHandle, tail_bytes: int = 64_000) -> str: ...
+
+    def gpu_inventory(self) -> dict[str, int]:
+        """GPU type -> count this runtime can place (empty: no GPUs)."""
+        ...

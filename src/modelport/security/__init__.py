@@ -1,0 +1,1 @@
+"""Secrets at rest and token handling: no I/O beyond the key file."""

@@ -1,0 +1,53 @@
+"""One Settings object from MODELPORT_* variables and flags, passed explicitly (no globals)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MODELPORT_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".modelport")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str | None = None  # None: SQLite in $MODELPORT_HOME/modelport.db
+    secret_key: str | None = None  # None: key file $MODELPORT_HOME/secret.key (created once)
+    runtime: str = "local"
+    engine_host: str = "127.0.0.1"  # engines listen here only; the gateway is the way in
+    reconcile_interval: float = 1.0  # seconds between controller ticks
+    route_refresh_interval: float = 0.25  # seconds between gateway route-table refreshes
+    drain_seconds: float = 30.0  # longest a draining replica keeps serving in-flight requests
+    stop_grace_seconds: float = 10.0  # SIGTERM -> SIGKILL
+    max_body_bytes: int = 8 * 1024 * 1024  # API request bodies larger than this get 413
+    backoff_initial: float = 1.0  # first crash-restart delay, doubled each time
+    backoff_max: float = 60.0  # cap on the crash-restart delay
+    upstream_timeout: float = 600.0  # seconds a proxied request may take
+    log_level: str = "info"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.home / "modelport.db"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def admin_token_path(self) -> Path:
+        return self.home / "admin-token"
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.home / "secret.key"
+
+    def ensure_home(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.logs_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,163 @@
+"""The store's interface. Only `store/*` touches SQL; everything else codes against this.
+
+All methods are synchronous and short; async callers wrap them in `asyncio.to_thread`.
+Every lookup that a request makes on behalf of a user takes a `project_id`, so an object of
+another project is simply not found (NotFound), never leaked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from modelport.domain.records import (
+    Endpoint,
+    Event,
+    EventLevel,
+    Project,
+    Replica,
+    ReplicaHandle,
+    Role,
+    Token,
+)
+from modelport.domain.specs import EndpointSpec
+from modelport.domain.states import DesiredState, ReplicaState
+
+
+class Store(Protocol):
+    # --- projects -----------------------------------------------------------------------
+    def create_project(self, name: str) -> Project:
+        """Raises Conflict if the name is taken."""
+        ...
+
+    def get_project(self, project_id: int) -> Project: ...  # NotFound
+
+    def get_project_by_name(self, name: str) -> Project: ...  # NotFound
+
+    def list_projects(self) -> Sequence[Project]: ...
+
+    # --- tokens -------------------------------------------------------------------------
+    def create_token(
+        self,
+        project_id: int,
+        name: str,
+        role: Role,
+        token_hash: str,
+        prefix: str,
+        endpoint_id: int | None = None,
+    ) -> Token: ...
+
+    def find_token(self, token_hash: str) -> Token | None:
+        """The live (not revoked) token with this hash, or None."""
+        ...
+
+    def list_tokens(self, project_id: int) -> Sequence[Token]: ...
+
+    def revoke_token(self, project_id: int, token_id: int) -> None: ...  # NotFound
+
+    # --- endpoints ----------------------------------------------------------------------
+    def create_endpoint(
+        self, project_id: int, name: str, spec: EndpointSpec, secret_spec_json: str
+    ) -> Endpoint:
+        """Insert with generation 1, desired RUNNING. Conflict if the name is taken.
+
+        `secret_spec_json` is the spec as stored (secret values already encrypted by the
+        caller); `spec` is what the caller validated. The store persists the former.
+        """
+        ...
+
+    def get_endpoint(self, project_id: int, endpoint_id: int) -> Endpoint: ...  # NotFound
+
+    def get_endpoint_by_name(self, project_id: int, name: str) -> Endpoint: ...  # NotFound
+
+    def get_endpoint_any_project(self, endpoint_id: int) -> Endpoint: ...  # controller only
+
+    def list_endpoints(self, project_id: int | None = None) -> Sequence[Endpoint]:
+        """One project's endpoints, or all of them (controller) when project_id is None."""
+        ...
+
+    def update_endpoint(
+        self,
+        endpoint_id: int,
+        *,
+        expected_generation: int | None,
+        secret_spec_json: str | None = None,
+        desired_state: DesiredState | None = None,
+        bump_generation: bool = False,
+    ) -> Endpoint:
+        """Compare-and-set on generation: Conflict if `expected_generation` is stale.
+
+        Stored endpoints hold the encrypted spec; `Endpoint.spec` returned by every read is
+        that stored spec (secret values still encrypted). Decrypting is the caller's job.
+        """
+        ...
+
+    def delete_endpoint(self, endpoint_id: int) -> None:
+        """Remove the endpoint with its replicas and events. NotFound if absent."""
+        ...
+
+    # --- replicas -----------------------------------------------------------------------
+    def create_replica(self, endpoint_id: int, generation: int, now: datetime) -> Replica:
+        """A new PENDING replica."""
+        ...
+
+    def get_replica(self, replica_id: int) -> Replica: ...  # NotFound
+
+    def list_replicas(
+        self, endpoint_id: int | None = None, *, include_stopped: bool = False
+    ) -> Sequence[Replica]:
+        """Replicas of one endpoint, or of all endpoints when endpoint_id is None."""
+        ...
+
+    def list_ready_replicas(self) -> Sequence[Replica]:
+        """Every READY replica of every endpoint (the gateway's route table source)."""
+        ...
+
+    def transition_replica(
+        self,
+        replica_id: int,
+        expected: ReplicaState,
+        new: ReplicaState,
+        *,
+        reason: str,
+        now: datetime,
+        handle: ReplicaHandle | None = None,
+        next_attempt_at: datetime | None = None,
+        count_restart: bool = False,
+    ) -> Replica:
+        """Move a replica from `expected` to `new`, checking the transition table.
+
+        Conflict if its current state is not `expected` (someone else moved it). `handle`, when
+        given, replaces the stored one; READY sets ready_at; count_restart adds one restart.
+        """
+        ...
+
+    def delete_replica(self, replica_id: int) -> None: ...
+
+    # --- events -------------------------------------------------------------------------
+    def add_event(
+        self,
+        endpoint_id: int,
+        *,
+        level: EventLevel,
+        reason: str,
+        message: str,
+        now: datetime,
+        replica_id: int | None = None,
+    ) -> Event: ...
+
+    def list_events(
+        self, endpoint_id: int, *, after_id: int = 0, limit: int = 200
+    ) -> Sequence[Event]:
+        """Oldest first, ids greater than after_id."""
+        ...
+
+    # --- leader lease -------------------------------------------------------------------
+    def try_acquire_lease(self, name: str, holder: str, ttl_seconds: float, now: datetime) -> bool:
+        """Take or renew the named lease; True if `holder` holds it until now + ttl."""
+        ...
+
+    def release_lease(self, name: str, holder: str) -> None: ...
+
+    def close(self) -> None: ...
