@@ -49,6 +49,10 @@ class RuntimeBackend(Protocol):
 
     async def status(self, handle: ReplicaHandle) -> ProcessStatus: ...
 
+    async def exec_probe(self, handle: ReplicaHandle, argv: list[str], timeout: float) -> bool:
+        """Run an exec probe's command beside the replica; True if it exits 0 in time."""
+        ...
+
     async def read_logs(self, handle: ReplicaHandle, tail_bytes: int = 64_000) -> str: ...
 
     def gpu_inventory(self) -> dict[str, int]:

@@ -1,0 +1,25 @@
+"""The engine seam: an adapter turns an EndpointSpec into a LaunchPlan. Pure: no processes."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from modelport.domain.launch import LaunchPlan
+from modelport.domain.specs import EndpointSpec, Framework
+
+
+class EngineAdapter(Protocol):
+    framework: Framework
+
+    def plan(
+        self, spec: EndpointSpec, *, host: str, port: int, env: dict[str, str], name: str
+    ) -> LaunchPlan:
+        """The command that serves `spec` on host:port. `env` holds decrypted user variables.
+
+        Raises InvalidSpec (naming the field) for a spec this engine cannot serve.
+        """
+        ...
+
+    def available(self) -> str | None:
+        """None if this engine can run on this host, else a sentence saying what is missing."""
+        ...

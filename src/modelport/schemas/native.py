@@ -1,0 +1,175 @@
+"""Schema families of the native API (/api/v1): Create / Update / Public per object."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from modelport.domain.ids import validate_name
+from modelport.domain.records import EventLevel, ReplicaHandle, Role
+from modelport.domain.specs import EndpointSpec
+from modelport.domain.states import DesiredState, EndpointPhase, ReplicaState
+
+
+class EndpointCreate(BaseModel):
+    """POST /api/v1/endpoints. Idempotent: the same name and spec returns the existing endpoint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    spec: EndpointSpec
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return validate_name(v)
+
+
+class EndpointUpdate(BaseModel):
+    """PATCH /api/v1/endpoints/{name}: spec fields to change, merged into the current spec."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    spec: dict[str, Any] = Field(default_factory=dict)
+    generation: int | None = Field(default=None, ge=1)  # set: 409 unless it is still current
+
+
+class ReplicaCounts(BaseModel):
+    desired: int
+    ready: int
+    starting: int
+    pending: int
+    failed: int
+    draining: int
+
+
+class EndpointPublic(BaseModel):
+    id: int
+    project_id: int
+    name: str
+    spec: EndpointSpec  # secret values masked
+    generation: int
+    desired_state: DesiredState
+    phase: EndpointPhase
+    replicas: ReplicaCounts
+    url: str  # base URL of the endpoint on the gateway (OpenAI base_url)
+    created_at: datetime
+    updated_at: datetime
+
+
+class EndpointCreated(EndpointPublic):
+    """Create's answer: also an inference key for this endpoint, shown only this once."""
+
+    api_key: str | None = None
+
+
+class EndpointList(BaseModel):
+    items: list[EndpointPublic]
+
+
+class ReplicaPublic(BaseModel):
+    id: int
+    endpoint_id: int
+    generation: int
+    state: ReplicaState
+    state_reason: str
+    restart_count: int
+    handle: ReplicaHandle | None
+    state_changed_at: datetime
+    ready_at: datetime | None
+    created_at: datetime
+
+
+class ReplicaList(BaseModel):
+    items: list[ReplicaPublic]
+
+
+class EventPublic(BaseModel):
+    id: int
+    endpoint_id: int
+    replica_id: int | None
+    level: EventLevel
+    reason: str
+    message: str
+    created_at: datetime
+
+
+class EventList(BaseModel):
+    items: list[EventPublic]
+
+
+class LogsPublic(BaseModel):
+    replica_id: int
+    text: str
+
+
+class LogsList(BaseModel):
+    items: list[LogsPublic]
+
+
+class ActionResult(BaseModel):
+    endpoint: EndpointPublic
+    message: str
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    role: Role = Role.MEMBER
+    endpoint: str | None = None  # set: an inference key for this endpoint only
+
+
+class TokenPublic(BaseModel):
+    id: int
+    project_id: int
+    name: str
+    role: Role
+    prefix: str
+    endpoint_id: int | None
+    created_at: datetime
+
+
+class TokenCreated(TokenPublic):
+    token: str  # shown once; only its hash is stored
+
+
+class TokenList(BaseModel):
+    items: list[TokenPublic]
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return validate_name(v)
+
+
+class ProjectPublic(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+
+
+class ErrorDetail(BaseModel):
+    field: str | None
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The native error envelope: {"error": {"type", "message", "field", "details"}}."""
+
+    type: str  # "invalid_request", "not_found", "conflict", "unauthorized", "forbidden", ...
+    message: str
+    field: str | None = None
+    details: list[ErrorDetail] = Field(default_factory=list)
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody

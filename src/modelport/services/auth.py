@@ -1,0 +1,98 @@
+"""Bearer-token authentication shared by the API and the gateway.
+
+Lookups are cached for a few seconds so the gateway's hot path does not hit the database per
+request; a revoked token stops working within the cache TTL.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from modelport.clock import Clock
+from modelport.domain.errors import Forbidden, NotFound, Unauthorized
+from modelport.domain.ids import hash_token
+from modelport.domain.records import Role
+from modelport.store.base import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a token's project, role and, for inference keys, its one endpoint."""
+
+    token_id: int
+    project_id: int
+    role: Role
+    endpoint_id: int | None = None  # set: may only call this endpoint
+
+    def require_mutate(self) -> None:
+        if not self.role.can_mutate or self.endpoint_id is not None:
+            raise Forbidden(f"a {self.role.value} token cannot change anything")
+
+    def require_admin(self) -> None:
+        if not self.role.can_manage_tokens or self.endpoint_id is not None:
+            raise Forbidden("only an admin token can do this")
+
+    def require_endpoint(self, endpoint_id: int) -> None:
+        """Inference keys are scoped to one endpoint; others look like it does not exist."""
+        if self.endpoint_id is not None and self.endpoint_id != endpoint_id:
+            raise NotFound("endpoint not found")
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+class Authenticator:
+    def __init__(self, store: Store, clock: Clock, ttl_seconds: float = 5.0) -> None:
+        self._store = store
+        self._clock = clock
+        self._ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        """The principal for an Authorization header value; Unauthorized if none matches."""
+        token = bearer_token(authorization)
+        if token is None:
+            raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+        principal = self._lookup(token)
+        if principal is None:
+            raise Unauthorized("invalid or revoked token")
+        return principal
+
+    def cached(self, authorization: str | None) -> Principal | None:
+        """The principal if it is in the cache and fresh: lets async callers skip a thread hop."""
+        token = bearer_token(authorization)
+        if token is None:
+            return None
+        entry = self._cache.get(token)
+        if entry is not None and entry[0] > self._clock.monotonic():
+            return entry[1]
+        return None
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def _lookup(self, token: str) -> Principal | None:
+        now = self._clock.monotonic()
+        entry = self._cache.get(token)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        record = self._store.find_token(hash_token(token))
+        principal = (
+            None
+            if record is None
+            else Principal(record.id, record.project_id, record.role, record.endpoint_id)
+        )
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[token] = (now + self._ttl, principal)
+        return principal
