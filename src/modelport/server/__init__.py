@@ -1,1 +1,1 @@
-
+"""Composition root: wires store, services, API, gateway and controller into one process."""

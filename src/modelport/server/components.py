@@ -1,0 +1,91 @@
+"""Builds every long-lived object of a server process from Settings, in dependency order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from modelport.api.app import ApiServices, create_app
+from modelport.clock import SystemClock
+from modelport.controller.loop import Controller
+from modelport.gateway.app import create_gateway
+from modelport.gateway.balancing import Balancer
+from modelport.gateway.metrics import GatewayMetrics
+from modelport.gateway.routes import RouteTable
+from modelport.runtime.local import LocalRuntime
+from modelport.security.secrets import SecretBox
+from modelport.server.dispatch import ASGIApp, Dispatcher
+from modelport.services.auth import Authenticator
+from modelport.services.bootstrap import ensure_bootstrap
+from modelport.settings import Settings
+from modelport.store.repositories import SqlStore, open_store
+
+log = logging.getLogger("modelport.server")
+
+
+@dataclass
+class Components:
+    settings: Settings
+    store: SqlStore
+    asgi_app: ASGIApp
+    first_admin_token: str | None
+    _close_store: bool = True
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_components(settings: Settings) -> Components:
+    settings.ensure_home()
+    clock = SystemClock()
+    store = open_store(settings.effective_database_url)
+    box = SecretBox.from_key_file(settings.secret_key_path, settings.secret_key)
+    first_token = ensure_bootstrap(store, settings)
+    authenticator = Authenticator(store, clock)
+    runtime = LocalRuntime(settings.logs_dir, host=settings.engine_host)
+
+    route_table = RouteTable()
+    balancer = Balancer()
+    metrics = GatewayMetrics()
+    gateway = create_gateway(store, authenticator, route_table, balancer, metrics, settings)
+    services = ApiServices.build(store, box, clock, settings)
+    api = create_app(services, authenticator, settings)
+    controller = Controller(
+        store,
+        runtime,
+        box,
+        clock,
+        settings,
+        inflight=balancer.inflight,
+        holder_id=f"server-{uuid.uuid4().hex[:8]}",
+    )
+
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+
+    async def on_startup() -> None:
+        await gateway.startup()
+        await route_table.refresh(store)
+        tasks.append(asyncio.create_task(controller.run(stop), name="controller"))
+        tasks.append(
+            asyncio.create_task(
+                route_table.run(store, settings.route_refresh_interval, stop), name="routes"
+            )
+        )
+        log.info("server started")
+
+    async def on_shutdown() -> None:
+        stop.set()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=10)
+        await controller.shutdown()
+        await gateway.shutdown()
+        log.info("server stopped; replicas keep running and are adopted on the next start")
+
+    app = Dispatcher(gateway, api, on_startup, on_shutdown)
+    return Components(settings, store, app, first_token, _tasks=tasks)

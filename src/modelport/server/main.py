@@ -1,0 +1,73 @@
+"""`modelport server`: API, gateway and controller in one process (the default deployment)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import uvicorn
+
+from modelport.server.components import build_components
+from modelport.server.logging import configure_logging
+from modelport.settings import Settings
+
+log = logging.getLogger("modelport.server")
+
+
+def serve(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM. Replicas keep running after the server exits (adopted later)."""
+    configure_logging(settings.log_level)
+    components = build_components(settings)
+    announce(settings, components.first_admin_token)
+    config = uvicorn.Config(
+        components.asgi_app,
+        host=settings.host,
+        port=settings.port,
+        loop=_best_loop(),
+        http=_best_http(),
+        lifespan="on",
+        access_log=False,  # request lines would be per-request hot-path work; metrics cover it
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    finally:
+        components.close()
+
+
+def announce(settings: Settings, admin_token: str | None) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"Modelport listening on {base}  (API {base}/api/v1, gateway {base}/v1)", flush=True)
+    print(f"Home: {settings.home}", flush=True)
+    if admin_token:
+        print(
+            "\nAdmin token (shown once; also saved to "
+            f"{settings.admin_token_path}, mode 0600):\n  {admin_token}\n",
+            flush=True,
+        )
+
+
+def _best_loop() -> str:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
+def _best_http() -> str:
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return "h11"
+    return "httptools"
+
+
+def main() -> None:
+    serve(Settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
