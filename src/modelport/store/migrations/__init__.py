@@ -1,0 +1,1 @@
+"""Alembic migrations; run with modelport.store.migrate.upgrade_to_head."""

@@ -1,0 +1,123 @@
+"""Replicas: the controller's observed state, moved only along the transition table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from modelport.domain.errors import Conflict, NotFound
+from modelport.domain.records import Replica, ReplicaHandle
+from modelport.domain.states import ReplicaState, check_replica_transition
+from modelport.store.repository import Repository
+from modelport.store.rows import replica_from_row
+from modelport.store.tables import endpoints, replicas
+
+
+class ReplicaRepository(Repository):
+    def create_replica(self, endpoint_id: int, generation: int, now: datetime) -> Replica:
+        with self._engine.begin() as conn:
+            project_id = conn.execute(
+                select(endpoints.c.project_id).where(endpoints.c.id == endpoint_id)
+            ).scalar()
+            if project_id is None:
+                raise NotFound(f"endpoint {endpoint_id} not found", field="endpoint_id")
+            row = conn.execute(
+                insert(replicas)
+                .values(
+                    endpoint_id=endpoint_id,
+                    project_id=project_id,
+                    generation=generation,
+                    state=ReplicaState.PENDING.value,
+                    handle=None,
+                    restart_count=0,
+                    state_reason="created",
+                    state_changed_at=now,
+                    created_at=now,
+                )
+                .returning(*replicas.c)
+            ).one()
+        return replica_from_row(row)
+
+    def get_replica(self, replica_id: int) -> Replica:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(replicas).where(replicas.c.id == replica_id)).first()
+        if row is None:
+            raise NotFound(f"replica {replica_id} not found")
+        return replica_from_row(row)
+
+    def list_replicas(
+        self, endpoint_id: int | None = None, *, include_stopped: bool = False
+    ) -> Sequence[Replica]:
+        query = select(replicas).order_by(replicas.c.id)
+        if endpoint_id is not None:
+            query = query.where(replicas.c.endpoint_id == endpoint_id)
+        if not include_stopped:
+            query = query.where(replicas.c.state != ReplicaState.STOPPED.value)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [replica_from_row(row) for row in rows]
+
+    def list_ready_replicas(self) -> Sequence[Replica]:
+        query = (
+            select(replicas)
+            .where(replicas.c.state == ReplicaState.READY.value)
+            .order_by(replicas.c.endpoint_id, replicas.c.id)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [replica_from_row(row) for row in rows]
+
+    def transition_replica(
+        self,
+        replica_id: int,
+        expected: ReplicaState,
+        new: ReplicaState,
+        *,
+        reason: str,
+        now: datetime,
+        handle: ReplicaHandle | None = None,
+        next_attempt_at: datetime | None = None,
+        count_restart: bool = False,
+    ) -> Replica:
+        """`handle` and `next_attempt_at` replace the stored values only when given."""
+        check_replica_transition(expected, new)
+        changes: dict[str, Any] = {
+            "state": new.value,
+            "state_reason": reason,
+            "state_changed_at": now,
+        }
+        if handle is not None:
+            changes["handle"] = handle.model_dump_json()
+        if next_attempt_at is not None:
+            changes["next_attempt_at"] = next_attempt_at
+        if new is ReplicaState.READY:
+            changes["ready_at"] = now
+        if count_restart:
+            changes["restart_count"] = replicas.c.restart_count + 1
+        # The WHERE on state makes this a compare-and-set: two movers cannot both win.
+        statement = (
+            update(replicas)
+            .where(replicas.c.id == replica_id, replicas.c.state == expected.value)
+            .values(changes)
+            .returning(*replicas.c)
+        )
+        with self._engine.begin() as conn:
+            row = conn.execute(statement).first()
+            if row is None:
+                current = conn.execute(
+                    select(replicas.c.state).where(replicas.c.id == replica_id)
+                ).scalar()
+                if current is None:
+                    raise NotFound(f"replica {replica_id} not found")
+                raise Conflict(
+                    f"replica {replica_id} is {current}, not {expected.value}", field="state"
+                )
+        return replica_from_row(row)
+
+    def delete_replica(self, replica_id: int) -> None:
+        """Idempotent: a replica already gone (e.g. with its endpoint) is not an error."""
+        with self._engine.begin() as conn:
+            conn.execute(delete(replicas).where(replicas.c.id == replica_id))

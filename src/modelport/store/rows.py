@@ -1,0 +1,84 @@
+"""Table rows to domain records: enums from their stored values, JSON columns parsed."""
+
+from __future__ import annotations
+
+from sqlalchemy import Row
+
+from modelport.domain.records import (
+    Endpoint,
+    Event,
+    EventLevel,
+    Project,
+    Replica,
+    ReplicaHandle,
+    Role,
+    Token,
+)
+from modelport.domain.specs import EndpointSpec
+from modelport.domain.states import DesiredState, ReplicaState
+
+
+def project_from_row(row: Row[tuple[object, ...]]) -> Project:
+    m = row._mapping
+    return Project(id=m["id"], name=m["name"], created_at=m["created_at"])
+
+
+def token_from_row(row: Row[tuple[object, ...]]) -> Token:
+    m = row._mapping
+    return Token(
+        id=m["id"],
+        project_id=m["project_id"],
+        name=m["name"],
+        role=Role(m["role"]),
+        prefix=m["prefix"],
+        endpoint_id=m["endpoint_id"],
+        created_at=m["created_at"],
+        revoked=bool(m["revoked"]),
+    )
+
+
+def endpoint_from_row(row: Row[tuple[object, ...]]) -> Endpoint:
+    m = row._mapping
+    return Endpoint(
+        id=m["id"],
+        project_id=m["project_id"],
+        name=m["name"],
+        spec=EndpointSpec.model_validate_json(m["spec"]),
+        generation=m["generation"],
+        desired_state=DesiredState(m["desired_state"]),
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+def replica_from_row(row: Row[tuple[object, ...]]) -> Replica:
+    m = row._mapping
+    handle = m["handle"]
+    return Replica(
+        id=m["id"],
+        endpoint_id=m["endpoint_id"],
+        project_id=m["project_id"],
+        generation=m["generation"],
+        state=ReplicaState(m["state"]),
+        handle=None if handle is None else ReplicaHandle.model_validate_json(handle),
+        restart_count=m["restart_count"],
+        state_reason=m["state_reason"],
+        state_changed_at=m["state_changed_at"],
+        next_attempt_at=m["next_attempt_at"],
+        ready_at=m["ready_at"],
+        created_at=m["created_at"],
+    )
+
+
+def event_from_row(row: Row[tuple[object, ...]]) -> Event:
+    m = row._mapping
+    return Event(
+        id=m["id"],
+        project_id=m["project_id"],
+        endpoint_id=m["endpoint_id"],
+        replica_id=m["replica_id"],
+        level=EventLevel(m["level"]),
+        reason=m["reason"],
+        message=m["message"],
+        created_at=m["created_at"],
+    )

@@ -1,0 +1,143 @@
+"""The schema as SQLAlchemy Core tables. Migrations create it; repositories query it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out. SQLite keeps no zone, so UTC is re-attached on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        value = value.astimezone(UTC)
+        # SQLite compares timestamps as text: one zone and one format keep that ordering right.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# sqlite_autoincrement: ids are never reused after a delete (event cursors, replica names).
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(63), nullable=False),
+    Column("spec", Text, nullable=False),  # EndpointSpec JSON, secret values encrypted
+    Column("generation", Integer, nullable=False),
+    Column("desired_state", String(16), nullable=False),  # DesiredState value
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("project_id", "name"),
+    sqlite_autoincrement=True,
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False),  # sha256 hex of the secret
+    Column("prefix", String(32), nullable=False),
+    Column("role", String(16), nullable=False),  # Role value
+    # An endpoint-scoped key dies with its endpoint: it must never widen to the whole project.
+    Column("endpoint_id", Integer, ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=True),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_tokens_token_hash", "token_hash", unique=True),
+    sqlite_autoincrement=True,
+)
+
+replicas = Table(
+    "replicas",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "endpoint_id",
+        Integer,
+        ForeignKey("endpoints.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("project_id", Integer, nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("state", String(16), nullable=False, index=True),  # ReplicaState value
+    Column("handle", Text, nullable=True),  # ReplicaHandle JSON once launched
+    Column("restart_count", Integer, nullable=False, default=0),
+    Column("state_reason", Text, nullable=False, default=""),
+    Column("state_changed_at", UtcDateTime, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+    Column("ready_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("endpoint_id", Integer, ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=False),
+    Column("project_id", Integer, nullable=False),
+    Column("replica_id", Integer, nullable=True),  # no FK: replicas are deleted, events stay
+    Column("level", String(16), nullable=False),  # EventLevel value
+    Column("reason", String(100), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_events_endpoint_id_id", "endpoint_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)

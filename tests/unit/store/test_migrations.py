@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from modelport.clock import FakeClock
+from modelport.domain.records import Endpoint
+from modelport.store import open_store
+from tests.unit.store.conftest import custom_spec
+
+
+def test_reopening_keeps_data_and_does_not_remigrate(database_url: str, clock: FakeClock) -> None:
+    first = open_store(database_url, clock)
+    project = first.create_project("kept")
+    spec = custom_spec(replicas=2)
+    endpoint: Endpoint = first.create_endpoint(project.id, "chat", spec, spec.model_dump_json())
+    first.close()
+
+    second = open_store(database_url, clock)
+    third = open_store(database_url, clock)  # two stores on one database at once
+    try:
+        assert second.get_project_by_name("kept") == project
+        assert second.get_endpoint(project.id, endpoint.id) == endpoint
+        assert third.list_endpoints() == [endpoint]
+        second.create_project("more")
+        assert [p.name for p in third.list_projects()] == ["kept", "more"]
+    finally:
+        second.close()
+        third.close()
