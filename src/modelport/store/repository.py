@@ -16,10 +16,6 @@ class Repository:
         self._engine = engine
         self._clock = clock
 
-    @property
-    def engine(self) -> Engine:
-        return self._engine
-
 
 def require_row(conn: Connection, table: Table, row_id: int, what: str, field: str) -> None:
     """NotFound (naming `field`) unless `table` has a row with this id."""

@@ -9,9 +9,9 @@ import pytest
 
 from modelport.clock import FakeClock
 from modelport.domain.records import Endpoint, Project
-from modelport.domain.specs import EndpointSpec, Framework
 from modelport.store import SqlStore, open_store
 from tests.support.postgres import postgres_server, postgres_url
+from tests.unit.store.specs import custom_spec
 
 __all__ = ["postgres_server", "postgres_url"]
 
@@ -34,12 +34,6 @@ def store(database_url: str, clock: FakeClock) -> Iterator[SqlStore]:
     opened = open_store(database_url, clock)
     yield opened
     opened.close()
-
-
-def custom_spec(replicas: int = 1) -> EndpointSpec:
-    return EndpointSpec(
-        framework=Framework.CUSTOM, command=["serve", "--port", "{port}"], replicas=replicas
-    )
 
 
 @pytest.fixture

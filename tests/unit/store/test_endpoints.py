@@ -7,7 +7,7 @@ from modelport.domain.errors import Conflict, InvalidSpec, NotFound
 from modelport.domain.records import Endpoint, EventLevel, Project
 from modelport.domain.states import DesiredState
 from modelport.store import SqlStore
-from tests.unit.store.conftest import custom_spec
+from tests.unit.store.specs import custom_spec
 
 
 def test_create_stores_the_sealed_spec(store: SqlStore, project: Project) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from modelport.clock import FakeClock
 from modelport.domain.records import Endpoint
 from modelport.store import open_store
-from tests.unit.store.conftest import custom_spec
+from tests.unit.store.specs import custom_spec
 
 
 def test_reopening_keeps_data_and_does_not_remigrate(database_url: str, clock: FakeClock) -> None:

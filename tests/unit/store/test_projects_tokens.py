@@ -17,7 +17,7 @@ def test_projects_are_created_found_and_listed(store: SqlStore) -> None:
     assert store.get_project(a.id) == a
     assert store.get_project_by_name("beta") == b
     assert [p.name for p in store.list_projects()] == ["alpha", "beta"]
-    assert a.created_at.tzinfo is not None and a.created_at.utcoffset() == UTC.utcoffset(None)
+    assert a.created_at.tzinfo is UTC
 
 
 def test_project_name_is_unique(store: SqlStore) -> None:

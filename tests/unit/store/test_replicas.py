@@ -9,7 +9,7 @@ from modelport.domain.errors import Conflict, IllegalTransition, NotFound
 from modelport.domain.records import Endpoint, ReplicaHandle
 from modelport.domain.states import ReplicaState
 from modelport.store import SqlStore
-from tests.unit.store.conftest import custom_spec
+from tests.unit.store.specs import custom_spec
 
 HANDLE = ReplicaHandle(
     backend="local", host="127.0.0.1", port=41234, pid=4242, start_time=99, log_path="/tmp/r.log"
