@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
 from modelport.clock import FakeClock
 from modelport.domain.records import Endpoint
-from modelport.store import open_store
+from modelport.store import make_engine, open_store
+from modelport.store.migrate import upgrade_to_head
+from modelport.store.tables import metadata
 from tests.unit.store.specs import custom_spec
 
 
@@ -24,3 +29,14 @@ def test_reopening_keeps_data_and_does_not_remigrate(database_url: str, clock: F
     finally:
         second.close()
         third.close()
+
+
+def test_migrations_build_exactly_the_declared_tables(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        upgrade_to_head(engine)
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()
