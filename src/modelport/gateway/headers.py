@@ -1,0 +1,110 @@
+"""Which request and response headers cross the gateway, in one pass over the ASGI list.
+
+Hop-by-hop headers describe one connection and must not be forwarded (RFC 9110 7.6.1). The
+client's Authorization is our token: engines never see it. Host and Content-Length are set by
+the upstream client for the upstream connection.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+RawHeaders = Iterable[tuple[bytes, bytes]]
+
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+# Request headers we drop on top of hop-by-hop ones, because we own or recompute them.
+_REQUEST_DROPPED = HOP_BY_HOP | {
+    b"authorization",
+    b"host",
+    b"content-length",
+    b"expect",
+    b"x-request-id",
+    b"x-forwarded-for",
+    b"x-forwarded-proto",
+}
+# Response headers we drop: hop-by-hop ones, and the engine's own request id (we send ours).
+_RESPONSE_DROPPED = HOP_BY_HOP | {b"x-request-id"}
+
+_SANE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+@dataclass(slots=True)
+class IncomingHeaders:
+    """What the gateway needs from a client's headers, and what it forwards upstream."""
+
+    authorization: str | None
+    request_id: str
+    content_length: int | None
+    forward: list[tuple[str, str]]
+
+
+def new_request_id() -> str:
+    return os.urandom(12).hex()
+
+
+def split_request_headers(raw: RawHeaders, client_host: str | None, scheme: str) -> IncomingHeaders:
+    """One pass: pick out auth, request id and length; keep the rest for the upstream."""
+    authorization: str | None = None
+    request_id: str | None = None
+    content_length: int | None = None
+    forwarded_for: str | None = None
+    forward: list[tuple[str, str]] = []
+    connection_tokens: frozenset[bytes] = frozenset()
+    for name, value in raw:
+        if name not in _REQUEST_DROPPED:
+            forward.append((name.decode("latin-1"), value.decode("latin-1")))
+        elif name == b"authorization":
+            authorization = value.decode("latin-1")
+        elif name == b"x-request-id":
+            if _SANE_REQUEST_ID.match(value):
+                request_id = value.decode("ascii")
+        elif name == b"content-length":
+            content_length = int(value) if value.isdigit() else None
+        elif name == b"x-forwarded-for":
+            forwarded_for = value.decode("latin-1")
+        elif name == b"connection":
+            # Headers named in Connection are hop-by-hop too (RFC 9110 7.6.1).
+            connection_tokens = frozenset(t.strip().lower() for t in value.split(b","))
+    if connection_tokens:
+        forward = [(k, v) for k, v in forward if k.encode("latin-1") not in connection_tokens]
+    if request_id is None:
+        request_id = new_request_id()
+    if client_host:
+        forwarded_for = f"{forwarded_for}, {client_host}" if forwarded_for else client_host
+    if forwarded_for:
+        forward.append(("X-Forwarded-For", forwarded_for))
+    forward.append(("X-Forwarded-Proto", scheme))
+    forward.append(("X-Request-Id", request_id))
+    return IncomingHeaders(authorization, request_id, content_length, forward)
+
+
+def response_headers(
+    raw: RawHeaders, request_id_header: tuple[bytes, bytes]
+) -> list[tuple[bytes, bytes]]:
+    """The upstream's headers minus hop-by-hop ones, plus our X-Request-Id.
+
+    Content-Length is kept: bytes pass through unchanged (no decompression). Without it the
+    ASGI server frames the body itself (chunked), which is how SSE streams reach the client.
+    """
+    headers: list[tuple[bytes, bytes]] = []
+    for name, value in raw:
+        lowered = name.lower()  # ASGI wants lower-case names
+        if lowered not in _RESPONSE_DROPPED:
+            headers.append((lowered, value))
+    headers.append(request_id_header)
+    return headers

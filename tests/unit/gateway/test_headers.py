@@ -1,0 +1,67 @@
+"""What crosses the gateway: our token and hop-by-hop headers never reach an engine."""
+
+from __future__ import annotations
+
+from modelport.gateway.headers import response_headers, split_request_headers
+
+
+def test_request_headers_drop_auth_and_hop_by_hop_and_add_forwarding() -> None:
+    incoming = split_request_headers(
+        [
+            (b"host", b"gw:8080"),
+            (b"authorization", b"Bearer mp_secret"),
+            (b"connection", b"keep-alive, x-private"),
+            (b"x-private", b"hop"),
+            (b"keep-alive", b"timeout=5"),
+            (b"transfer-encoding", b"chunked"),
+            (b"content-length", b"12"),
+            (b"content-type", b"application/json"),
+            (b"accept", b"text/event-stream"),
+            (b"x-forwarded-for", b"10.0.0.9"),
+        ],
+        client_host="127.0.0.1",
+        scheme="http",
+    )
+    assert incoming.authorization == "Bearer mp_secret"
+    assert incoming.content_length == 12
+    forwarded = dict(incoming.forward)
+    assert forwarded == {
+        "content-type": "application/json",
+        "accept": "text/event-stream",
+        "X-Forwarded-For": "10.0.0.9, 127.0.0.1",
+        "X-Forwarded-Proto": "http",
+        "X-Request-Id": incoming.request_id,
+    }
+
+
+def test_a_sane_client_request_id_is_kept_and_a_hostile_one_replaced() -> None:
+    kept = split_request_headers([(b"x-request-id", b"abc-123_x.y:z")], None, "https")
+    assert kept.request_id == "abc-123_x.y:z"
+    hostile = split_request_headers([(b"x-request-id", b"evil\r\nset-cookie: x")], None, "http")
+    assert hostile.request_id != "evil\r\nset-cookie: x"
+    assert hostile.request_id.isalnum()
+    assert dict(hostile.forward)["X-Request-Id"] == hostile.request_id
+
+
+def test_fresh_request_ids_differ() -> None:
+    first = split_request_headers([], None, "http").request_id
+    second = split_request_headers([], None, "http").request_id
+    assert first != second
+
+
+def test_response_headers_drop_hop_by_hop_keep_length_and_add_our_id() -> None:
+    headers = response_headers(
+        [
+            (b"Content-Type", b"text/event-stream"),
+            (b"Transfer-Encoding", b"chunked"),
+            (b"Connection", b"keep-alive"),
+            (b"Content-Length", b"5"),
+            (b"X-Request-Id", b"engine-own"),
+        ],
+        (b"x-request-id", b"ours"),
+    )
+    assert headers == [
+        (b"content-type", b"text/event-stream"),
+        (b"content-length", b"5"),
+        (b"x-request-id", b"ours"),
+    ]
