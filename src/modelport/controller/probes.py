@@ -1,0 +1,177 @@
+"""Readiness and liveness probes, with per-replica consecutive success / failure counters.
+
+Counters live in memory only: after a control-plane restart they start from zero, which is
+safe (a READY replica stays READY until it fails `failure_threshold` probes in a row).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from modelport.clock import Clock
+from modelport.domain.errors import ModelportError
+from modelport.domain.launch import LaunchPlan
+from modelport.domain.records import Replica, ReplicaHandle
+from modelport.domain.specs import EndpointSpec, ProbeProtocol, ProbeSpec
+from modelport.domain.states import ReplicaState
+from modelport.runtime.base import RuntimeBackend
+
+
+@dataclass(frozen=True)
+class ResolvedProbes:
+    """The probes one generation of an endpoint runs: the spec's, else the engine's defaults."""
+
+    readiness: ProbeSpec
+    liveness: ProbeSpec
+
+    @classmethod
+    def of(cls, spec: EndpointSpec, plan: LaunchPlan) -> ResolvedProbes:
+        return cls(spec.readiness or plan.readiness, spec.liveness or plan.liveness)
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    ok: bool
+    detail: str  # what happened, for events ("GET /health: 503", "connection refused")
+
+
+@dataclass(frozen=True)
+class ProbeVerdict:
+    readiness_passed: bool = False  # success_threshold successes in a row, or disabled
+    readiness_failed: bool = False  # failure_threshold failures in a row
+    liveness_failed: bool = False  # failure_threshold failures in a row; never when disabled
+    detail: str = ""  # the latest failure
+
+
+@dataclass
+class _Counter:
+    successes: int = 0
+    failures: int = 0
+    last_run: float | None = None  # monotonic seconds
+    detail: str = ""
+
+    def record(self, outcome: ProbeOutcome, at: float) -> None:
+        self.last_run = at
+        if outcome.ok:
+            self.successes, self.failures = self.successes + 1, 0
+        else:
+            self.successes, self.failures = 0, self.failures + 1
+            self.detail = outcome.detail
+
+
+@dataclass
+class _Tracked:
+    handle: ReplicaHandle  # counters belong to one process; a new handle starts afresh
+    readiness: _Counter = field(default_factory=_Counter)
+    liveness: _Counter = field(default_factory=_Counter)
+
+
+class ProbeRunner:
+    """Runs the probes that are due (honouring period and initial delay) and keeps counters."""
+
+    def __init__(self, runtime: RuntimeBackend, clock: Clock) -> None:
+        self._runtime = runtime
+        self._clock = clock
+        self._tracked: dict[int, _Tracked] = {}
+        self._session: aiohttp.ClientSession | None = None
+
+    async def verdict(self, replica: Replica, probes: ResolvedProbes) -> ProbeVerdict:
+        """Probe a STARTING or READY replica whose process runs. Liveness only once READY:
+        model loading can take long, and the startup timeout covers a replica that hangs."""
+        assert replica.handle is not None
+        tracked = self._tracked.get(replica.id)
+        if tracked is None or tracked.handle != replica.handle:
+            tracked = self._tracked[replica.id] = _Tracked(replica.handle)
+        readiness = probes.readiness
+        if readiness.enabled:
+            await self._run_if_due(replica, readiness, tracked.readiness)
+        live_failed = False
+        liveness = probes.liveness
+        if liveness.enabled and replica.state is ReplicaState.READY:
+            await self._run_if_due(replica, liveness, tracked.liveness)
+            live_failed = tracked.liveness.failures >= liveness.failure_threshold
+        return ProbeVerdict(
+            readiness_passed=(
+                not readiness.enabled or tracked.readiness.successes >= readiness.success_threshold
+            ),
+            readiness_failed=(
+                readiness.enabled and tracked.readiness.failures >= readiness.failure_threshold
+            ),
+            liveness_failed=live_failed,
+            detail=tracked.liveness.detail if live_failed else tracked.readiness.detail,
+        )
+
+    def forget(self, replica_id: int) -> None:
+        self._tracked.pop(replica_id, None)
+
+    def forget_all_but(self, replica_ids: set[int]) -> None:
+        for gone in set(self._tracked) - replica_ids:
+            del self._tracked[gone]
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def check(self, handle: ReplicaHandle, probe: ProbeSpec) -> ProbeOutcome:
+        """One probe attempt against a replica's process."""
+        port = probe.port or handle.port
+        if probe.protocol is ProbeProtocol.HTTP:
+            return await self._http(handle.host, port, probe.path or "/", probe.timeout_seconds)
+        if probe.protocol is ProbeProtocol.EXEC:
+            return await self._exec(handle, probe)
+        # GRPC: checked as a TCP connect until a gRPC health client exists.
+        return await self._tcp(handle.host, port, probe.timeout_seconds)
+
+    async def _run_if_due(self, replica: Replica, probe: ProbeSpec, counter: _Counter) -> None:
+        since_state = (self._clock.now() - replica.state_changed_at).total_seconds()
+        if since_state < probe.initial_delay_seconds:
+            return
+        now = self._clock.monotonic()
+        if counter.last_run is not None and now - counter.last_run < probe.period_seconds:
+            return
+        assert replica.handle is not None
+        counter.record(await self.check(replica.handle, probe), now)
+
+    async def _http(self, host: str, port: int, path: str, timeout: float) -> ProbeOutcome:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        url = f"http://{_host_in_url(host)}:{port}{path}"
+        try:
+            async with self._session.get(
+                url, timeout=aiohttp.ClientTimeout(total=timeout), allow_redirects=False
+            ) as resp:
+                return ProbeOutcome(resp.status < 400, f"GET {path}: HTTP {resp.status}")
+        except TimeoutError:
+            return ProbeOutcome(False, f"GET {path}: no answer within {timeout:g}s")
+        except (aiohttp.ClientError, OSError) as exc:
+            return ProbeOutcome(False, f"GET {path}: {type(exc).__name__}")
+
+    @staticmethod
+    async def _tcp(host: str, port: int, timeout: float) -> ProbeOutcome:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        except TimeoutError:
+            return ProbeOutcome(False, f"TCP {port}: no connection within {timeout:g}s")
+        except OSError as exc:
+            return ProbeOutcome(False, f"TCP {port}: {exc.strerror or type(exc).__name__}")
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return ProbeOutcome(True, f"TCP {port}: connected")
+
+    async def _exec(self, handle: ReplicaHandle, probe: ProbeSpec) -> ProbeOutcome:
+        what = f"exec {probe.commands[0]}"
+        try:
+            ok = await self._runtime.exec_probe(handle, probe.commands, probe.timeout_seconds)
+        except (ModelportError, OSError) as exc:
+            return ProbeOutcome(False, f"{what}: {exc}")
+        return ProbeOutcome(ok, f"{what}: {'exit 0' if ok else 'failed'}")
+
+
+def _host_in_url(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

@@ -1,0 +1,34 @@
+"""GPU placement: what a replica needs against what the runtime has and live replicas hold."""
+
+from __future__ import annotations
+
+from modelport.controller.capacity import GpuPool
+from modelport.domain.specs import Resources
+
+
+def gpus(count: int, kind: str | None = None) -> Resources:
+    return Resources(gpu_count=count, gpu_type=kind)
+
+
+def test_cpu_only_replicas_always_fit():
+    assert GpuPool().shortfall(Resources()) is None
+
+
+def test_a_typed_need_fits_only_that_type():
+    pool = GpuPool.of({"A100": 2})
+    assert pool.shortfall(gpus(2, "A100")) is None
+    assert pool.shortfall(gpus(1, "H100-80GB")) == "needs 1x H100-80GB; this host has none"
+
+
+def test_gpus_held_by_live_replicas_are_not_free():
+    pool = GpuPool.of({"A100": 2}, held=[gpus(1, "A100"), gpus(1, "A100")])
+    assert pool.shortfall(gpus(1, "A100")) == "needs 1x A100; 0 of 2 free"
+
+
+def test_an_untyped_need_takes_any_single_type_with_room():
+    pool = GpuPool.of({"A100": 1, "L4": 2})
+    assert pool.shortfall(gpus(2)) is None
+    after = pool.take(gpus(2))
+    assert after.free == {"A100": 1, "L4": 0}
+    assert after.shortfall(gpus(2)) == "needs 2x GPU; 1 of 2 free"
+    assert GpuPool().shortfall(gpus(1)) == "needs 1x GPU; this host has none"
