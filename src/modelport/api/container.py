@@ -1,0 +1,38 @@
+"""The services the API routes call, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modelport.clock import Clock
+from modelport.security.secrets import SecretBox
+from modelport.services.endpoints import EndpointService
+from modelport.services.projects import ProjectService
+from modelport.services.tokens import TokenService
+from modelport.settings import Settings
+from modelport.store.base import Store
+
+_WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+
+
+@dataclass(frozen=True, slots=True)
+class ApiServices:
+    endpoints: EndpointService
+    tokens: TokenService
+    projects: ProjectService
+
+    @classmethod
+    def build(cls, store: Store, box: SecretBox, clock: Clock, settings: Settings) -> ApiServices:
+        return cls(
+            endpoints=EndpointService(store, box, clock, gateway_base_url(settings)),
+            tokens=TokenService(store),
+            projects=ProjectService(store),
+        )
+
+
+def gateway_base_url(settings: Settings) -> str:
+    """Where clients reach the gateway: this server's address (loopback for a wildcard bind)."""
+    host = "127.0.0.1" if settings.host in _WILDCARD_HOSTS else settings.host
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"

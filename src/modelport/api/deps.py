@@ -1,0 +1,38 @@
+"""Request dependencies: the caller's principal and the services (FastAPI `Annotated` style)."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from modelport.api.container import ApiServices
+from modelport.services.auth import Authenticator, Principal
+
+# Declares the scheme in the OpenAPI document; the Authenticator does the actual check.
+_bearer_scheme = HTTPBearer(auto_error=False, description="a Modelport API token")
+
+
+def get_services(request: Request) -> ApiServices:
+    return cast(ApiServices, request.app.state.services)
+
+
+def get_authenticator(request: Request) -> Authenticator:
+    return cast(Authenticator, request.app.state.authenticator)
+
+
+Services = Annotated[ApiServices, Depends(get_services)]
+AuthenticatorDep = Annotated[Authenticator, Depends(get_authenticator)]
+
+
+def get_principal(
+    request: Request,
+    authenticator: AuthenticatorDep,
+    _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
+) -> Principal:
+    """Sync on purpose: FastAPI runs it in the threadpool, so a cache miss may hit the store."""
+    return authenticator.authenticate(request.headers.get("authorization"))
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

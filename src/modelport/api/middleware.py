@@ -1,0 +1,103 @@
+"""Pure ASGI middleware: a request body limit, and a last-resort 500 in the error envelope."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modelport.api.errors import error_response, internal_error_response
+
+log = logging.getLogger(__name__)
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive`; an HTTPException so FastAPI's body reader passes it through."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"body: larger than the {limit}-byte limit")
+
+
+class BodySizeLimit:
+    """413 for bodies over `max_bytes`: by Content-Length up front, else by counting chunks."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await _reject(self.max_bytes, scope, send)
+            return
+        seen = 0
+
+        async def counted_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        await self.app(scope, counted_receive, send)
+
+
+async def _reject(limit: int, scope: Scope, send: Send) -> None:
+    message = BodyTooLarge(limit).detail
+    response = error_response(413, "payload_too_large", message, field="body")
+    await response(scope, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class CatchUnexpected:
+    """Any exception no handler mapped becomes a generic 500; the traceback goes to the log.
+
+    Only the method and path are logged: never headers or bodies (they may hold secrets).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except BodyTooLarge as exc:  # read outside FastAPI's body parsing
+            if started:
+                raise
+            too_large = error_response(413, "payload_too_large", str(exc.detail), field="body")
+            await too_large(scope, receive, send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            await internal_error_response()(scope, receive, send)

@@ -1,0 +1,299 @@
+"""Endpoint lifecycle rules: the one place they live. Every API dialect calls this service.
+
+The service writes desired state only (spec, generation, desired state) and events; the
+controller acts on what the store says. Field paths in errors are rooted at "spec" for spec
+fields and "name" for the endpoint name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+from typing import Any
+
+from pydantic import ValidationError
+
+from modelport.clock import Clock
+from modelport.domain.errors import Conflict, InvalidSpec, NotFound
+from modelport.domain.ids import hash_token, new_token, token_display_prefix, validate_name
+from modelport.domain.records import Endpoint, Event, EventLevel, Replica, Role
+from modelport.domain.specs import EndpointSpec
+from modelport.domain.states import DesiredState
+from modelport.schemas.native import EndpointPublic
+from modelport.security.secrets import SecretBox
+from modelport.services.auth import Principal
+from modelport.services.endpoint_views import ReplicaLog, endpoint_public, replica_logs
+from modelport.services.engine_check import check_engine_can_serve
+from modelport.services.spec_secrets import keep_unchanged_secrets, seal
+from modelport.services.validation import invalid_spec
+from modelport.store.base import Store
+
+SpecCheck = Callable[[str, EndpointSpec], None]  # raises InvalidSpec for an unservable spec
+
+MAX_EVENTS_PAGE = 1000
+MAX_TAIL_BYTES = 1024 * 1024
+_CAS_ATTEMPTS = 5  # read-merge-write retries when the caller gave no generation
+
+
+class LifecycleReason(StrEnum):
+    """Event reasons written by user actions (the controller writes replica-level ones)."""
+
+    ENDPOINT_CREATED = "EndpointCreated"  # created; replicas follow
+    ENDPOINT_PATCHED = "EndpointPatched"  # spec changed; replicas roll onto the new generation
+    ENDPOINT_STOPPED = "EndpointStopped"  # stop asked; replicas drain and stop
+    ENDPOINT_STARTED = "EndpointStarted"  # start asked; replicas come back
+    ENDPOINT_RESTARTED = "EndpointRestarted"  # restart asked; replicas roll one by one
+    ENDPOINT_DELETING = "EndpointDeleting"  # delete asked; torn down, then removed
+
+
+class EndpointService:
+    def __init__(
+        self,
+        store: Store,
+        box: SecretBox,
+        clock: Clock,
+        gateway_base_url: str,
+        *,
+        check_spec: SpecCheck | None = None,
+    ) -> None:
+        self._store = store
+        self._box = box
+        self._clock = clock
+        self._gateway_base_url = gateway_base_url
+        self._check_spec = check_spec or (
+            lambda name, spec: check_engine_can_serve(name, spec, box)
+        )
+
+    # --- reads ------------------------------------------------------------------------------
+    def get(self, principal: Principal, name: str) -> Endpoint:
+        endpoint = self._store.get_endpoint_by_name(principal.project_id, name)
+        principal.require_endpoint(endpoint.id)
+        return endpoint
+
+    def list(self, principal: Principal) -> Sequence[Endpoint]:
+        return [
+            e
+            for e in self._store.list_endpoints(principal.project_id)
+            if principal.endpoint_id in (None, e.id)
+        ]
+
+    def replicas(self, principal: Principal, name: str) -> Sequence[Replica]:
+        return self._store.list_replicas(self.get(principal, name).id)
+
+    def events(
+        self, principal: Principal, name: str, after_id: int = 0, limit: int = 200
+    ) -> Sequence[Event]:
+        if after_id < 0:
+            raise InvalidSpec("after_id: must be >= 0", field="after_id")
+        if not 1 <= limit <= MAX_EVENTS_PAGE:
+            raise InvalidSpec(f"limit: must be between 1 and {MAX_EVENTS_PAGE}", field="limit")
+        endpoint = self.get(principal, name)
+        return self._store.list_events(endpoint.id, after_id=after_id, limit=limit)
+
+    def logs(
+        self, principal: Principal, name: str, tail_bytes: int = 65536
+    ) -> Sequence[ReplicaLog]:
+        if not 1 <= tail_bytes <= MAX_TAIL_BYTES:
+            raise InvalidSpec(
+                f"tail_bytes: must be between 1 and {MAX_TAIL_BYTES}", field="tail_bytes"
+            )
+        return replica_logs(self.replicas(principal, name), tail_bytes)
+
+    def public(self, endpoint: Endpoint, replicas: Sequence[Replica]) -> EndpointPublic:
+        return endpoint_public(endpoint, replicas, self._gateway_base_url)
+
+    def view(self, endpoint: Endpoint) -> EndpointPublic:
+        """The public view of an endpoint the caller already holds (replicas read now)."""
+        return self.public(endpoint, self._store.list_replicas(endpoint.id))
+
+    def describe(self, principal: Principal, name: str) -> EndpointPublic:
+        return self.view(self.get(principal, name))
+
+    def describe_all(self, principal: Principal) -> Sequence[EndpointPublic]:
+        endpoints = self.list(principal)
+        ids = {e.id for e in endpoints}
+        by_endpoint: dict[int, list[Replica]] = {i: [] for i in ids}
+        for replica in self._store.list_replicas(None):
+            if replica.endpoint_id in ids:
+                by_endpoint[replica.endpoint_id].append(replica)
+        return [self.public(e, by_endpoint[e.id]) for e in endpoints]
+
+    # --- create -----------------------------------------------------------------------------
+    def create(
+        self, principal: Principal, name: str, spec: EndpointSpec
+    ) -> tuple[Endpoint, str | None]:
+        """The new endpoint and its inference key; the existing one and None when idempotent."""
+        principal.require_mutate()
+        try:
+            validate_name(name)
+        except ValueError as exc:
+            raise InvalidSpec(str(exc), field="name") from exc
+        existing = self._find(principal.project_id, name)
+        if existing is not None:
+            return self._same_or_conflict(existing, spec), None
+        self._check_spec(name, spec)
+        sealed = seal(spec, self._box)
+        try:
+            endpoint = self._store.create_endpoint(
+                principal.project_id, name, sealed, sealed.model_dump_json()
+            )
+        except Conflict:
+            # Another request created it meanwhile: same rules as if it had been there first.
+            return self._same_or_conflict(
+                self._store.get_endpoint_by_name(principal.project_id, name), spec
+            ), None
+        key = new_token()
+        self._store.create_token(
+            principal.project_id,
+            f"{name}-inference",
+            Role.MEMBER,
+            hash_token(key),
+            token_display_prefix(key),
+            endpoint_id=endpoint.id,
+        )
+        self._event(endpoint, LifecycleReason.ENDPOINT_CREATED, "created with generation 1")
+        return endpoint, key
+
+    def _find(self, project_id: int, name: str) -> Endpoint | None:
+        try:
+            return self._store.get_endpoint_by_name(project_id, name)
+        except NotFound:
+            return None
+
+    def _same_or_conflict(self, existing: Endpoint, spec: EndpointSpec) -> Endpoint:
+        if existing.desired_state is DesiredState.DELETED:
+            raise Conflict(
+                f"endpoint '{existing.name}' is being deleted; create it again once it is gone",
+                field="name",
+            )
+        if self._unsealed(existing.spec) != spec:
+            raise Conflict(
+                f"endpoint '{existing.name}' already exists with a different spec; "
+                "PATCH it to change it, or pick another name",
+                field="name",
+            )
+        return existing
+
+    def _unsealed(self, spec: EndpointSpec) -> EndpointSpec:
+        env = [
+            e.model_copy(update={"value": self._box.decrypt(e.value)}) if e.secret else e
+            for e in spec.env
+        ]
+        return spec.model_copy(update={"env": env})
+
+    # --- changes ----------------------------------------------------------------------------
+    def patch(
+        self,
+        principal: Principal,
+        name: str,
+        changes: dict[str, Any],
+        expected_generation: int | None = None,
+    ) -> Endpoint:
+        """Merge `changes` into the spec; a real change bumps the generation (replicas roll)."""
+        principal.require_mutate()
+        for attempt in range(_CAS_ATTEMPTS):
+            current = self._mutable(principal, name)
+            if expected_generation is not None and expected_generation != current.generation:
+                raise _stale(name, expected_generation, current.generation)
+            try:
+                merged = current.spec.with_changes(changes)
+            except ValidationError as exc:
+                raise invalid_spec(exc) from exc
+            new_spec = seal(keep_unchanged_secrets(merged, current.spec), self._box)
+            if self._unsealed(new_spec) == self._unsealed(current.spec):
+                return current
+            self._check_spec(name, self._unsealed(new_spec))
+            try:
+                updated = self._store.update_endpoint(
+                    current.id,
+                    expected_generation=current.generation,
+                    secret_spec_json=new_spec.model_dump_json(),
+                    bump_generation=True,
+                )
+            except Conflict as exc:
+                if expected_generation is not None:
+                    raise _stale(name, expected_generation) from exc
+                if attempt == _CAS_ATTEMPTS - 1:
+                    raise
+                continue  # someone else changed it between our read and write: merge again
+            self._event(
+                updated,
+                LifecycleReason.ENDPOINT_PATCHED,
+                f"spec changed ({', '.join(sorted(changes))}); generation {updated.generation}",
+            )
+            return updated
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def stop(self, principal: Principal, name: str) -> Endpoint:
+        return self._set_desired(
+            principal, name, DesiredState.STOPPED, LifecycleReason.ENDPOINT_STOPPED
+        )
+
+    def start(self, principal: Principal, name: str) -> Endpoint:
+        return self._set_desired(
+            principal, name, DesiredState.RUNNING, LifecycleReason.ENDPOINT_STARTED
+        )
+
+    def restart(self, principal: Principal, name: str) -> Endpoint:
+        """Same spec, next generation: the controller replaces replicas one by one."""
+        principal.require_mutate()
+        current = self._mutable(principal, name)
+        updated = self._store.update_endpoint(
+            current.id,
+            expected_generation=None,
+            desired_state=DesiredState.RUNNING,
+            bump_generation=True,
+        )
+        self._event(updated, LifecycleReason.ENDPOINT_RESTARTED, f"generation {updated.generation}")
+        return updated
+
+    def delete(self, principal: Principal, name: str) -> Endpoint:
+        """Desired DELETED and its inference keys revoked; the controller removes the row."""
+        principal.require_mutate()
+        current = self.get(principal, name)
+        for token in self._store.list_tokens(principal.project_id):
+            if token.endpoint_id == current.id and not token.revoked:
+                self._store.revoke_token(principal.project_id, token.id)
+        if current.desired_state is DesiredState.DELETED:
+            return current
+        updated = self._store.update_endpoint(
+            current.id, expected_generation=None, desired_state=DesiredState.DELETED
+        )
+        self._event(updated, LifecycleReason.ENDPOINT_DELETING, "tearing down replicas")
+        return updated
+
+    def _set_desired(
+        self, principal: Principal, name: str, desired: DesiredState, reason: LifecycleReason
+    ) -> Endpoint:
+        principal.require_mutate()
+        current = self._mutable(principal, name)
+        if current.desired_state is desired:
+            return current
+        updated = self._store.update_endpoint(
+            current.id, expected_generation=None, desired_state=desired
+        )
+        self._event(updated, reason, f"desired state {desired.value}")
+        return updated
+
+    def _mutable(self, principal: Principal, name: str) -> Endpoint:
+        endpoint = self.get(principal, name)
+        if endpoint.desired_state is DesiredState.DELETED:
+            raise Conflict(f"endpoint '{name}' is being deleted", field="name")
+        return endpoint
+
+    def _event(self, endpoint: Endpoint, reason: LifecycleReason, message: str) -> None:
+        self._store.add_event(
+            endpoint.id,
+            level=EventLevel.INFO,
+            reason=reason.value,
+            message=message,
+            now=self._clock.now(),
+        )
+
+
+def _stale(name: str, expected: int, current: int | None = None) -> Conflict:
+    now = f"generation is {current}, not {expected}" if current else f"it is past {expected}"
+    return Conflict(
+        f"endpoint '{name}' changed meanwhile ({now}): re-read it and apply your change again",
+        field="generation",
+    )
