@@ -79,7 +79,8 @@ class PlanCatalog:
         Raises PlanCatalogError naming the file and the field at fault.
         """
         if path is None:
-            text = resources.files(__package__).joinpath(DEFAULT_PLANS_RESOURCE).read_text()
+            shipped = resources.files("modelport.catalog").joinpath(DEFAULT_PLANS_RESOURCE)
+            text = shipped.read_text(encoding="utf-8")
             return cls.parse(text, source=f"<built-in {DEFAULT_PLANS_RESOURCE}>")
         try:
             text = path.read_text(encoding="utf-8")
