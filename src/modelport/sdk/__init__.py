@@ -1,1 +1,42 @@
+"""Python client of Modelport's native API: `Client` (sync) and `AsyncClient` (asyncio)."""
 
+from modelport.sdk.async_client import AsyncClient
+from modelport.sdk.client import Client
+from modelport.sdk.config import ClientConfig, resolve_config
+from modelport.sdk.errors import (
+    AuthError,
+    ConflictError,
+    EndpointFailedError,
+    EndpointNotReadyError,
+    EndpointStoppedError,
+    ModelportAPIError,
+    ModelportClientError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServerUnavailableError,
+    ValidationError,
+    WaitTimeoutError,
+)
+from modelport.sdk.models import ProjectCreated, ProjectList, WhoAmI
+
+__all__ = [
+    "AsyncClient",
+    "AuthError",
+    "Client",
+    "ClientConfig",
+    "ConflictError",
+    "EndpointFailedError",
+    "EndpointNotReadyError",
+    "EndpointStoppedError",
+    "ModelportAPIError",
+    "ModelportClientError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ProjectCreated",
+    "ProjectList",
+    "ServerUnavailableError",
+    "ValidationError",
+    "WaitTimeoutError",
+    "WhoAmI",
+    "resolve_config",
+]

@@ -1,0 +1,153 @@
+"""The asynchronous Python client of the native API (/api/v1)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from modelport.domain.records import Role
+from modelport.domain.specs import EndpointSpec
+from modelport.schemas.native import (
+    ActionResult,
+    EndpointCreated,
+    EndpointList,
+    EndpointPublic,
+    EventList,
+    EventPublic,
+    LogsList,
+    ReplicaList,
+    TokenCreated,
+    TokenList,
+)
+from modelport.sdk import calls
+from modelport.sdk.base import ClientBase
+from modelport.sdk.models import Health, ProjectCreated, ProjectList, WhoAmI
+from modelport.sdk.waiting import EventTail, ReadyWatch, Verdict
+
+T = TypeVar("T")
+
+ProgressCallback = Callable[[EndpointPublic], None]
+
+
+class AsyncClient(ClientBase):
+    """Async client (asyncio). Arguments left None come from MODELPORT_* env, as for Client."""
+
+    def __init__(
+        self, base_url: str | None = None, token: str | None = None, timeout: float = 30
+    ) -> None:
+        super().__init__(base_url, token)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, headers=self._headers(), timeout=timeout
+        )
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def send(self, call: calls.ApiCall[T]) -> T:
+        with self._transport_errors():
+            response = await self._http.request(
+                call.method, call.path, params=dict(call.params), json=call.body
+            )
+        return calls.decode(call, response)
+
+    async def health(self) -> Health:
+        return await self.send(calls.health())
+
+    async def whoami(self) -> WhoAmI:
+        return await self.send(calls.whoami())
+
+    async def create_endpoint(
+        self, name: str, spec: EndpointSpec | Mapping[str, Any]
+    ) -> EndpointCreated:
+        return await self.send(calls.create_endpoint(name, spec))
+
+    async def list_endpoints(self) -> EndpointList:
+        return await self.send(calls.list_endpoints())
+
+    async def get_endpoint(self, name: str) -> EndpointPublic:
+        return await self.send(calls.get_endpoint(name))
+
+    async def patch_endpoint(
+        self, name: str, changes: Mapping[str, Any], generation: int | None = None
+    ) -> EndpointPublic:
+        return await self.send(calls.patch_endpoint(name, changes, generation))
+
+    async def delete_endpoint(self, name: str) -> ActionResult:
+        return await self.send(calls.delete_endpoint(name))
+
+    async def stop_endpoint(self, name: str) -> ActionResult:
+        return await self.send(calls.endpoint_action(name, "stop"))
+
+    async def start_endpoint(self, name: str) -> ActionResult:
+        return await self.send(calls.endpoint_action(name, "start"))
+
+    async def restart_endpoint(self, name: str) -> ActionResult:
+        return await self.send(calls.endpoint_action(name, "restart"))
+
+    async def replicas(self, name: str) -> ReplicaList:
+        return await self.send(calls.replicas(name))
+
+    async def events(self, name: str, after_id: int = 0, limit: int = 200) -> EventList:
+        return await self.send(calls.events(name, after_id, limit))
+
+    async def logs(self, name: str, tail_bytes: int = calls.DEFAULT_TAIL_BYTES) -> LogsList:
+        return await self.send(calls.logs(name, tail_bytes))
+
+    async def latest_events(self, name: str) -> list[EventPublic]:
+        """The endpoint's most recent events (up to 10), oldest first."""
+        tail = EventTail(name)
+        while (call := tail.next_call()) is not None and tail.add(await self.send(call)):
+            pass
+        return list(tail.latest)
+
+    async def wait_ready(
+        self,
+        name: str,
+        timeout: float = 600,
+        poll: float = 0.5,
+        on_progress: ProgressCallback | None = None,
+    ) -> EndpointPublic:
+        """Poll until the endpoint is READY; EndpointNotReadyError (with events) otherwise."""
+        watch = ReadyWatch(timeout)
+        while True:
+            endpoint = await self.get_endpoint(name)
+            if on_progress is not None:
+                on_progress(endpoint)
+            verdict = watch.verdict(endpoint)
+            if verdict is Verdict.READY:
+                return endpoint
+            if verdict is not Verdict.WAITING:
+                raise watch.error(verdict, endpoint, await self.latest_events(name))
+            await asyncio.sleep(watch.sleep_for(poll))
+
+    async def create_token(
+        self, name: str, role: Role | str = Role.MEMBER, endpoint: str | None = None
+    ) -> TokenCreated:
+        return await self.send(calls.create_token(name, role, endpoint))
+
+    async def list_tokens(self) -> TokenList:
+        return await self.send(calls.list_tokens())
+
+    async def revoke_token(self, token_id: int) -> None:
+        await self.send(calls.revoke_token(token_id))
+
+    async def projects(self) -> ProjectList:
+        return await self.send(calls.projects())
+
+    async def create_project(self, name: str) -> ProjectCreated:
+        return await self.send(calls.create_project(name))

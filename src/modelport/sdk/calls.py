@@ -1,0 +1,150 @@
+"""Every API call as data (method, path, query, body, parser), shared by Client and AsyncClient.
+
+The two clients differ only in how they send a request; what to send and how to read the
+answer lives here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel
+
+from modelport.domain.records import Role
+from modelport.domain.specs import EndpointSpec
+from modelport.schemas.native import (
+    ActionResult,
+    EndpointCreated,
+    EndpointList,
+    EndpointPublic,
+    EventList,
+    LogsList,
+    ReplicaList,
+    TokenCreated,
+    TokenList,
+)
+from modelport.sdk.errors import error_from_response
+from modelport.sdk.models import Health, ProjectCreated, ProjectList, WhoAmI
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+API = "/api/v1"
+DEFAULT_TAIL_BYTES = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCall(Generic[T]):
+    method: str
+    path: str
+    parse: Callable[[httpx.Response], T]
+    params: Mapping[str, int | str] = field(default_factory=dict)
+    body: Any = None  # JSON-able; None sends no body
+
+
+def decode(call: ApiCall[T], response: httpx.Response) -> T:
+    """The parsed answer, or the typed error for an error status."""
+    if response.status_code >= 400:
+        raise error_from_response(response)
+    return call.parse(response)
+
+
+def _model(cls: type[M]) -> Callable[[httpx.Response], M]:
+    return lambda response: cls.model_validate_json(response.content)
+
+
+def _nothing(_response: httpx.Response) -> None:
+    return None
+
+
+def _endpoint(name: str) -> str:
+    return f"{API}/endpoints/{quote(name, safe='')}"
+
+
+def health() -> ApiCall[Health]:
+    return ApiCall("GET", "/healthz", _model(Health))
+
+
+def whoami() -> ApiCall[WhoAmI]:
+    return ApiCall("GET", f"{API}/whoami", _model(WhoAmI))
+
+
+def create_endpoint(name: str, spec: EndpointSpec | Mapping[str, Any]) -> ApiCall[EndpointCreated]:
+    # A dict goes as-is so the server validates it and names the field in its error.
+    spec_json = spec.model_dump(mode="json") if isinstance(spec, EndpointSpec) else dict(spec)
+    body = {"name": name, "spec": spec_json}
+    return ApiCall("POST", f"{API}/endpoints", _model(EndpointCreated), body=body)
+
+
+def list_endpoints() -> ApiCall[EndpointList]:
+    return ApiCall("GET", f"{API}/endpoints", _model(EndpointList))
+
+
+def get_endpoint(name: str) -> ApiCall[EndpointPublic]:
+    return ApiCall("GET", _endpoint(name), _model(EndpointPublic))
+
+
+def patch_endpoint(
+    name: str, changes: Mapping[str, Any], generation: int | None = None
+) -> ApiCall[EndpointPublic]:
+    body: dict[str, Any] = {"spec": dict(changes)}
+    if generation is not None:
+        body["generation"] = generation
+    return ApiCall("PATCH", _endpoint(name), _model(EndpointPublic), body=body)
+
+
+def delete_endpoint(name: str) -> ApiCall[ActionResult]:
+    return ApiCall("DELETE", _endpoint(name), _parse_deleted)
+
+
+def _parse_deleted(response: httpx.Response) -> ActionResult:
+    # The answer is an ActionResult; a bare EndpointPublic is accepted too.
+    data = response.json()
+    if isinstance(data, dict) and "endpoint" in data:
+        return ActionResult.model_validate(data)
+    return ActionResult(endpoint=EndpointPublic.model_validate(data), message="deleting")
+
+
+def endpoint_action(name: str, action: str) -> ApiCall[ActionResult]:
+    return ApiCall("POST", f"{_endpoint(name)}/{action}", _model(ActionResult))
+
+
+def replicas(name: str) -> ApiCall[ReplicaList]:
+    return ApiCall("GET", f"{_endpoint(name)}/replicas", _model(ReplicaList))
+
+
+def events(name: str, after_id: int = 0, limit: int = 200) -> ApiCall[EventList]:
+    params = {"after_id": after_id, "limit": limit}
+    return ApiCall("GET", f"{_endpoint(name)}/events", _model(EventList), params=params)
+
+
+def logs(name: str, tail_bytes: int = DEFAULT_TAIL_BYTES) -> ApiCall[LogsList]:
+    params = {"tail_bytes": tail_bytes}
+    return ApiCall("GET", f"{_endpoint(name)}/logs", _model(LogsList), params=params)
+
+
+def create_token(
+    name: str, role: Role | str = Role.MEMBER, endpoint: str | None = None
+) -> ApiCall[TokenCreated]:
+    body = {"name": name, "role": str(role), "endpoint": endpoint}
+    return ApiCall("POST", f"{API}/tokens", _model(TokenCreated), body=body)
+
+
+def list_tokens() -> ApiCall[TokenList]:
+    return ApiCall("GET", f"{API}/tokens", _model(TokenList))
+
+
+def revoke_token(token_id: int) -> ApiCall[None]:
+    return ApiCall("DELETE", f"{API}/tokens/{int(token_id)}", _nothing)
+
+
+def projects() -> ApiCall[ProjectList]:
+    return ApiCall("GET", f"{API}/projects", _model(ProjectList))
+
+
+def create_project(name: str) -> ApiCall[ProjectCreated]:
+    return ApiCall("POST", f"{API}/projects", _model(ProjectCreated), body={"name": name})

@@ -1,0 +1,149 @@
+"""The synchronous Python client of the native API (/api/v1)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from modelport.domain.records import Role
+from modelport.domain.specs import EndpointSpec
+from modelport.schemas.native import (
+    ActionResult,
+    EndpointCreated,
+    EndpointList,
+    EndpointPublic,
+    EventList,
+    EventPublic,
+    LogsList,
+    ReplicaList,
+    TokenCreated,
+    TokenList,
+)
+from modelport.sdk import calls
+from modelport.sdk.base import ClientBase
+from modelport.sdk.models import Health, ProjectCreated, ProjectList, WhoAmI
+from modelport.sdk.waiting import EventTail, ReadyWatch, Verdict
+
+T = TypeVar("T")
+
+ProgressCallback = Callable[[EndpointPublic], None]
+
+
+class Client(ClientBase):
+    """Sync client. Arguments left None come from MODELPORT_* env (see modelport.sdk.config)."""
+
+    def __init__(
+        self, base_url: str | None = None, token: str | None = None, timeout: float = 30
+    ) -> None:
+        super().__init__(base_url, token)
+        self._http = httpx.Client(base_url=self.base_url, headers=self._headers(), timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def send(self, call: calls.ApiCall[T]) -> T:
+        with self._transport_errors():
+            response = self._http.request(
+                call.method, call.path, params=dict(call.params), json=call.body
+            )
+        return calls.decode(call, response)
+
+    def health(self) -> Health:
+        return self.send(calls.health())
+
+    def whoami(self) -> WhoAmI:
+        return self.send(calls.whoami())
+
+    def create_endpoint(self, name: str, spec: EndpointSpec | Mapping[str, Any]) -> EndpointCreated:
+        return self.send(calls.create_endpoint(name, spec))
+
+    def list_endpoints(self) -> EndpointList:
+        return self.send(calls.list_endpoints())
+
+    def get_endpoint(self, name: str) -> EndpointPublic:
+        return self.send(calls.get_endpoint(name))
+
+    def patch_endpoint(
+        self, name: str, changes: Mapping[str, Any], generation: int | None = None
+    ) -> EndpointPublic:
+        return self.send(calls.patch_endpoint(name, changes, generation))
+
+    def delete_endpoint(self, name: str) -> ActionResult:
+        return self.send(calls.delete_endpoint(name))
+
+    def stop_endpoint(self, name: str) -> ActionResult:
+        return self.send(calls.endpoint_action(name, "stop"))
+
+    def start_endpoint(self, name: str) -> ActionResult:
+        return self.send(calls.endpoint_action(name, "start"))
+
+    def restart_endpoint(self, name: str) -> ActionResult:
+        return self.send(calls.endpoint_action(name, "restart"))
+
+    def replicas(self, name: str) -> ReplicaList:
+        return self.send(calls.replicas(name))
+
+    def events(self, name: str, after_id: int = 0, limit: int = 200) -> EventList:
+        return self.send(calls.events(name, after_id, limit))
+
+    def logs(self, name: str, tail_bytes: int = calls.DEFAULT_TAIL_BYTES) -> LogsList:
+        return self.send(calls.logs(name, tail_bytes))
+
+    def latest_events(self, name: str) -> list[EventPublic]:
+        """The endpoint's most recent events (up to 10), oldest first."""
+        tail = EventTail(name)
+        while (call := tail.next_call()) is not None and tail.add(self.send(call)):
+            pass
+        return list(tail.latest)
+
+    def wait_ready(
+        self,
+        name: str,
+        timeout: float = 600,
+        poll: float = 0.5,
+        on_progress: ProgressCallback | None = None,
+    ) -> EndpointPublic:
+        """Poll until the endpoint is READY; EndpointNotReadyError (with events) otherwise."""
+        watch = ReadyWatch(timeout)
+        while True:
+            endpoint = self.get_endpoint(name)
+            if on_progress is not None:
+                on_progress(endpoint)
+            verdict = watch.verdict(endpoint)
+            if verdict is Verdict.READY:
+                return endpoint
+            if verdict is not Verdict.WAITING:
+                raise watch.error(verdict, endpoint, self.latest_events(name))
+            time.sleep(watch.sleep_for(poll))
+
+    def create_token(
+        self, name: str, role: Role | str = Role.MEMBER, endpoint: str | None = None
+    ) -> TokenCreated:
+        return self.send(calls.create_token(name, role, endpoint))
+
+    def list_tokens(self) -> TokenList:
+        return self.send(calls.list_tokens())
+
+    def revoke_token(self, token_id: int) -> None:
+        self.send(calls.revoke_token(token_id))
+
+    def projects(self) -> ProjectList:
+        return self.send(calls.projects())
+
+    def create_project(self, name: str) -> ProjectCreated:
+        return self.send(calls.create_project(name))
