@@ -1,0 +1,306 @@
+"""Application: carry out the planner's decisions against the store and the runtime.
+
+Every replica transition is a compare-and-set on the state observed this tick and writes one
+event. A decision that meets a replica in another state (Conflict) is dropped: the next tick
+looks again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from functools import partial
+
+from modelport.clock import Clock
+from modelport.controller.facts import PlannerPolicy
+from modelport.controller.observe import AdapterLookup, ProbeSpecs
+from modelport.controller.probes import ProbeRunner, ResolvedProbes
+from modelport.domain.decisions import (
+    CreateReplica,
+    Decision,
+    DeleteEndpoint,
+    DrainReplica,
+    EventReason,
+    FailReplica,
+    HoldPending,
+    LaunchReplica,
+    MarkNotReady,
+    MarkReady,
+    RestartReplica,
+    StopReplica,
+    state_reason,
+)
+from modelport.domain.errors import Conflict, InvalidSpec, NotFound, PermanentError, TemporaryError
+from modelport.domain.records import Endpoint, EventLevel, Replica, ReplicaHandle
+from modelport.domain.states import LIVE_REPLICA_STATES, ReplicaState
+from modelport.runtime.base import RuntimeBackend
+from modelport.security.secrets import SecretBox
+from modelport.services import spec_secrets
+from modelport.store.base import Store
+
+log = logging.getLogger(__name__)
+
+_LEVELS = {
+    EventReason.REPLICA_NOT_READY: EventLevel.WARNING,
+    EventReason.REPLICA_CRASHED: EventLevel.WARNING,
+    EventReason.LIVENESS_FAILED: EventLevel.WARNING,
+    EventReason.STARTUP_TIMEOUT: EventLevel.WARNING,
+    EventReason.INSUFFICIENT_CAPACITY: EventLevel.WARNING,
+    EventReason.LAUNCH_DEFERRED: EventLevel.WARNING,
+    EventReason.ENGINE_UNAVAILABLE: EventLevel.ERROR,
+    EventReason.INVALID_SPEC: EventLevel.ERROR,
+    EventReason.LAUNCH_FAILED: EventLevel.ERROR,
+    EventReason.RECONCILE_ERROR: EventLevel.ERROR,
+}
+
+
+class Applier:
+    def __init__(
+        self,
+        store: Store,
+        runtime: RuntimeBackend,
+        box: SecretBox,
+        clock: Clock,
+        adapters: AdapterLookup,
+        policy: PlannerPolicy,
+        stop_grace_seconds: float,
+        probes: ProbeRunner,
+        probe_specs: ProbeSpecs,
+    ) -> None:
+        self._store = store
+        self._runtime = runtime
+        self._box = box
+        self._clock = clock
+        self._adapters = adapters
+        self._policy = policy
+        self._grace = stop_grace_seconds
+        self._probes = probes
+        self._probe_specs = probe_specs
+
+    async def apply(
+        self, endpoint: Endpoint, replicas: Sequence[Replica], decisions: Sequence[Decision]
+    ) -> None:
+        by_id = {r.id: r for r in replicas}
+        for decision in decisions:
+            try:
+                await self._apply_one(endpoint, by_id, decision)
+            except (Conflict, NotFound) as exc:
+                log.info("endpoint %s: skipped %s: %s", endpoint.name, decision, exc.message)
+
+    async def _apply_one(
+        self, endpoint: Endpoint, by_id: dict[int, Replica], decision: Decision
+    ) -> None:
+        match decision:
+            case CreateReplica():
+                await self._create(endpoint, decision)
+            case DeleteEndpoint():
+                await asyncio.to_thread(self._store.delete_endpoint, decision.endpoint_id)
+                log.info("endpoint %s (id %d) deleted", endpoint.name, endpoint.id)
+            case LaunchReplica():
+                await self._launch(endpoint, by_id[decision.replica_id])
+            case HoldPending():
+                await self._requeue(
+                    endpoint,
+                    by_id[decision.replica_id],
+                    EventReason.INSUFFICIENT_CAPACITY,
+                    decision.message,  # the planner compares it to say this only once
+                    f"replica {decision.replica_id} waits for capacity: {decision.message}",
+                    not_before=self._clock.now(),
+                )
+            case MarkReady():
+                replica = by_id[decision.replica_id]
+                message = f"replica {replica.id} is ready (generation {replica.generation})"
+                await self._move(
+                    endpoint, replica, ReplicaState.READY, EventReason.REPLICA_READY, message
+                )
+            case MarkNotReady():
+                await self._move(
+                    endpoint,
+                    by_id[decision.replica_id],
+                    ReplicaState.STARTING,
+                    EventReason.REPLICA_NOT_READY,
+                    f"{decision.message}; out of traffic until it passes again",
+                )
+            case FailReplica():
+                await self._fail(endpoint, by_id[decision.replica_id], decision)
+            case RestartReplica():
+                replica = by_id[decision.replica_id]
+                message = (
+                    f"replica {replica.id} restarts in {decision.delay_seconds:g}s "
+                    f"(restart {replica.restart_count + 1})"
+                )
+                await self._move(
+                    endpoint,
+                    replica,
+                    ReplicaState.PENDING,
+                    EventReason.RESTART_SCHEDULED,
+                    message,
+                    next_attempt_at=decision.not_before,
+                    count_restart=True,
+                )
+            case DrainReplica():
+                replica = by_id[decision.replica_id]
+                message = f"replica {replica.id} draining ({decision.message})"
+                await self._move(
+                    endpoint, replica, ReplicaState.DRAINING, EventReason.REPLICA_DRAINING, message
+                )
+            case StopReplica():
+                await self._stop(endpoint, by_id[decision.replica_id], decision)
+
+    async def _create(self, endpoint: Endpoint, decision: CreateReplica) -> None:
+        now = self._clock.now()
+        if decision.starts_rollout:
+            message = f"rolling out generation {decision.generation}, one replica at a time"
+            await self.event(endpoint, EventReason.ROLLOUT_STARTED, message)
+        replica = await asyncio.to_thread(
+            self._store.create_replica, endpoint.id, decision.generation, now
+        )
+        message = f"replica {replica.id} created (generation {replica.generation})"
+        await self.event(endpoint, EventReason.REPLICA_CREATED, message, replica.id)
+
+    async def _launch(self, endpoint: Endpoint, replica: Replica) -> None:
+        spec = endpoint.spec
+        adapter = self._adapters(spec.framework)
+        missing = adapter.available()
+        if missing is not None:
+            await self._fail_launch(endpoint, replica, EventReason.ENGINE_UNAVAILABLE, missing)
+            return
+        host, port = self._runtime.address()
+        key = f"{endpoint.name}-r{replica.id}-g{replica.generation}"
+        try:
+            env = spec_secrets.engine_environment(spec, self._box)
+            plan = adapter.plan(spec, host=host, port=port, env=env, name=endpoint.name)
+            handle = await self._runtime.start(key, plan)
+        except InvalidSpec as exc:
+            await self._fail_launch(endpoint, replica, EventReason.INVALID_SPEC, exc.message)
+            return
+        except TemporaryError as exc:
+            message = f"replica {replica.id} cannot start yet: {exc.message}"
+            await self._requeue(
+                endpoint,
+                replica,
+                EventReason.LAUNCH_DEFERRED,
+                exc.message,
+                message,
+                not_before=self._after(exc.delay),
+            )
+            return
+        except PermanentError as exc:
+            await self._fail_launch(endpoint, replica, EventReason.LAUNCH_FAILED, exc.message)
+            return
+        message = (
+            f"replica {replica.id} starting (generation {replica.generation}) "
+            f"on {handle.host}:{handle.port}"
+        )
+        try:
+            await self._move(
+                endpoint,
+                replica,
+                ReplicaState.STARTING,
+                EventReason.REPLICA_STARTING,
+                message,
+                handle=handle,
+            )
+        except (Conflict, NotFound):
+            await self._runtime.stop(handle, self._grace)  # no record owns this process
+            raise
+        self._probe_specs.remember(replica.id, ResolvedProbes.of(spec, plan))
+
+    async def _fail_launch(
+        self, endpoint: Endpoint, replica: Replica, reason: EventReason, why: str
+    ) -> None:
+        delay = self._policy.backoff(replica.restart_count)
+        message = f"replica {replica.id} cannot start: {why}; retrying in {delay:g}s"
+        await self._move(endpoint, replica, ReplicaState.FAILED, reason, message)
+
+    async def _fail(self, endpoint: Endpoint, replica: Replica, decision: FailReplica) -> None:
+        if decision.kill and replica.handle is not None:
+            await self._runtime.stop(replica.handle, self._grace)
+        await self._move(endpoint, replica, ReplicaState.FAILED, decision.reason, decision.message)
+        self._probes.forget(replica.id)
+
+    async def _stop(self, endpoint: Endpoint, replica: Replica, decision: StopReplica) -> None:
+        if replica.state in LIVE_REPLICA_STATES and replica.handle is not None:
+            await self._runtime.stop(replica.handle, self._grace)
+        message = f"replica {replica.id} stopped ({decision.message})"
+        await self._move(
+            endpoint, replica, ReplicaState.STOPPED, EventReason.REPLICA_STOPPED, message
+        )
+        await asyncio.to_thread(self._store.delete_replica, replica.id)  # history stays in events
+        self._probes.forget(replica.id)
+        self._probe_specs.forget(replica.id)
+        if decision.completes_rollout:
+            message = f"every replica runs generation {endpoint.generation}"
+            await self.event(endpoint, EventReason.ROLLOUT_COMPLETE, message)
+
+    async def _requeue(
+        self,
+        endpoint: Endpoint,
+        replica: Replica,
+        reason: EventReason,
+        detail: str,
+        message: str,
+        *,
+        not_before: datetime,
+    ) -> None:
+        """Keep a replica PENDING with a new state_reason (`reason: detail`) and retry time.
+
+        The transition table has no PENDING -> PENDING, so this passes through FAILED (no
+        restart counted) in two compare-and-set steps; one event (`message`) is written.
+        """
+        now = self._clock.now()
+        why = state_reason(reason, detail)
+        move = partial(self._store.transition_replica, replica.id, reason=why, now=now)
+        await asyncio.to_thread(move, ReplicaState.PENDING, ReplicaState.FAILED)
+        await asyncio.to_thread(
+            move, ReplicaState.FAILED, ReplicaState.PENDING, next_attempt_at=not_before
+        )
+        await self.event(endpoint, reason, message, replica.id)
+
+    async def _move(
+        self,
+        endpoint: Endpoint,
+        replica: Replica,
+        new: ReplicaState,
+        reason: EventReason,
+        message: str,
+        *,
+        handle: ReplicaHandle | None = None,
+        next_attempt_at: datetime | None = None,
+        count_restart: bool = False,
+    ) -> Replica:
+        moved = await asyncio.to_thread(
+            partial(
+                self._store.transition_replica,
+                replica.id,
+                replica.state,
+                new,
+                reason=state_reason(reason, message),
+                now=self._clock.now(),
+                handle=handle,
+                next_attempt_at=next_attempt_at,
+                count_restart=count_restart,
+            )
+        )
+        await self.event(endpoint, reason, message, replica.id)
+        return moved
+
+    async def event(
+        self, endpoint: Endpoint, reason: EventReason, message: str, replica_id: int | None = None
+    ) -> None:
+        await asyncio.to_thread(
+            partial(
+                self._store.add_event,
+                endpoint.id,
+                level=_LEVELS.get(reason, EventLevel.INFO),
+                reason=reason.value,
+                message=message,
+                now=self._clock.now(),
+                replica_id=replica_id,
+            )
+        )
+
+    def _after(self, seconds: float) -> datetime:
+        return self._clock.now() + timedelta(seconds=seconds)

@@ -1,0 +1,182 @@
+"""The controller loop: observe -> plan -> apply for every endpoint, once per tick, while leader.
+
+Replicas are never stopped on shutdown: they outlive the control plane and the next controller
+adopts those whose process still runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+from modelport.clock import Clock
+from modelport.controller.apply import Applier
+from modelport.controller.capacity import GpuPool
+from modelport.controller.facts import PlannerPolicy
+from modelport.controller.observe import AdapterLookup, InflightLookup, Observer, ProbeSpecs
+from modelport.controller.planner import plan
+from modelport.controller.probes import ProbeRunner
+from modelport.domain.decisions import EventReason, LaunchReplica
+from modelport.domain.records import Endpoint, Replica
+from modelport.domain.specs import Framework
+from modelport.domain.states import LIVE_REPLICA_STATES
+from modelport.engines.base import EngineAdapter
+from modelport.runtime.base import RuntimeBackend
+from modelport.security.secrets import SecretBox
+from modelport.settings import Settings
+from modelport.store.base import Store
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "controller"
+
+
+class Controller:
+    def __init__(
+        self,
+        store: Store,
+        runtime: RuntimeBackend,
+        box: SecretBox,
+        clock: Clock,
+        settings: Settings,
+        inflight: InflightLookup | None = None,
+        holder_id: str | None = None,
+        adapters: AdapterLookup | None = None,
+        policy: PlannerPolicy | None = None,
+    ) -> None:
+        self._store = store
+        self._runtime = runtime
+        self._clock = clock
+        self._interval = settings.reconcile_interval
+        self._policy = policy or PlannerPolicy.from_settings(settings)
+        self.holder_id = holder_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._probes = ProbeRunner(runtime, clock)
+        adapters = adapters or _registered_adapter
+        probe_specs = ProbeSpecs(adapters, box)
+        self._observer = Observer(runtime, self._probes, probe_specs, inflight or _none_inflight)
+        self._applier = Applier(
+            store,
+            runtime,
+            box,
+            clock,
+            adapters,
+            self._policy,
+            settings.stop_grace_seconds,
+            self._probes,
+            probe_specs,
+        )
+        self._reported: dict[int, str] = {}  # endpoint id -> the error already reported
+        self._leading = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick every reconcile_interval while holding the lease, until `stop` is set."""
+        try:
+            while not stop.is_set():
+                try:
+                    await self.tick_if_leader()
+                except Exception:
+                    log.exception("controller tick failed; trying again next tick")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self._interval)
+        finally:
+            await self._release_lease()
+
+    async def tick_if_leader(self) -> bool:
+        """Take or renew the lease; tick if it is ours. True if this controller acted."""
+        ttl = 5 * self._interval
+        held = await asyncio.to_thread(
+            self._store.try_acquire_lease, LEASE_NAME, self.holder_id, ttl, self._clock.now()
+        )
+        if held != self._leading:
+            log.info("controller %s %s", self.holder_id, "leads" if held else "stands by")
+            self._leading = held
+        if held:
+            await self.tick()
+        return held
+
+    async def tick(self) -> None:
+        """One reconcile pass over every endpoint; one endpoint's error never stops the others."""
+        endpoints = await asyncio.to_thread(self._store.list_endpoints)
+        replicas = await asyncio.to_thread(self._store.list_replicas)
+        by_endpoint: dict[int, list[Replica]] = defaultdict(list)
+        for replica in replicas:
+            by_endpoint[replica.endpoint_id].append(replica)
+        gpus = _gpu_pool(self._runtime.gpu_inventory(), endpoints, by_endpoint)
+        for endpoint in endpoints:
+            try:
+                gpus = await self._reconcile(endpoint, by_endpoint[endpoint.id], gpus)
+            except Exception as exc:
+                await self._report(endpoint, exc)
+            else:
+                self._reported.pop(endpoint.id, None)
+        self._probes.forget_all_but({r.id for r in replicas})
+
+    async def shutdown(self) -> None:
+        """Close probe connections. Replicas keep running on purpose."""
+        await self._probes.close()
+
+    async def _reconcile(
+        self, endpoint: Endpoint, replicas: Sequence[Replica], gpus: GpuPool
+    ) -> GpuPool:
+        seen = await self._observer.observe(endpoint, replicas, gpus)
+        decisions = plan(endpoint, replicas, seen, self._clock.now(), self._policy)
+        await self._applier.apply(endpoint, replicas, decisions)
+        for decision in decisions:
+            if isinstance(decision, LaunchReplica):
+                gpus = gpus.take(endpoint.spec.resources)
+        return gpus
+
+    async def _report(self, endpoint: Endpoint, exc: Exception) -> None:
+        """Log with traceback and write one event per distinct error (not one per tick)."""
+        message = f"{type(exc).__name__}: {exc}"
+        if self._reported.get(endpoint.id) == message:
+            log.debug("endpoint %s still failing: %s", endpoint.name, message)
+            return
+        self._reported[endpoint.id] = message
+        log.exception("reconciling endpoint %s (id %d) failed", endpoint.name, endpoint.id)
+        try:
+            await self._applier.event(
+                endpoint, EventReason.RECONCILE_ERROR, f"{message}; retrying every tick"
+            )
+        except Exception:
+            log.exception("could not record the error of endpoint %s", endpoint.name)
+
+    async def _release_lease(self) -> None:
+        if not self._leading:
+            return
+        self._leading = False
+        try:
+            await asyncio.to_thread(self._store.release_lease, LEASE_NAME, self.holder_id)
+        except Exception:
+            log.exception("could not release the controller lease; it expires on its own")
+
+
+def _registered_adapter(framework: Framework) -> EngineAdapter:
+    from modelport.engines.registry import get_adapter
+
+    return get_adapter(framework)
+
+
+def _none_inflight(_replica_id: int) -> int:
+    return 0
+
+
+def _gpu_pool(
+    inventory: dict[str, int],
+    endpoints: Sequence[Endpoint],
+    by_endpoint: dict[int, list[Replica]],
+) -> GpuPool:
+    """What is free: the runtime's GPUs minus those held by replicas whose process may run."""
+    held = [
+        endpoint.spec.resources
+        for endpoint in endpoints
+        for replica in by_endpoint[endpoint.id]
+        if replica.state in LIVE_REPLICA_STATES
+    ]
+    return GpuPool.of(inventory, held)

@@ -1,0 +1,164 @@
+"""Probes against real sockets on loopback (HTTP, TCP) and the fake runtime (exec), with
+period, initial delay, thresholds and disabled probes."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+
+from modelport.clock import FakeClock
+from modelport.controller.probes import ProbeRunner, ResolvedProbes
+from modelport.domain.launch import LaunchPlan
+from modelport.domain.records import Replica, ReplicaHandle
+from modelport.domain.specs import EndpointSpec, Framework, ProbeProtocol, ProbeSpec
+from modelport.domain.states import ReplicaState
+from modelport.runtime.fake import FakeRuntime
+from tests.unit.domain.records import replica as make_replica
+
+EXEC_READY = ProbeSpec(protocol=ProbeProtocol.EXEC, commands=["ready"], period_seconds=2)
+EXEC_ALIVE = ProbeSpec(
+    protocol=ProbeProtocol.EXEC, commands=["alive"], period_seconds=1, failure_threshold=2
+)
+
+
+@pytest.fixture
+async def http_server() -> AsyncIterator[int]:
+    """A tiny real HTTP server: /health answers 200, /sick 503, /slow never in time."""
+
+    async def health(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def sick(_: web.Request) -> web.Response:
+        return web.Response(status=503)
+
+    app = web.Application()
+    app.router.add_get("/health", health)
+    app.router.add_get("/sick", sick)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield port
+    await runner.cleanup()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def handle(port: int, pid: int = 1) -> ReplicaHandle:
+    return ReplicaHandle(backend="fake", host="127.0.0.1", port=port, pid=pid)
+
+
+async def test_http_probe_passes_on_2xx_and_fails_on_5xx_or_no_listener(http_server: int):
+    runner = ProbeRunner(FakeRuntime(), FakeClock())
+    try:
+        ok = await runner.check(handle(http_server), ProbeSpec(path="/health"))
+        assert ok.ok
+        sick = await runner.check(handle(http_server), ProbeSpec(path="/sick"))
+        assert not sick.ok and sick.detail == "GET /sick: HTTP 503"
+        refused = await runner.check(handle(free_port()), ProbeSpec(path="/health"))
+        assert not refused.ok
+    finally:
+        await runner.close()
+
+
+async def test_tcp_and_grpc_probes_connect(http_server: int):
+    runner = ProbeRunner(FakeRuntime(), FakeClock())
+    for protocol in (ProbeProtocol.TCP, ProbeProtocol.GRPC):
+        assert (await runner.check(handle(http_server), ProbeSpec(protocol=protocol))).ok
+        assert not (await runner.check(handle(free_port()), ProbeSpec(protocol=protocol))).ok
+
+
+async def test_a_probe_port_overrides_the_serving_port(http_server: int):
+    runner = ProbeRunner(FakeRuntime(), FakeClock())
+    probe = ProbeSpec(protocol=ProbeProtocol.TCP, port=http_server)
+    assert (await runner.check(handle(free_port()), probe)).ok
+
+
+async def _started(runtime: FakeRuntime, state: ReplicaState = ReplicaState.STARTING) -> Replica:
+    plan = LaunchPlan(
+        argv=["x"], host="127.0.0.1", port=1, readiness=EXEC_READY, liveness=EXEC_ALIVE
+    )
+    started = await runtime.start("r", plan)
+    return make_replica(7, state).model_copy(update={"handle": started})
+
+
+async def test_readiness_needs_its_success_threshold_in_a_row_at_most_once_a_period():
+    runtime, clock = FakeRuntime(), FakeClock()
+    runner = ProbeRunner(runtime, clock)
+    replica = await _started(runtime)
+    probes = ResolvedProbes(EXEC_READY.model_copy(update={"success_threshold": 2}), EXEC_ALIVE)
+    assert not (await runner.verdict(replica, probes)).readiness_passed  # 1 success
+    clock.advance(1)
+    assert not (await runner.verdict(replica, probes)).readiness_passed  # not due: period 2s
+    clock.advance(1)
+    assert (await runner.verdict(replica, probes)).readiness_passed  # 2 in a row
+
+
+async def test_readiness_waits_out_the_initial_delay():
+    runtime, clock = FakeRuntime(), FakeClock()
+    runner = ProbeRunner(runtime, clock)
+    replica = await _started(runtime)  # state changed at the clock's start
+    probes = ResolvedProbes(EXEC_READY.model_copy(update={"initial_delay_seconds": 5}), EXEC_ALIVE)
+    clock.advance(4)
+    assert not (await runner.verdict(replica, probes)).readiness_passed
+    clock.advance(1)
+    assert (await runner.verdict(replica, probes)).readiness_passed
+
+
+async def test_liveness_fails_after_its_threshold_only_on_ready_replicas():
+    runtime, clock = FakeRuntime(), FakeClock()
+    runner = ProbeRunner(runtime, clock)
+    starting = await _started(runtime)
+    assert starting.handle is not None
+    runtime.set_probe(starting.handle, "alive", ok=False)
+    probes = ResolvedProbes(EXEC_READY, EXEC_ALIVE)
+    for _ in range(3):
+        assert not (await runner.verdict(starting, probes)).liveness_failed
+        clock.advance(1)
+    ready = starting.model_copy(update={"state": ReplicaState.READY})
+    assert not (await runner.verdict(ready, probes)).liveness_failed
+    clock.advance(1)
+    verdict = await runner.verdict(ready, probes)
+    assert verdict.liveness_failed and verdict.detail == "exec alive: failed"
+
+
+async def test_disabled_probes_mean_ready_when_running_and_never_dead():
+    runtime, clock = FakeRuntime(), FakeClock()
+    runner = ProbeRunner(runtime, clock)
+    replica = await _started(runtime, ReplicaState.READY)
+    assert replica.handle is not None
+    runtime.probe_default = False
+    off = ProbeSpec(enabled=False)
+    verdict = await runner.verdict(replica, ResolvedProbes(off, off))
+    assert verdict.readiness_passed and not verdict.liveness_failed
+
+
+async def test_a_new_process_starts_with_fresh_counters():
+    runtime, clock = FakeRuntime(), FakeClock()
+    runner = ProbeRunner(runtime, clock)
+    replica = await _started(runtime, ReplicaState.READY)
+    assert replica.handle is not None
+    runtime.set_probe(replica.handle, "ready", ok=False)
+    probes = ResolvedProbes(EXEC_READY.model_copy(update={"failure_threshold": 1}), EXEC_ALIVE)
+    assert (await runner.verdict(replica, probes)).readiness_failed
+    restarted = await _started(runtime, ReplicaState.READY)  # same replica id, new process
+    assert restarted.handle != replica.handle
+    fresh = await runner.verdict(restarted, probes)
+    assert fresh.readiness_passed and not fresh.readiness_failed
+
+
+def test_spec_probes_override_the_engine_defaults():
+    plan = LaunchPlan(
+        argv=["x"], host="127.0.0.1", port=1, readiness=EXEC_READY, liveness=EXEC_ALIVE
+    )
+    custom = ProbeSpec(path="/ping")
+    spec = EndpointSpec(framework=Framework.CUSTOM, command=["x"], readiness=custom)
+    assert ResolvedProbes.of(spec, plan) == ResolvedProbes(custom, EXEC_ALIVE)
