@@ -65,9 +65,11 @@ def split_request_headers(raw: RawHeaders, client_host: str | None, scheme: str)
     forwarded_for: str | None = None
     forward: list[tuple[str, str]] = []
     connection_tokens: frozenset[bytes] = frozenset()
+    accept_encoding = False
     for name, value in raw:
         if name not in _REQUEST_DROPPED:
             forward.append((name.decode("latin-1"), value.decode("latin-1")))
+            accept_encoding = accept_encoding or name == b"accept-encoding"
         elif name == b"authorization":
             authorization = value.decode("latin-1")
         elif name == b"x-request-id":
@@ -82,6 +84,10 @@ def split_request_headers(raw: RawHeaders, client_host: str | None, scheme: str)
             connection_tokens = frozenset(t.strip().lower() for t in value.split(b","))
     if connection_tokens:
         forward = [(k, v) for k, v in forward if k.encode("latin-1") not in connection_tokens]
+    if not accept_encoding:
+        # Bytes pass through undecoded, so the engine must not compress unasked; saying so
+        # here also stops the client library from adding its own Accept-Encoding.
+        forward.append(("Accept-Encoding", "identity"))
     if request_id is None:
         request_id = new_request_id()
     if client_host:

@@ -29,7 +29,6 @@ log = logging.getLogger("modelport.gateway.proxy")
 CONNECT_TIMEOUT = 5.0  # a replica that does not accept within this is treated as down
 POOL_KEEPALIVE = 4.0  # below uvicorn's 5 s default, so engines never close a connection we reuse
 _WHOLE_BODY_LIMIT = 256 * 1024  # bodies of known length up to this go out in one message
-_SKIP_AUTO_HEADERS = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
 
 
 @dataclass(slots=True)
@@ -65,7 +64,6 @@ def make_session(upstream_timeout: float) -> aiohttp.ClientSession:
         connector=connector,
         cookie_jar=aiohttp.DummyCookieJar(),
         auto_decompress=False,
-        skip_auto_headers=_SKIP_AUTO_HEADERS,
         timeout=aiohttp.ClientTimeout(total=upstream_timeout, sock_connect=CONNECT_TIMEOUT),
         raise_for_status=False,
     )

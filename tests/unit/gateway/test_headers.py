@@ -28,6 +28,7 @@ def test_request_headers_drop_auth_and_hop_by_hop_and_add_forwarding() -> None:
     assert forwarded == {
         "content-type": "application/json",
         "accept": "text/event-stream",
+        "Accept-Encoding": "identity",  # bytes pass through undecoded: no surprise gzip
         "X-Forwarded-For": "10.0.0.9, 127.0.0.1",
         "X-Forwarded-Proto": "http",
         "X-Request-Id": incoming.request_id,
@@ -65,3 +66,8 @@ def test_response_headers_drop_hop_by_hop_keep_length_and_add_our_id() -> None:
         (b"content-length", b"5"),
         (b"x-request-id", b"ours"),
     ]
+
+
+def test_the_clients_accept_encoding_is_forwarded_as_is() -> None:
+    incoming = split_request_headers([(b"accept-encoding", b"gzip")], None, "http")
+    assert [v for k, v in incoming.forward if k.lower() == "accept-encoding"] == ["gzip"]
