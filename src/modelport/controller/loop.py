@@ -58,7 +58,7 @@ class Controller:
         self.holder_id = holder_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._probes = ProbeRunner(runtime, clock)
         adapters = adapters or _registered_adapter
-        probe_specs = ProbeSpecs(adapters, box)
+        self._probe_specs = probe_specs = ProbeSpecs(adapters, box)
         self._observer = Observer(runtime, self._probes, probe_specs, inflight or _none_inflight)
         self._applier = Applier(
             store,
@@ -115,7 +115,9 @@ class Controller:
                 await self._report(endpoint, exc)
             else:
                 self._reported.pop(endpoint.id, None)
-        self._probes.forget_all_but({r.id for r in replicas})
+        known = {r.id for r in replicas}
+        self._probes.forget_all_but(known)
+        self._probe_specs.prune(known, endpoints)
 
     async def shutdown(self) -> None:
         """Close probe connections. Replicas keep running on purpose."""

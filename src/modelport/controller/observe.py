@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 
 from modelport.controller.capacity import GpuPool
 from modelport.controller.facts import EndpointObservation, ReplicaObservation
 from modelport.controller.probes import ProbeRunner, ResolvedProbes
-from modelport.domain.errors import ModelportError
 from modelport.domain.records import Endpoint, Replica
 from modelport.domain.specs import Framework, ProbeProtocol, ProbeSpec
-from modelport.domain.states import LIVE_REPLICA_STATES, ReplicaState
+from modelport.domain.states import LIVE_REPLICA_STATES, DesiredState, ReplicaState
 from modelport.engines.base import EngineAdapter
 from modelport.runtime.base import ProcessState, ProcessStatus, RuntimeBackend
 from modelport.security.secrets import SecretBox
 from modelport.services import spec_secrets
+
+log = logging.getLogger(__name__)
 
 AdapterLookup = Callable[[Framework], EngineAdapter]
 InflightLookup = Callable[[int], int]
@@ -60,11 +62,24 @@ class ProbeSpecs:
                 env=spec_secrets.engine_environment(spec, self._box),
                 name=endpoint.name,
             )
-        except ModelportError:
+        except Exception:
+            # Cached per generation, so this is logged once; the replica is still watched.
+            log.exception(
+                "endpoint %s: the engine adapter cannot plan generation %d; probing with the "
+                "spec's probes or a TCP connect",
+                endpoint.name,
+                endpoint.generation,
+            )
             return ResolvedProbes(
                 spec.readiness or _FALLBACK_PROBE, spec.liveness or _FALLBACK_PROBE
             )
         return ResolvedProbes.of(spec, plan)
+
+    def prune(self, replica_ids: set[int], endpoints: Sequence[Endpoint]) -> None:
+        """Drop what belongs to replicas and generations that no longer exist."""
+        current = {(e.id, e.generation) for e in endpoints}
+        self._by_replica = {k: v for k, v in self._by_replica.items() if k in replica_ids}
+        self._by_generation = {k: v for k, v in self._by_generation.items() if k in current}
 
 
 class Observer:
@@ -94,7 +109,8 @@ class Observer:
         process = await self._runtime.status(replica.handle)
         if replica.state is ReplicaState.DRAINING:
             return ReplicaObservation(process=process, inflight=self._inflight(replica.id))
-        if process.state is not ProcessState.RUNNING:
+        serving = endpoint.desired_state is DesiredState.RUNNING  # else all are retired
+        if process.state is not ProcessState.RUNNING or not serving:
             return ReplicaObservation(process=process)
         probes = self._probe_specs.for_replica(endpoint, replica)
         verdict = await self._probes.verdict(replica, probes)

@@ -330,3 +330,16 @@ async def test_an_expired_lease_passes_to_the_other_controller(world: World):
     assert not await b.tick_if_leader()
     world.clock.advance(2)  # ttl is 5 reconcile intervals
     assert await b.tick_if_leader()
+
+
+async def test_an_endpoint_can_be_deleted_even_when_its_engine_adapter_broke(world: World):
+    ep = world.create(replicas=1)
+    await until(world, world.controller("first"), all_ready(world, ep, 1))
+    world.engines[Framework.CUSTOM].error = RuntimeError("adapter bug")
+    second = world.controller("second")  # knows nothing of the launch plans
+    await world.ticks(second, 1)
+    assert states(world, ep) == [ReplicaState.READY]
+    world.store.update_endpoint(ep.id, expected_generation=None, desired_state=DesiredState.DELETED)
+    await world.ticks(second, 5)
+    assert world.store.list_endpoints() == []
+    assert world.runtime.running() == []
