@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from modelport.clock import Clock
 from modelport.domain.errors import Conflict, InvalidSpec, NotFound
-from modelport.domain.ids import hash_token, new_token, token_display_prefix, validate_name
+from modelport.domain.ids import validate_name
 from modelport.domain.records import Endpoint, Event, EventLevel, Replica, Role
 from modelport.domain.specs import EndpointSpec
 from modelport.domain.states import DesiredState
@@ -24,7 +24,9 @@ from modelport.security.secrets import SecretBox
 from modelport.services.auth import Principal
 from modelport.services.endpoint_views import ReplicaLog, endpoint_public, replica_logs
 from modelport.services.engine_check import check_engine_can_serve
+from modelport.services.sealed_specs import reject_masks, same_spec, unseal
 from modelport.services.spec_secrets import keep_unchanged_secrets, seal
+from modelport.services.tokens import mint_token
 from modelport.services.validation import invalid_spec
 from modelport.store.base import Store
 
@@ -131,6 +133,7 @@ class EndpointService:
         existing = self._find(principal.project_id, name)
         if existing is not None:
             return self._same_or_conflict(existing, spec), None
+        reject_masks(spec)
         self._check_spec(name, spec)
         sealed = seal(spec, self._box)
         try:
@@ -142,14 +145,9 @@ class EndpointService:
             return self._same_or_conflict(
                 self._store.get_endpoint_by_name(principal.project_id, name), spec
             ), None
-        key = new_token()
-        self._store.create_token(
-            principal.project_id,
-            f"{name}-inference",
-            Role.MEMBER,
-            hash_token(key),
-            token_display_prefix(key),
-            endpoint_id=endpoint.id,
+        # Role MEMBER scoped to the endpoint: it may call it and read it, never change anything.
+        _, key = mint_token(
+            self._store, principal.project_id, f"{name}-inference", Role.MEMBER, endpoint.id
         )
         self._event(endpoint, LifecycleReason.ENDPOINT_CREATED, "created with generation 1")
         return endpoint, key
@@ -166,20 +164,13 @@ class EndpointService:
                 f"endpoint '{existing.name}' is being deleted; create it again once it is gone",
                 field="name",
             )
-        if self._unsealed(existing.spec) != spec:
+        if not same_spec(existing.spec, spec, self._box):
             raise Conflict(
                 f"endpoint '{existing.name}' already exists with a different spec; "
                 "PATCH it to change it, or pick another name",
                 field="name",
             )
         return existing
-
-    def _unsealed(self, spec: EndpointSpec) -> EndpointSpec:
-        env = [
-            e.model_copy(update={"value": self._box.decrypt(e.value)}) if e.secret else e
-            for e in spec.env
-        ]
-        return spec.model_copy(update={"env": env})
 
     # --- changes ----------------------------------------------------------------------------
     def patch(
@@ -199,10 +190,12 @@ class EndpointService:
                 merged = current.spec.with_changes(changes)
             except ValidationError as exc:
                 raise invalid_spec(exc) from exc
-            new_spec = seal(keep_unchanged_secrets(merged, current.spec), self._box)
-            if self._unsealed(new_spec) == self._unsealed(current.spec):
+            kept = keep_unchanged_secrets(merged, current.spec)
+            reject_masks(kept)
+            new_spec = seal(kept, self._box)
+            if same_spec(new_spec, current.spec, self._box):
                 return current
-            self._check_spec(name, self._unsealed(new_spec))
+            self._check_spec(name, unseal(new_spec, self._box))
             try:
                 updated = self._store.update_endpoint(
                     current.id,

@@ -219,3 +219,18 @@ def test_events_page_after_an_id(world: World):
     assert [e.reason for e in first] == ["EndpointCreated"]
     rest = world.endpoints.events(admin, "web", after_id=first[0].id)
     assert [e.reason for e in rest] == ["EndpointStopped", "EndpointStarted"]
+
+
+def test_the_mask_is_never_stored_as_a_secret_value(world: World):
+    admin = world.principal("admin")
+    with pytest.raises(InvalidSpec) as exc:
+        world.endpoints.create(admin, "web", web_spec(secret=REDACTED))
+    assert exc.value.field == "spec.env.0.value"
+    world.endpoints.create(admin, "web", web_spec(secret=SECRET_VALUE))
+    masked_new = [
+        {"name": "API_SECRET", "value": REDACTED, "secret": True},
+        {"name": "NEW_SECRET", "value": REDACTED, "secret": True},
+    ]
+    with pytest.raises(InvalidSpec) as patched:
+        world.endpoints.patch(admin, "web", {"env": masked_new})
+    assert patched.value.field == "spec.env.1.value"
