@@ -194,18 +194,13 @@ class Applier:
             f"replica {replica.id} starting (generation {replica.generation}) "
             f"on {handle.host}:{handle.port}"
         )
+        why = state_reason(EventReason.REPLICA_STARTING, message)
         try:
-            await self._move(
-                endpoint,
-                replica,
-                ReplicaState.STARTING,
-                EventReason.REPLICA_STARTING,
-                message,
-                handle=handle,
-            )
-        except (Conflict, NotFound):
+            await self._transition(replica, ReplicaState.STARTING, why, handle=handle)
+        except Exception:
             await self._runtime.stop(handle, self._grace)  # no record owns this process
             raise
+        await self.event(endpoint, EventReason.REPLICA_STARTING, message, replica.id)
         self._probe_specs.remember(replica.id, ResolvedProbes.of(spec, plan))
 
     async def _fail_launch(
@@ -267,25 +262,42 @@ class Applier:
         reason: EventReason,
         message: str,
         *,
+        next_attempt_at: datetime | None = None,
+        count_restart: bool = False,
+    ) -> None:
+        """Transition the replica from its observed state, then write the event."""
+        await self._transition(
+            replica,
+            new,
+            state_reason(reason, message),
+            next_attempt_at=next_attempt_at,
+            count_restart=count_restart,
+        )
+        await self.event(endpoint, reason, message, replica.id)
+
+    async def _transition(
+        self,
+        replica: Replica,
+        new: ReplicaState,
+        why: str,
+        *,
         handle: ReplicaHandle | None = None,
         next_attempt_at: datetime | None = None,
         count_restart: bool = False,
-    ) -> Replica:
-        moved = await asyncio.to_thread(
+    ) -> None:
+        await asyncio.to_thread(
             partial(
                 self._store.transition_replica,
                 replica.id,
                 replica.state,
                 new,
-                reason=state_reason(reason, message),
+                reason=why,
                 now=self._clock.now(),
                 handle=handle,
                 next_attempt_at=next_attempt_at,
                 count_restart=count_restart,
             )
         )
-        await self.event(endpoint, reason, message, replica.id)
-        return moved
 
     async def event(
         self, endpoint: Endpoint, reason: EventReason, message: str, replica_id: int | None = None

@@ -11,8 +11,9 @@ import pytest
 
 from modelport.controller.loop import Controller
 from modelport.domain.errors import NotFound, PermanentError, TemporaryError
+from modelport.domain.launch import LaunchPlan
 from modelport.domain.phases import derive_phase
-from modelport.domain.records import Endpoint
+from modelport.domain.records import Endpoint, ReplicaHandle
 from modelport.domain.specs import Framework
 from modelport.domain.states import DesiredState, EndpointPhase, ReplicaState
 from tests.unit.controller.conftest import StubEngine, World
@@ -343,3 +344,26 @@ async def test_an_endpoint_can_be_deleted_even_when_its_engine_adapter_broke(wor
     await world.ticks(second, 5)
     assert world.store.list_endpoints() == []
     assert world.runtime.running() == []
+
+
+async def test_a_process_started_for_a_replica_that_moved_meanwhile_is_stopped(world: World):
+    ep = world.create(replicas=1)
+    ctl = world.controller()
+    await ctl.tick()
+    [replica] = world.replicas(ep)
+    real_start = world.runtime.start
+
+    async def start_while_someone_stops_it(key: str, plan: LaunchPlan) -> ReplicaHandle:
+        world.store.transition_replica(
+            replica.id,
+            ReplicaState.PENDING,
+            ReplicaState.STOPPED,
+            reason="x",
+            now=world.clock.now(),
+        )
+        return await real_start(key, plan)
+
+    world.runtime.start = start_while_someone_stops_it  # type: ignore[method-assign]
+    await ctl.tick()
+    assert world.runtime.running() == [], "no process is left without a record"
+    assert len(world.runtime.stop_calls) == 1
