@@ -1,0 +1,144 @@
+"""`modelport deploy`: create an endpoint, watch it come up, show how to call it."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from modelport.cli import parsing, render
+from modelport.cli.context import api_client
+from modelport.cli.progress import ReadyProgress
+from modelport.domain.specs import Framework
+from modelport.schemas.native import EndpointCreated
+from modelport.sdk import Client
+
+DEFAULT_TIMEOUT = 900.0
+
+
+def deploy(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Endpoint name (a DNS label).")],
+    framework: Annotated[Framework, typer.Option(help="Engine that serves the model.")],
+    model: Annotated[
+        str | None, typer.Option(help="A local path (GGUF file or dir) or a Hugging Face id.")
+    ] = None,
+    command: Annotated[
+        str | None, typer.Option(help="Custom command, e.g. 'python -m app --port {port}'.")
+    ] = None,
+    replicas: Annotated[int, typer.Option(help="Number of replicas.")] = 1,
+    engine_arg: Annotated[
+        list[str] | None, typer.Option(help="Engine argument KEY=VALUE (repeatable).")
+    ] = None,
+    extra_arg: Annotated[
+        list[str] | None, typer.Option(help="Argument appended verbatim (repeatable).")
+    ] = None,
+    env: Annotated[list[str] | None, typer.Option(help="Environment KEY=VALUE.")] = None,
+    secret_env: Annotated[
+        list[str] | None, typer.Option(help="Secret environment KEY=VALUE (never shown).")
+    ] = None,
+    cpu: Annotated[float | None, typer.Option(help="CPU cores per replica.")] = None,
+    memory_mb: Annotated[int | None, typer.Option(help="Memory per replica in MB.")] = None,
+    gpus: Annotated[int | None, typer.Option(help="GPUs per replica.")] = None,
+    gpu_type: Annotated[str | None, typer.Option(help="GPU type, e.g. H100-80GB.")] = None,
+    max_concurrency: Annotated[
+        int | None, typer.Option(help="In-flight requests per replica.")
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait until ready.")] = True,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for ready.")] = DEFAULT_TIMEOUT,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Deploy a model as an endpoint and wait until it serves."""
+    spec: dict[str, Any] = {"framework": framework.value, "replicas": replicas}
+    if model is not None:
+        spec["model"] = parsing.model_source(model)
+    if command is not None:
+        spec["command"] = parsing.command(command)
+    if engine_arg:
+        spec["engine_args"] = parsing.engine_args(engine_arg)
+    if extra_arg:
+        spec["extra_args"] = list(extra_arg)
+    if env or secret_env:
+        spec["env"] = parsing.env_vars(env or [], secret_env or [])
+    resources = {
+        key: value
+        for key, value in (
+            ("cpu", cpu),
+            ("memory_mb", memory_mb),
+            ("gpu_count", gpus),
+            ("gpu_type", gpu_type),
+        )
+        if value is not None
+    }
+    if resources:
+        spec["resources"] = resources
+    if max_concurrency is not None:
+        spec["max_concurrency"] = max_concurrency
+
+    with api_client(ctx) as client:
+        # The server validates the spec, so its errors name the field ("spec.replicas: ...").
+        created = client.create_endpoint(name, spec)
+        result = created
+        if wait:
+            with ReadyProgress(client, name) as progress:
+                ready = client.wait_ready(name, timeout=timeout, on_progress=progress.update)
+            result = EndpointCreated(**dict(ready), api_key=created.api_key)
+    if as_json:
+        render.print_json(result)
+        return
+    show_created(client, result, waited=wait)
+
+
+def show_created(client: Client, endpoint: EndpointCreated, *, waited: bool) -> None:
+    name = endpoint.name
+    if waited:
+        render.out.print(Text(f"Endpoint {name!r} is ready.", style="bold green"))
+    else:
+        render.out.print(
+            f"Endpoint {name!r} created ({endpoint.phase.value}); "
+            f"watch it with `modelport get {name}`."
+        )
+    render.out.print(f"URL:     {endpoint.url}")
+    key = endpoint.api_key
+    if key:
+        render.out.print(f"API key: {key}")
+        render.out.print(
+            Text("         shown once: store it now, it cannot be retrieved again.", "yellow")
+        )
+    else:
+        render.out.print(
+            "API key: not shown (the endpoint already existed); create one with "
+            f"`modelport token create {name}-key --role viewer --endpoint {name}`"
+        )
+    shown_key = key or "$MODELPORT_TOKEN"
+    render.out.print()
+    render.out.print(Text("curl:", style="bold"))
+    render.out.print(curl_example(endpoint.url, name, shown_key))
+    render.out.print()
+    render.out.print(Text("openai-python:", style="bold"))
+    render.out.print(openai_example(client.openai_base_url(name), name, shown_key))
+
+
+def curl_example(base_url: str, name: str, key: str) -> str:
+    body = json.dumps({"model": name, "messages": [{"role": "user", "content": "Hello!"}]})
+    auth = f"Authorization: Bearer {key}"
+    return (
+        f"curl {base_url}/chat/completions \\\n"
+        f'  -H "{auth}" -H "Content-Type: application/json" \\\n'
+        f"  -d {shlex.quote(body)}"
+    )
+
+
+def openai_example(base_url: str, name: str, key: str) -> str:
+    api_key = f'"{key}"' if not key.startswith("$") else 'os.environ["MODELPORT_TOKEN"]'
+    return (
+        "from openai import OpenAI\n"
+        f'client = OpenAI(base_url="{base_url}", api_key={api_key})\n'
+        "reply = client.chat.completions.create(\n"
+        f'    model="{name}", messages=[{{"role": "user", "content": "Hello!"}}]\n'
+        ")\n"
+        "print(reply.choices[0].message.content)"
+    )

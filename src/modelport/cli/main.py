@@ -1,0 +1,53 @@
+"""The `modelport` command line: Typer commands over the SDK, Rich output."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from modelport.cli import deploy, endpoints, observe, server_cmd, tokens
+from modelport.cli.context import Options
+
+app = typer.Typer(
+    name="modelport",
+    help="Self-hosted inference endpoints: deploy a model, get an OpenAI-compatible URL.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold tokens
+    add_completion=False,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    url: Annotated[
+        str | None,
+        typer.Option(envvar="MODELPORT_URL", help="Server URL (default: http://127.0.0.1:8080)."),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MODELPORT_TOKEN",
+            show_envvar=True,
+            help="API token (default: ~/.modelport/admin-token on the server host).",
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = Options(url=url, token=token)
+
+
+app.command("server")(server_cmd.server)
+app.command("deploy")(deploy.deploy)
+app.command("ls")(endpoints.ls)
+app.command("get")(endpoints.get)
+app.command("patch")(endpoints.patch)
+app.command("stop")(endpoints.stop)
+app.command("start")(endpoints.start)
+app.command("restart")(endpoints.restart)
+app.command("delete")(endpoints.delete)
+app.command("replicas")(observe.replicas)
+app.command("events")(observe.events)
+app.command("logs")(observe.logs)
+app.command("whoami")(tokens.whoami)
+app.add_typer(tokens.token_app, name="token")
