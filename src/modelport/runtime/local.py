@@ -1,0 +1,244 @@
+"""Replicas as local processes: one process group per replica, output appended to a log file.
+
+A replica outlives the control plane that started it (own session, output to a file, never a
+pipe), so a restarted control plane adopts it by pid; /proc start times guard against pid reuse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from modelport.domain.errors import PermanentError, TemporaryError
+from modelport.domain.launch import LaunchPlan
+from modelport.domain.records import ReplicaHandle
+from modelport.runtime.base import ProcessState, ProcessStatus
+from modelport.runtime.gpus import query_gpus
+from modelport.runtime.ports import PortAllocator
+from modelport.runtime.procinfo import (
+    group_has_live_members,
+    is_same_live_process,
+    start_time_of,
+)
+
+log = logging.getLogger("modelport.runtime.local")
+
+_INHERITED_ENV = ("PATH", "HOME", "LANG", "TMPDIR", "VIRTUAL_ENV")
+_POLL_SECONDS = 0.05
+_REAP_SECONDS = 2.0  # after SIGKILL, how long to wait for the kernel to end the group
+_FORGET_EXITED_SECONDS = 600.0  # exit codes of children nobody stopped are kept this long
+
+RUNNING = ProcessStatus(state=ProcessState.RUNNING)
+MISSING = ProcessStatus(state=ProcessState.MISSING)
+
+
+@dataclass
+class _Child:
+    popen: subprocess.Popen[bytes]
+    start_time: int | None
+    exit_seen_at: float | None = None  # monotonic time status() first saw it exited
+
+
+class LocalRuntime:
+    name = "local"
+
+    def __init__(self, logs_dir: Path, host: str = "127.0.0.1") -> None:
+        self.logs_dir = logs_dir
+        self.host = host
+        self._ports = PortAllocator(host)
+        self._children: dict[int, _Child] = {}  # processes this instance started, by pid
+        self._gpus: dict[str, int] | None = None
+
+    # --- RuntimeBackend -------------------------------------------------------------------
+    def address(self) -> tuple[str, int]:
+        return self.host, self._ports.allocate()
+
+    async def start(self, replica_key: str, plan: LaunchPlan) -> ReplicaHandle:
+        if not plan.argv:
+            raise PermanentError("the launch plan has an empty command")
+        if "/" in replica_key or replica_key in {"", ".", ".."}:
+            raise ValueError(f"replica key {replica_key!r} is not a valid file name")
+        self._forget_old_exits()
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.logs_dir / f"{replica_key}.log"
+        workdir = Path(plan.workdir) if plan.workdir else self.logs_dir
+        if not workdir.is_dir():
+            raise PermanentError(f"workdir {str(workdir)!r} is not a directory on this host")
+        with log_path.open("ab") as log_file:
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            # argv may carry secrets (an --api_key in extra_args): name the program only.
+            log_file.write(f"--- modelport: {stamp} starting {plan.argv[0]} ---\n".encode())
+            log_file.flush()
+            popen = _spawn(plan, _environment(plan.env, plan.host, plan.port), workdir, log_file)
+        start_time = start_time_of(popen.pid)
+        self._children[popen.pid] = _Child(popen, start_time)
+        log.info("started %s as pid %d (logs: %s)", replica_key, popen.pid, log_path)
+        return ReplicaHandle(
+            backend=self.name,
+            host=plan.host,
+            port=plan.port,
+            pid=popen.pid,
+            start_time=start_time,
+            log_path=str(log_path),
+        )
+
+    async def status(self, handle: ReplicaHandle) -> ProcessStatus:
+        child = self._own_child(handle)
+        if child is not None:
+            code = child.popen.poll()  # reaps a zombie of ours
+            if code is None:
+                return RUNNING
+            if child.exit_seen_at is None:
+                child.exit_seen_at = time.monotonic()
+            return ProcessStatus(state=ProcessState.EXITED, exit_code=code)
+        if handle.pid is not None and is_same_live_process(handle.pid, handle.start_time):
+            return RUNNING  # adopted: started by an earlier control plane
+        return MISSING
+
+    async def stop(self, handle: ReplicaHandle, grace_seconds: float) -> None:
+        pid = handle.pid
+        if pid is None:
+            return
+        child = self._own_child(handle)
+        if child is None and not is_same_live_process(pid, handle.start_time):
+            return  # already gone, or the pid now belongs to someone else: never signal it
+        _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + max(grace_seconds, 0.0)
+        while not self._group_gone(pid, child) and time.monotonic() < deadline:
+            await asyncio.sleep(_POLL_SECONDS)
+        if not self._group_gone(pid, child):
+            log.warning(
+                "pid %d did not exit %gs after SIGTERM; sending SIGKILL", pid, grace_seconds
+            )
+            _signal_group(pid, signal.SIGKILL)
+            deadline = time.monotonic() + _REAP_SECONDS
+            while not self._group_gone(pid, child) and time.monotonic() < deadline:
+                await asyncio.sleep(_POLL_SECONDS)
+        if child is not None:
+            self._children.pop(pid, None)
+
+    async def exec_probe(self, handle: ReplicaHandle, argv: list[str], timeout: float) -> bool:
+        if not argv:
+            return False
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=_environment({}, handle.host, handle.port),
+                start_new_session=True,  # a timed-out probe is killed with all its children
+            )
+        except OSError as exc:
+            log.debug("exec probe %s could not run: %s", argv[0], exc)
+            return False
+        try:
+            code = await asyncio.wait_for(proc.wait(), timeout)
+        except TimeoutError:
+            _signal_group(proc.pid, signal.SIGKILL)
+            await proc.wait()
+            return False
+        return code == 0
+
+    async def read_logs(self, handle: ReplicaHandle, tail_bytes: int = 64_000) -> str:
+        if handle.log_path is None:
+            return ""
+        return await asyncio.to_thread(_tail, Path(handle.log_path), tail_bytes)
+
+    def gpu_inventory(self) -> dict[str, int]:
+        if self._gpus is None:
+            self._gpus = query_gpus()
+        return dict(self._gpus)
+
+    # --- helpers --------------------------------------------------------------------------
+    def _own_child(self, handle: ReplicaHandle) -> _Child | None:
+        """Our Popen for this handle; None for adopted pids and for a pid reused since."""
+        if handle.pid is None:
+            return None
+        child = self._children.get(handle.pid)
+        if child is None or child.start_time != handle.start_time:
+            return None
+        return child
+
+    def _group_gone(self, pid: int, child: _Child | None) -> bool:
+        if child is not None and child.popen.poll() is None:
+            return False  # the leader runs (poll() also reaps it once it exits)
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return not group_has_live_members(pid)  # only zombies left, or nothing
+
+    def _forget_old_exits(self) -> None:
+        now = time.monotonic()
+        for pid, child in list(self._children.items()):
+            seen = child.exit_seen_at
+            if seen is not None and now - seen > _FORGET_EXITED_SECONDS:
+                del self._children[pid]
+
+
+def _environment(extra: dict[str, str], host: str, port: int) -> dict[str, str]:
+    env = {k: os.environ[k] for k in _INHERITED_ENV if k in os.environ}
+    env["PYTHONUNBUFFERED"] = "1"  # engine output reaches the log as it happens
+    env.update(extra)
+    env["HOST"] = host
+    env["PORT"] = str(port)
+    return env
+
+
+def _spawn(
+    plan: LaunchPlan, env: dict[str, str], workdir: Path, log_file: IO[bytes]
+) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            plan.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=workdir,
+            start_new_session=True,  # own process group: survives us, is killed as a group
+            close_fds=True,
+        )
+    except (FileNotFoundError, PermissionError) as exc:
+        raise PermanentError(
+            f"cannot run {plan.argv[0]!r}: {exc.strerror or exc} "
+            "(is the engine installed on this host and on PATH?)"
+        ) from exc
+    except OSError as exc:  # out of memory, too many processes: may pass
+        raise TemporaryError(f"cannot start {plan.argv[0]!r} now: {exc}", delay=5.0) from exc
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    """Signal the process group `pid` leads (every replica is a session leader, so its group id
+    is its pid, and a group id is not reused while any member lives). Gone already is fine."""
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        return
+    except PermissionError:
+        # Callers checked that `pid` is still our replica; signal at least the process itself.
+        log.warning("cannot signal the process group of pid %d; signalling the pid", pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def _tail(path: Path, tail_bytes: int) -> str:
+    try:
+        with path.open("rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - max(tail_bytes, 0)))
+            return f.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
