@@ -1,0 +1,109 @@
+"""llama-cpp-python's OpenAI-compatible server over a local GGUF file (CPU-friendly)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+from modelport.domain.errors import InvalidSpec
+from modelport.domain.launch import LaunchPlan
+from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
+from modelport.engines.common import (
+    BoolStyle,
+    FlagCase,
+    engine_flags,
+    http_probe,
+    missing_module,
+    resolve_probe,
+    with_defaults,
+)
+
+ENGINE = "llama.cpp server"
+
+# Flags of llama_cpp.server 0.3.x (llama_cpp.server.settings.Settings), less those we set.
+KNOWN_FLAGS = frozenset(
+    " ".join(
+        (
+            "api_key cache cache_size cache_type chat_format chat_template_kwargs",
+            "clip_model_path disable_ping_events draft_model draft_model_num_pred_tokens",
+            "embedding flash_attn hf_model_repo_id hf_pretrained_model_name_or_path",
+            "hf_tokenizer_config_path interrupt_requests kv_overrides last_n_tokens_size",
+            "logits_all lora_base lora_path main_gpu model_alias mul_mat_q n_batch n_ctx",
+            "n_gpu_layers n_threads n_threads_batch n_ubatch numa offload_kqv root_path",
+            "rope_freq_base rope_freq_scale rope_scaling_type rpc_servers seed split_mode",
+            "ssl_certfile ssl_keyfile tensor_split type_k type_v use_mlock use_mmap verbose",
+            "vocab_only yarn_attn_factor yarn_beta_fast yarn_beta_slow yarn_ext_factor",
+            "yarn_orig_ctx",
+        )
+    ).split(" ")
+)
+RESERVED_FLAGS = frozenset({"model", "host", "port", "config_file"})
+
+# The server loads the model before it listens, so any HTTP answer means "loaded". Probes use
+# /docs, which takes no lock: /v1/models waits for the model lock behind every generation, and
+# with interrupt_requests on, a request waiting on that lock cuts a running stream short.
+READINESS = http_probe("/docs", period=1.0)
+LIVENESS = http_probe("/docs", period=5.0, timeout=5.0, failure_threshold=3)
+
+
+class LlamaCppAdapter:
+    framework = Framework.LLAMACPP
+
+    def plan(
+        self, spec: EndpointSpec, *, host: str, port: int, env: dict[str, str], name: str
+    ) -> LaunchPlan:
+        model = _gguf_path(spec)
+        defaults: dict[str, EngineArgValue] = {
+            # Replicas share few cores: one thread per requested core, not one per host core.
+            "n_threads": max(1, math.floor(spec.resources.cpu)),
+            "n_ctx": 2048,
+            # A second request (or a probe) must wait its turn, not end a running stream.
+            "interrupt_requests": False,
+        }
+        args = with_defaults(spec.engine_args, defaults, FlagCase.SNAKE)
+        argv = [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            model,
+            "--host",
+            host,
+            "--port",
+            str(port),
+            *(["--model_alias", name] if "model_alias" not in args else []),
+            *engine_flags(
+                args,
+                case=FlagCase.SNAKE,
+                bools=BoolStyle.VALUE,
+                reserved=RESERVED_FLAGS,
+                known=KNOWN_FLAGS,
+                engine=ENGINE,
+            ),
+            *spec.extra_args,
+        ]
+        return LaunchPlan(
+            argv=argv,
+            env=dict(env),
+            host=host,
+            port=port,
+            readiness=resolve_probe(spec.readiness, READINESS),
+            liveness=resolve_probe(spec.liveness, LIVENESS),
+        )
+
+    def available(self) -> str | None:
+        return missing_module("llama_cpp", ENGINE, "pip install 'llama-cpp-python[server]'")
+
+
+def _gguf_path(spec: EndpointSpec) -> str:
+    path = spec.model.path
+    if not path:
+        raise InvalidSpec(
+            "model.path: llamacpp serves a local GGUF file; set model.path "
+            "(a Hugging Face id alone cannot be fetched offline)",
+            field="model.path",
+        )
+    if not Path(path).is_file():
+        raise InvalidSpec(f"model.path: no GGUF file at {path!r} on this host", field="model.path")
+    return path

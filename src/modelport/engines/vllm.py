@@ -1,0 +1,75 @@
+"""vLLM's OpenAI-compatible server: `vllm serve <model>`."""
+
+from __future__ import annotations
+
+from modelport.domain.launch import LaunchPlan
+from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
+from modelport.engines.common import (
+    BoolStyle,
+    FlagCase,
+    engine_flags,
+    http_probe,
+    missing_executable,
+    model_reference,
+    resolve_probe,
+    tensor_parallel,
+    with_defaults,
+)
+
+ENGINE = "vLLM"
+RESERVED_FLAGS = frozenset({"host", "port", "model"})
+READINESS = http_probe("/health", period=2.0)
+# /health answers while requests run; a busy GPU can still be slow to reply.
+LIVENESS = http_probe("/health", period=10.0, timeout=5.0, failure_threshold=3)
+
+
+class VllmAdapter:
+    framework = Framework.VLLM
+
+    def plan(
+        self, spec: EndpointSpec, *, host: str, port: int, env: dict[str, str], name: str
+    ) -> LaunchPlan:
+        model = model_reference(spec, ENGINE)
+        args = with_defaults(spec.engine_args, _defaults(spec), FlagCase.KEBAB)
+        argv = ["vllm", "serve", model, "--host", host, "--port", str(port)]
+        if spec.model.revision:
+            argv += ["--revision", spec.model.revision]
+        if spec.model.tokenizer:
+            argv += ["--tokenizer", spec.model.tokenizer]
+        if "served-model-name" not in args:
+            # Answer to the endpoint's name and to the model id clients usually send.
+            argv += ["--served-model-name", *_served_names(spec, name)]
+        argv += engine_flags(
+            args,
+            case=FlagCase.KEBAB,
+            bools=BoolStyle.NEGATABLE,
+            reserved=RESERVED_FLAGS,
+            engine=ENGINE,
+        )
+        return LaunchPlan(
+            argv=[*argv, *spec.extra_args],
+            env=dict(env),
+            host=host,
+            port=port,
+            readiness=resolve_probe(spec.readiness, READINESS),
+            liveness=resolve_probe(spec.liveness, LIVENESS),
+            image=spec.model.image,
+        )
+
+    def available(self) -> str | None:
+        return missing_executable("vllm", ENGINE, "pip install vllm; needs a GPU")
+
+
+def _defaults(spec: EndpointSpec) -> dict[str, EngineArgValue]:
+    defaults: dict[str, EngineArgValue] = {}
+    tp = tensor_parallel(spec)
+    if tp is not None:
+        defaults["tensor-parallel-size"] = tp
+    if spec.max_concurrency is not None:
+        defaults["max-num-seqs"] = spec.max_concurrency
+    return defaults
+
+
+def _served_names(spec: EndpointSpec, name: str) -> list[str]:
+    hf_id = spec.model.hf_id
+    return [hf_id, name] if hf_id and hf_id != name else [name]
