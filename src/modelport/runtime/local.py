@@ -64,7 +64,9 @@ class LocalRuntime:
 
     async def start(self, replica_key: str, plan: LaunchPlan) -> ReplicaHandle:
         if not plan.argv:
-            raise PermanentError("the launch plan has an empty command")
+            raise PermanentError(
+                "the launch plan has no command (an image alone needs the docker runtime)"
+            )
         if "/" in replica_key or replica_key in {"", ".", ".."}:
             raise ValueError(f"replica key {replica_key!r} is not a valid file name")
         self._forget_old_exits()
