@@ -88,7 +88,7 @@ def test_dynamo_runs_frontend_and_worker_and_ends_with_the_first_to_exit(
         textwrap.dedent(
             f"""
             import os, sys, time
-            print("frontend", *sys.argv[1:], flush=True)
+            print(" ".join(["frontend", *sys.argv[1:]]), flush=True)  # one write: no interleaving
             open({str(pid_file)!r}, "w").write(str(os.getpid()))
             time.sleep(60)
             """
@@ -98,7 +98,7 @@ def test_dynamo_runs_frontend_and_worker_and_ends_with_the_first_to_exit(
         textwrap.dedent(
             f"""
             import os, sys, time
-            print("worker", os.environ["DYN_NAMESPACE"], *sys.argv[1:], flush=True)
+            print(" ".join(["worker", os.environ["DYN_NAMESPACE"], *sys.argv[1:]]), flush=True)
             while not os.path.exists({str(pid_file)!r}):
                 time.sleep(0.05)
             sys.exit(3)
