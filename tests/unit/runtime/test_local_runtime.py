@@ -280,3 +280,39 @@ def test_gpu_inventory_is_a_count_by_name(tmp_path: Path) -> None:
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_a_replica_outlives_the_control_plane_that_started_it(tmp_path: Path) -> None:
+    # A separate control-plane process starts a replica, prints its handle and exits.
+    control_plane = f"""
+import asyncio, sys
+from pathlib import Path
+from modelport.domain.launch import LaunchPlan
+from modelport.domain.specs import ProbeSpec
+from modelport.runtime.local import LocalRuntime
+
+async def main() -> None:
+    plan = LaunchPlan(
+        argv=[sys.executable, "-c", {POLITE!r}], host="127.0.0.1", port=9,
+        readiness=ProbeSpec(protocol="tcp"), liveness=ProbeSpec(protocol="tcp"),
+    )
+    handle = await LocalRuntime(Path({str(tmp_path)!r})).start("ep-r12-g1", plan)
+    print(handle.model_dump_json())
+
+asyncio.run(main())
+"""
+    done = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", control_plane, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await done.communicate()
+    assert done.returncode == 0
+    handle = ReplicaHandle.model_validate_json(out)
+
+    restarted = LocalRuntime(tmp_path)
+    await logged(restarted, handle, "ready")
+    assert (await restarted.status(handle)).state is ProcessState.RUNNING
+
+    await restarted.stop(handle, grace_seconds=10)
+
+    assert "got SIGTERM" in await restarted.read_logs(handle)
+    assert (await restarted.status(handle)).state is ProcessState.MISSING
