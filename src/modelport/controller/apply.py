@@ -201,7 +201,7 @@ class Applier:
             await self._runtime.stop(handle, self._grace)  # no record owns this process
             raise
         await self.event(endpoint, EventReason.REPLICA_STARTING, message, replica.id)
-        self._probe_specs.remember(replica.id, ResolvedProbes.of(spec, plan))
+        self._probe_specs.remember(replica.id, ResolvedProbes.of(plan))
 
     async def _fail_launch(
         self, endpoint: Endpoint, replica: Replica, reason: EventReason, why: str

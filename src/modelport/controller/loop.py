@@ -24,9 +24,8 @@ from modelport.controller.planner import plan
 from modelport.controller.probes import ProbeRunner
 from modelport.domain.decisions import EventReason, LaunchReplica
 from modelport.domain.records import Endpoint, Replica
-from modelport.domain.specs import Framework
 from modelport.domain.states import LIVE_REPLICA_STATES
-from modelport.engines.base import EngineAdapter
+from modelport.engines.registry import get_adapter
 from modelport.runtime.base import RuntimeBackend
 from modelport.security.secrets import SecretBox
 from modelport.settings import Settings
@@ -47,7 +46,7 @@ class Controller:
         settings: Settings,
         inflight: InflightLookup | None = None,
         holder_id: str | None = None,
-        adapters: AdapterLookup | None = None,
+        adapters: AdapterLookup = get_adapter,
         policy: PlannerPolicy | None = None,
     ) -> None:
         self._store = store
@@ -57,7 +56,6 @@ class Controller:
         self._policy = policy or PlannerPolicy.from_settings(settings)
         self.holder_id = holder_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._probes = ProbeRunner(runtime, clock)
-        adapters = adapters or _registered_adapter
         self._probe_specs = probe_specs = ProbeSpecs(adapters, box)
         self._observer = Observer(runtime, self._probes, probe_specs, inflight or _none_inflight)
         self._applier = Applier(
@@ -157,12 +155,6 @@ class Controller:
             await asyncio.to_thread(self._store.release_lease, LEASE_NAME, self.holder_id)
         except Exception:
             log.exception("could not release the controller lease; it expires on its own")
-
-
-def _registered_adapter(framework: Framework) -> EngineAdapter:
-    from modelport.engines.registry import get_adapter
-
-    return get_adapter(framework)
 
 
 def _none_inflight(_replica_id: int) -> int:

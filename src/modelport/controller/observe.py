@@ -73,7 +73,7 @@ class ProbeSpecs:
             return ResolvedProbes(
                 spec.readiness or _FALLBACK_PROBE, spec.liveness or _FALLBACK_PROBE
             )
-        return ResolvedProbes.of(spec, plan)
+        return ResolvedProbes.of(plan)
 
     def prune(self, replica_ids: set[int], endpoints: Sequence[Endpoint]) -> None:
         """Drop what belongs to replicas and generations that no longer exist."""

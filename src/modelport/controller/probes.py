@@ -16,21 +16,23 @@ from modelport.clock import Clock
 from modelport.domain.errors import ModelportError
 from modelport.domain.launch import LaunchPlan
 from modelport.domain.records import Replica, ReplicaHandle
-from modelport.domain.specs import EndpointSpec, ProbeProtocol, ProbeSpec
+from modelport.domain.specs import ProbeProtocol, ProbeSpec
 from modelport.domain.states import ReplicaState
 from modelport.runtime.base import RuntimeBackend
 
 
 @dataclass(frozen=True)
 class ResolvedProbes:
-    """The probes one generation of an endpoint runs: the spec's, else the engine's defaults."""
+    """The probes a replica runs: the spec's where given, else the engine's defaults."""
 
     readiness: ProbeSpec
     liveness: ProbeSpec
 
     @classmethod
-    def of(cls, spec: EndpointSpec, plan: LaunchPlan) -> ResolvedProbes:
-        return cls(spec.readiness or plan.readiness, spec.liveness or plan.liveness)
+    def of(cls, plan: LaunchPlan) -> ResolvedProbes:
+        # The adapter already merged the spec's probes over its defaults (e.g. an HTTP probe
+        # without a path gets the engine's health route), so the plan's are the ones to run.
+        return cls(plan.readiness, plan.liveness)
 
 
 @dataclass(frozen=True)

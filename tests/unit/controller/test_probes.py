@@ -13,7 +13,7 @@ from modelport.clock import FakeClock
 from modelport.controller.probes import ProbeRunner, ResolvedProbes
 from modelport.domain.launch import LaunchPlan
 from modelport.domain.records import Replica, ReplicaHandle
-from modelport.domain.specs import EndpointSpec, Framework, ProbeProtocol, ProbeSpec
+from modelport.domain.specs import ProbeProtocol, ProbeSpec
 from modelport.domain.states import ReplicaState
 from modelport.runtime.fake import FakeRuntime
 from tests.unit.domain.records import replica as make_replica
@@ -155,10 +155,8 @@ async def test_a_new_process_starts_with_fresh_counters():
     assert fresh.readiness_passed and not fresh.readiness_failed
 
 
-def test_spec_probes_override_the_engine_defaults():
+def test_the_probes_run_are_those_the_engine_adapter_resolved_into_the_plan():
     plan = LaunchPlan(
         argv=["x"], host="127.0.0.1", port=1, readiness=EXEC_READY, liveness=EXEC_ALIVE
     )
-    custom = ProbeSpec(path="/ping")
-    spec = EndpointSpec(framework=Framework.CUSTOM, command=["x"], readiness=custom)
-    assert ResolvedProbes.of(spec, plan) == ResolvedProbes(custom, EXEC_ALIVE)
+    assert ResolvedProbes.of(plan) == ResolvedProbes(EXEC_READY, EXEC_ALIVE)
