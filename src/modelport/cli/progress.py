@@ -42,8 +42,9 @@ class ReadyProgress:
             if not render.err.is_terminal:  # no live display: keep a plain trail instead
                 render.err.print(render.event_line(event))
         counts = endpoint.replicas
-        line = Text(f"{endpoint.phase.value} ", style=render.PHASE_STYLES[endpoint.phase])
-        line.append(f"ready {counts.ready}/{counts.desired} replicas")
+        line = Text(f"{self._name}: ")
+        line.append(endpoint.phase.value, style=render.PHASE_STYLES[endpoint.phase])
+        line.append(f", ready {counts.ready}/{counts.desired} replicas")
         if self._latest:
             line.append(f"  {self._latest}", style="dim")
         self._status.update(line)

@@ -176,7 +176,7 @@ def endpoint_panel(e: EndpointPublic, replicas: Sequence[ReplicaPublic]) -> Pane
     for label, value in rows:
         details.add_row(label, value)
     body = Group(details, Text(""), replicas_table(replicas)) if replicas else details
-    return Panel(body, title=Text(e.name, style="bold"), title_align="left")
+    return Panel(body, title=Text(e.name, style="bold"), title_align="left", expand=False)
 
 
 def _counts(e: EndpointPublic) -> str:

@@ -3,8 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from modelport.cli.main import app
 from tests.unit.sdk.live_server import LiveServer
