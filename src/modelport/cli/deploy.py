@@ -14,7 +14,7 @@ from modelport.cli.context import api_client
 from modelport.cli.progress import ReadyProgress
 from modelport.domain.specs import Framework
 from modelport.schemas.native import EndpointCreated
-from modelport.sdk import Client
+from modelport.sdk import Client, EndpointNotReadyError
 
 DEFAULT_TIMEOUT = 900.0
 
@@ -81,30 +81,34 @@ def deploy(
     with api_client(ctx) as client:
         # The server validates the spec, so its errors name the field ("spec.replicas: ...").
         created = client.create_endpoint(name, spec)
+        if not as_json:
+            show_access(created)  # before waiting: the key is shown once, even if the wait fails
         result = created
         if wait:
-            with ReadyProgress(client, name) as progress:
-                ready = client.wait_ready(name, timeout=timeout, on_progress=progress.update)
+            try:
+                with ReadyProgress(client, name) as progress:
+                    ready = client.wait_ready(name, timeout=timeout, on_progress=progress.update)
+            except EndpointNotReadyError:
+                if as_json:
+                    render.print_json(created)
+                raise
             result = EndpointCreated(**dict(ready), api_key=created.api_key)
     if as_json:
         render.print_json(result)
         return
-    show_created(client, result, waited=wait)
-
-
-def show_created(client: Client, endpoint: EndpointCreated, *, waited: bool) -> None:
-    name = endpoint.name
-    if waited:
+    if wait:
         render.out.print(Text(f"Endpoint {name!r} is ready.", style="bold green"))
     else:
-        render.out.print(
-            f"Endpoint {name!r} created ({endpoint.phase.value}); "
-            f"watch it with `modelport get {name}`."
-        )
+        render.out.print(f"Deploying in the background; watch it with `modelport get {name}`.")
+    show_examples(client, result)
+
+
+def show_access(endpoint: EndpointCreated) -> None:
+    name = endpoint.name
+    render.out.print(f"Endpoint {name!r} created.")
     render.out.print(f"URL:     {endpoint.url}")
-    key = endpoint.api_key
-    if key:
-        render.out.print(f"API key: {key}")
+    if endpoint.api_key:
+        render.out.print(f"API key: {endpoint.api_key}")
         render.out.print(
             Text("         shown once: store it now, it cannot be retrieved again.", "yellow")
         )
@@ -113,7 +117,11 @@ def show_created(client: Client, endpoint: EndpointCreated, *, waited: bool) -> 
             "API key: not shown (the endpoint already existed); create one with "
             f"`modelport token create {name}-key --role viewer --endpoint {name}`"
         )
-    shown_key = key or "$MODELPORT_TOKEN"
+
+
+def show_examples(client: Client, endpoint: EndpointCreated) -> None:
+    name = endpoint.name
+    shown_key = endpoint.api_key or "$MODELPORT_TOKEN"
     render.out.print()
     render.out.print(Text("curl:", style="bold"))
     render.out.print(curl_example(endpoint.url, name, shown_key))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 from modelport.domain.states import ReplicaState
@@ -87,11 +88,19 @@ def test_deploy_waits_for_ready_with_progress(server: LiveServer) -> None:
     assert "engine starting" in result.stderr  # progress trail, off stdout
 
 
-def test_deploy_timeout_fails_with_exit_code_1(server: LiveServer) -> None:
+def test_deploy_timeout_fails_with_exit_code_1_but_shows_the_key(server: LiveServer) -> None:
     result = run(server, "deploy", "web", *CUSTOM, "--timeout", "0.01")
     assert result.exit_code == 1
+    assert "API key: mp_" in result.stdout  # shown once: not lost when the wait fails
     assert "error: endpoint 'web' not ready after 0.01s" in result.stderr
     assert "EndpointCreated" in result.stderr  # the latest events come with the error
+
+
+def test_deploy_json_timeout_still_prints_the_created_endpoint(server: LiveServer) -> None:
+    result = run(server, "deploy", "web", *CUSTOM, "--timeout", "0.01", "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["api_key"].startswith("mp_")
+    assert "error: endpoint 'web' not ready" in result.stderr
 
 
 def test_ls_json_is_valid_json(server: LiveServer) -> None:
