@@ -26,7 +26,7 @@ from modelport.schemas.native import (
 from modelport.sdk import calls
 from modelport.sdk.base import ClientBase
 from modelport.sdk.models import Health, ProjectCreated, ProjectList, WhoAmI
-from modelport.sdk.waiting import EventTail, ReadyWatch, Verdict
+from modelport.sdk.waiting import EVENTS_SHOWN, EventTail, ReadyWatch, Verdict
 
 T = TypeVar("T")
 
@@ -108,9 +108,9 @@ class AsyncClient(ClientBase):
     async def logs(self, name: str, tail_bytes: int = calls.DEFAULT_TAIL_BYTES) -> LogsList:
         return await self.send(calls.logs(name, tail_bytes))
 
-    async def latest_events(self, name: str) -> list[EventPublic]:
-        """The endpoint's most recent events (up to 10), oldest first."""
-        tail = EventTail(name)
+    async def latest_events(self, name: str, count: int = EVENTS_SHOWN) -> list[EventPublic]:
+        """The endpoint's most recent `count` events, oldest first."""
+        tail = EventTail(name, keep=count)
         while (call := tail.next_call()) is not None and tail.add(await self.send(call)):
             pass
         return list(tail.latest)
