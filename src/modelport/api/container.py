@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modelport.catalog import PlanCatalog
 from modelport.clock import Clock
 from modelport.security.secrets import SecretBox
 from modelport.services.endpoints import EndpointService
@@ -20,13 +21,25 @@ class ApiServices:
     endpoints: EndpointService
     tokens: TokenService
     projects: ProjectService
+    plans: PlanCatalog  # the operator's plans and locations (MODELPORT_PLANS_FILE or shipped)
+    gateway_base_url: str  # where clients reach inference, e.g. http://127.0.0.1:8080
 
     @classmethod
-    def build(cls, store: Store, box: SecretBox, clock: Clock, settings: Settings) -> ApiServices:
+    def build(
+        cls,
+        store: Store,
+        box: SecretBox,
+        clock: Clock,
+        settings: Settings,
+        plans: PlanCatalog | None = None,
+    ) -> ApiServices:
+        base_url = gateway_base_url(settings)
         return cls(
-            endpoints=EndpointService(store, box, clock, gateway_base_url(settings)),
+            endpoints=EndpointService(store, box, clock, base_url),
             tokens=TokenService(store),
             projects=ProjectService(store),
+            plans=plans or PlanCatalog.load(settings.plans_file),
+            gateway_base_url=base_url,
         )
 
 

@@ -51,3 +51,7 @@ app.command("events")(observe.events)
 app.command("logs")(observe.logs)
 app.command("whoami")(tokens.whoami)
 app.add_typer(tokens.token_app, name="token")
+
+
+if __name__ == "__main__":
+    app()

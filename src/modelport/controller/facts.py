@@ -51,6 +51,7 @@ class PlannerPolicy:
             backoff_max=settings.backoff_max,
             drain_seconds=settings.drain_seconds,
             drain_min_seconds=max(1.0, 4 * settings.route_refresh_interval),
+            startup_timeout_seconds=settings.startup_timeout,
         )
 
     def backoff(self, restart_count: int) -> float:

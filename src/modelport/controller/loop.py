@@ -13,7 +13,7 @@ import os
 import socket
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from modelport.clock import Clock
 from modelport.controller.apply import Applier
@@ -48,6 +48,7 @@ class Controller:
         holder_id: str | None = None,
         adapters: AdapterLookup = get_adapter,
         policy: PlannerPolicy | None = None,
+        after_tick: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._runtime = runtime
@@ -70,6 +71,8 @@ class Controller:
             probe_specs,
         )
         self._reported: dict[int, str] = {}  # endpoint id -> the error already reported
+        # Lets the gateway pick up READY/DRAINING changes now rather than at its next poll.
+        self._after_tick = after_tick
         self._leading = False
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -116,6 +119,8 @@ class Controller:
         known = {r.id for r in replicas}
         self._probes.forget_all_but(known)
         self._probe_specs.prune(known, endpoints)
+        if self._after_tick is not None:
+            self._after_tick()
 
     async def shutdown(self) -> None:
         """Close probe connections. Replicas keep running on purpose."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from modelport.api.app import ApiServices, create_app
 from modelport.clock import SystemClock
 from modelport.controller.loop import Controller
+from modelport.dialects.registry import dialects
 from modelport.gateway.app import create_gateway
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.metrics import GatewayMetrics
@@ -32,7 +33,6 @@ class Components:
     store: SqlStore
     asgi_app: ASGIApp
     first_admin_token: str | None
-    _close_store: bool = True
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -54,6 +54,8 @@ def build_components(settings: Settings) -> Components:
     gateway = create_gateway(store, authenticator, route_table, balancer, metrics, settings)
     services = ApiServices.build(store, box, clock, settings)
     api = create_app(services, authenticator, settings)
+    for dialect in dialects():
+        api.mount(dialect.prefix, dialect.create_app(services, authenticator, settings))
     controller = Controller(
         store,
         runtime,
@@ -62,6 +64,7 @@ def build_components(settings: Settings) -> Components:
         settings,
         inflight=balancer.inflight,
         holder_id=f"server-{uuid.uuid4().hex[:8]}",
+        after_tick=route_table.refresh_soon,
     )
 
     stop = asyncio.Event()
@@ -81,7 +84,8 @@ def build_components(settings: Settings) -> Components:
     async def on_shutdown() -> None:
         stop.set()
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            # A task that does not notice `stop` in time is cancelled; shutdown must go on.
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(task, timeout=10)
         await controller.shutdown()
         await gateway.shutdown()

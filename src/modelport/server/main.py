@@ -26,6 +26,7 @@ def serve(settings: Settings) -> None:
         loop=_best_loop(),
         http=_best_http(),
         lifespan="on",
+        proxy_headers=False,  # X-Forwarded-For from clients is not trusted for anything
         access_log=False,  # request lines would be per-request hot-path work; metrics cover it
         log_level="warning",
         timeout_graceful_shutdown=5,

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from modelport.api.app import ApiServices, create_app
+from modelport.catalog import PlanCatalog
 from modelport.settings import Settings
 from tests.unit.services.harness import World, make_world
 
@@ -38,7 +39,9 @@ class Api:
 def api(tmp_path: Path) -> Iterator[Api]:
     world = make_world(tmp_path)
     settings = Settings(home=tmp_path / "home", max_body_bytes=MAX_BODY, port=8080)
-    services = ApiServices(world.endpoints, world.tokens, world.projects)
+    services = ApiServices(
+        world.endpoints, world.tokens, world.projects, PlanCatalog.load(), "http://127.0.0.1:8080"
+    )
     app = create_app(services, world.authenticator, settings)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(world, client)
