@@ -1,20 +1,33 @@
 """The gateway as a plain ASGI app: authenticate, pick the endpoint, hand over to the proxy.
 
-No framework on this path: the server's dispatcher sends `/endpoints/...`, `/v1/...` and
-`/metrics` here before FastAPI sees them. Lifespan belongs to the server, which awaits
-`startup()` / `shutdown()` (they open and close the upstream connection pool).
+No framework on this path: the server's dispatcher sends `/endpoints/...`, `/v1/...`,
+`/metrics` and the vendor dialects' inference URLs (`dialect_paths`) here before FastAPI sees
+them. Lifespan belongs to the server, which awaits `startup()` / `shutdown()` (they open and
+close the upstream connection pool).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
+from collections.abc import Sequence
 
 from modelport.domain.errors import NotFound, Unauthorized
+from modelport.gateway import dialect_paths
 from modelport.gateway.balancing import Balancer
+from modelport.gateway.dialect_paths import DIALECT_PREFIXES, Kind, parse_dialect_path
 from modelport.gateway.headers import split_request_headers
+from modelport.gateway.incoming import (
+    BadRequest,
+    BodyTooLarge,
+    ClientGone,
+    parse_model,
+    raw_path,
+    read_body,
+    with_model,
+    with_query,
+)
 from modelport.gateway.metrics import CLIENT_CLOSED, UNROUTED, GatewayMetrics
 from modelport.gateway.proxy import Proxy, ProxyRequest
 from modelport.gateway.responses import Receive, Scope, Send, send_body, send_error, send_json
@@ -30,21 +43,6 @@ MODEL_IN_BODY_PATHS = frozenset({"/v1/chat/completions", "/v1/completions", "/v1
 MODELS_PATH = "/v1/models"
 METRICS_PATH = "/metrics"
 _METRICS_TYPE = (b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
-
-
-class _ClientGone(Exception):
-    """The client disconnected while sending its request."""
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-class _BadRequest(Exception):
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 class Gateway:
@@ -101,17 +99,30 @@ class Gateway:
             if path.startswith(ENDPOINTS_PREFIX):
                 name, forward_path = _split_endpoint_path(scope)
                 route = self._resolve(principal, name)
-                body = await self._read_body(receive, incoming.content_length)
+                body = await read_body(receive, incoming.content_length, self._max_body)
             elif path in MODEL_IN_BODY_PATHS:
                 if method != "POST":
-                    raise _BadRequest(f"{path} takes POST", "method_not_allowed")
-                forward_path = _raw_path(scope)
-                body = await self._read_body(receive, incoming.content_length)
-                route = self._resolve(principal, _model_of(body))
+                    raise BadRequest(f"{path} takes POST", "method_not_allowed")
+                forward_path = with_query(raw_path(scope), scope)
+                body = await read_body(receive, incoming.content_length, self._max_body)
+                route = self._resolve(principal, parse_model(body)[1])
             elif path == MODELS_PATH or path.startswith(MODELS_PATH + "/"):
-                await self._models(principal, path, request_id, send)
+                native = [(r.name, r) for r in self._routes.endpoints(principal.project_id)]
+                wanted = path[len(MODELS_PATH) + 1 :] or None
+                await self._models(principal, native, wanted, request_id, send)
                 self._metrics.answered(UNROUTED, 200, time.perf_counter() - started)
                 return
+            elif path.startswith(DIALECT_PREFIXES):
+                dialect = parse_dialect_path(scope)
+                if dialect.kind is Kind.MODELS:
+                    listing = dialect_paths.listed_models(self._routes, principal, dialect.dialect)
+                    await self._models(principal, listing, dialect.model, request_id, send)
+                    self._metrics.answered(UNROUTED, 200, time.perf_counter() - started)
+                    return
+                route, body = await self._dialect_route(
+                    principal, dialect, method, incoming.content_length, receive
+                )
+                forward_path = dialect.forward_path
             else:
                 raise NotFound(f"no gateway route for {path}")
         except NotFound as exc:
@@ -120,21 +131,21 @@ class Gateway:
             )
             self._metrics.answered(UNROUTED, 404, time.perf_counter() - started)
             return
-        except _BadRequest as exc:
+        except BadRequest as exc:
             status = 405 if exc.code == "method_not_allowed" else 400
             await send_error(
                 send, status, exc.message, "invalid_request_error", exc.code, request_id
             )
             self._metrics.answered(UNROUTED, status, time.perf_counter() - started)
             return
-        except _BodyTooLarge:
+        except BodyTooLarge:
             await send_error(
                 send, 413, f"request body is larger than {self._max_body} bytes",
                 "invalid_request_error", "request_too_large", request_id,
             )  # fmt: skip
             self._metrics.answered(UNROUTED, 413, time.perf_counter() - started)
             return
-        except _ClientGone:
+        except ClientGone:
             self._metrics.answered(UNROUTED, CLIENT_CLOSED, time.perf_counter() - started)
             return
         await self._proxy_to(route, method, forward_path, body, incoming.forward, request_id,
@@ -169,47 +180,43 @@ class Gateway:
         principal.require_endpoint(route.endpoint_id)
         return route
 
-    async def _read_body(self, receive: Receive, declared: int | None) -> bytes:
-        limit = self._max_body
-        if declared is not None and declared > limit:
-            raise _BodyTooLarge
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _ClientGone
-        body: bytes = message.get("body", b"")
-        if not message.get("more_body", False):  # the common case: one message
-            if len(body) > limit:
-                raise _BodyTooLarge
-            return body
-        parts = [body]
-        size = len(body)
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _ClientGone
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise _BodyTooLarge
-            parts.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(parts)
+    async def _dialect_route(
+        self,
+        principal: Principal,
+        request: dialect_paths.DialectRequest,
+        method: str,
+        declared: int | None,
+        receive: Receive,
+    ) -> tuple[EndpointRoute, bytes]:
+        """The endpoint a vendor inference URL means, and the body to forward to it."""
+        if request.kind is Kind.BY_ID:
+            route = dialect_paths.resolve_by_id(self._routes, principal, request)
+            return route, await read_body(receive, declared, self._max_body)
+        if method != "POST":
+            raise BadRequest(f"{request.forward_path} takes POST", "method_not_allowed")
+        body = await read_body(receive, declared, self._max_body)
+        payload, model = parse_model(body)
+        route = dialect_paths.resolve_model(self._routes, principal, request.dialect, model)
+        return route, with_model(payload, body, route.name)
 
-    async def _models(self, principal: Principal, path: str, request_id: str, send: Send) -> None:
-        routes = [
-            r
-            for r in self._routes.endpoints(principal.project_id)
-            if principal.endpoint_id is None or principal.endpoint_id == r.endpoint_id
-        ]
+    async def _models(
+        self,
+        principal: Principal,
+        listing: Sequence[tuple[str, EndpointRoute]],
+        wanted: str | None,
+        request_id: str,
+        send: Send,
+    ) -> None:
+        """The OpenAI model list (or one model of it) of what `principal` may call."""
         owner = await self._project_name(principal.project_id)
         models = [
-            {"id": r.name, "object": "model", "created": r.created, "owned_by": owner}
-            for r in routes
+            {"id": model_id, "object": "model", "created": r.created, "owned_by": owner}
+            for model_id, r in listing
+            if principal.endpoint_id is None or principal.endpoint_id == r.endpoint_id
         ]
-        if path == MODELS_PATH:
+        if wanted is None:
             await send_json(send, 200, {"object": "list", "data": models}, request_id)
             return
-        wanted = path[len(MODELS_PATH) + 1 :]
         for model in models:
             if model["id"] == wanted:
                 await send_json(send, 200, model, request_id)
@@ -224,35 +231,11 @@ class Gateway:
         return name
 
 
-def _raw_path(scope: Scope) -> str:
-    raw: bytes = scope.get("raw_path") or scope["path"].encode()
-    return _with_query(raw, scope)
-
-
 def _split_endpoint_path(scope: Scope) -> tuple[str, str]:
     """'/endpoints/web/v1/x?q=1' -> ('web', '/v1/x?q=1'); the tail keeps its encoding."""
     name = scope["path"][len(ENDPOINTS_PREFIX) :].partition("/")[0]
-    raw: bytes = scope.get("raw_path") or scope["path"].encode()
-    tail = raw[len(ENDPOINTS_PREFIX) :].partition(b"/")[2]
-    return name, _with_query(b"/" + tail, scope)
-
-
-def _with_query(raw_path: bytes, scope: Scope) -> str:
-    query: bytes = scope.get("query_string", b"")
-    return (raw_path + b"?" + query if query else raw_path).decode("latin-1")
-
-
-def _model_of(body: bytes) -> str:
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        raise _BadRequest("the request body is not valid JSON", "invalid_json") from None
-    model = payload.get("model") if isinstance(payload, dict) else None
-    if not isinstance(model, str) or not model:
-        raise _BadRequest(
-            "'model' is required: the name of one of your endpoints", "model_required"
-        )
-    return model
+    tail = raw_path(scope)[len(ENDPOINTS_PREFIX) :].partition(b"/")[2]
+    return name, with_query(b"/" + tail, scope)
 
 
 def create_gateway(

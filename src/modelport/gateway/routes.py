@@ -3,6 +3,9 @@
 Requests read the current snapshot without locks or I/O; a background loop rebuilds it from the
 store every `route_refresh_interval` and swaps it in one assignment, so a reader always sees one
 consistent table. A failed refresh keeps the last good table.
+
+Besides name and id, the snapshot indexes the names vendor dialects' clients send as `model`
+(see `aliases`), built here once per rebuild rather than per request.
 """
 
 from __future__ import annotations
@@ -10,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from modelport.domain.records import Endpoint, Replica
 from modelport.domain.states import DesiredState
+from modelport.gateway.aliases import DIALECT_NAMES, DialectNames, explicit_names
 
 log = logging.getLogger("modelport.gateway.routes")
 
@@ -44,14 +48,25 @@ class EndpointRoute:
     created: int  # unix seconds, shown by /v1/models
 
 
+AliasKey = tuple[str, int, str]  # (dialect, project id, model name as its clients send it)
+Listing = tuple[tuple[str, EndpointRoute], ...]  # (model id a dialect lists, route), by id
+
+
 @dataclass(frozen=True, slots=True)
 class _Snapshot:
     by_name: dict[tuple[int, str], EndpointRoute] = field(default_factory=dict)
     by_id: dict[int, EndpointRoute] = field(default_factory=dict)
     by_project: dict[int, tuple[EndpointRoute, ...]] = field(default_factory=dict)
+    by_alias: dict[AliasKey, EndpointRoute] = field(default_factory=dict)
+    listed: dict[tuple[str, int], Listing] = field(default_factory=dict)  # (dialect, project)
+    clashes: frozenset[str] = frozenset()  # dialect model names claimed by two endpoints
 
 
-def build_snapshot(endpoints: Sequence[Endpoint], replicas: Sequence[Replica]) -> _Snapshot:
+def build_snapshot(
+    endpoints: Sequence[Endpoint],
+    replicas: Sequence[Replica],
+    dialects: Mapping[str, DialectNames] = DIALECT_NAMES,
+) -> _Snapshot:
     targets: dict[int, list[ReplicaTarget]] = defaultdict(list)
     for replica in replicas:
         url = replica.url
@@ -60,6 +75,7 @@ def build_snapshot(endpoints: Sequence[Endpoint], replicas: Sequence[Replica]) -
     by_name: dict[tuple[int, str], EndpointRoute] = {}
     by_id: dict[int, EndpointRoute] = {}
     by_project: dict[int, list[EndpointRoute]] = defaultdict(list)
+    running: list[tuple[Endpoint, EndpointRoute]] = []
     for endpoint in endpoints:
         if endpoint.desired_state is not DesiredState.RUNNING:
             continue
@@ -74,9 +90,69 @@ def build_snapshot(endpoints: Sequence[Endpoint], replicas: Sequence[Replica]) -
         by_name[(endpoint.project_id, endpoint.name)] = route
         by_id[endpoint.id] = route
         by_project[endpoint.project_id].append(route)
+        running.append((endpoint, route))
+    clashes: set[str] = set()
+    by_alias, listed = _alias_index(running, dialects, clashes)
     return _Snapshot(
-        by_name, by_id, {p: tuple(sorted(r, key=lambda e: e.name)) for p, r in by_project.items()}
+        by_name,
+        by_id,
+        {p: tuple(sorted(r, key=lambda e: e.name)) for p, r in by_project.items()},
+        by_alias,
+        listed,
+        frozenset(clashes),
     )
+
+
+def _alias_index(
+    running: Sequence[tuple[Endpoint, EndpointRoute]],
+    dialects: Mapping[str, DialectNames],
+    clashes: set[str],
+) -> tuple[dict[AliasKey, EndpointRoute], dict[tuple[str, int], Listing]]:
+    """Each dialect's model names per project, and what its model list shows.
+
+    On a clash a name from the extensions beats an endpoint's own name, then the older
+    endpoint (lower id) keeps it; each clash is described in `clashes`.
+    """
+    by_alias: dict[AliasKey, EndpointRoute] = {}
+    listed: dict[tuple[str, int], list[tuple[str, EndpointRoute]]] = defaultdict(list)
+    oldest_first = sorted(running, key=lambda pair: pair[1].endpoint_id)
+    for dialect, rule in dialects.items():
+        names_of = {
+            route.endpoint_id: (
+                *explicit_names(dialect, endpoint.spec.extensions),
+                *((route.name,) if rule.by_endpoint_name else ()),
+            )
+            for endpoint, route in oldest_first
+        }
+        own = 1 if rule.by_endpoint_name else 0
+        for _, route in oldest_first:  # explicit names first, so they win over own names
+            names = names_of[route.endpoint_id]
+            for alias in names[: len(names) - own]:
+                _claim(by_alias, (dialect, route.project_id, alias), route, clashes)
+        if rule.by_endpoint_name:
+            for _, route in oldest_first:
+                _claim(by_alias, (dialect, route.project_id, route.name), route, clashes)
+        for _, route in oldest_first:
+            for alias in names_of[route.endpoint_id]:
+                if by_alias[(dialect, route.project_id, alias)] is route:
+                    listed[(dialect, route.project_id)].append((alias, route))
+                    break
+    return by_alias, {key: tuple(sorted(pairs, key=_first)) for key, pairs in listed.items()}
+
+
+def _first(pair: tuple[str, EndpointRoute]) -> str:
+    return pair[0]
+
+
+def _claim(
+    by_alias: dict[AliasKey, EndpointRoute], key: AliasKey, route: EndpointRoute, clashes: set[str]
+) -> None:
+    taken = by_alias.setdefault(key, route)
+    if taken is not route:
+        clashes.add(
+            f"{key[0]} model name {key[2]!r} of endpoint {route.name!r} already means "
+            f"endpoint {taken.name!r}"
+        )
 
 
 class RouteTable:
@@ -96,12 +172,23 @@ class RouteTable:
         """The project's running endpoints, by name."""
         return self._snapshot.by_project.get(project_id, ())
 
+    def lookup_alias(self, dialect: str, project_id: int, model: str) -> EndpointRoute | None:
+        """The endpoint a dialect's client means by `model` (see `gateway.aliases`)."""
+        return self._snapshot.by_alias.get((dialect, project_id, model))
+
+    def listed(self, dialect: str, project_id: int) -> Listing:
+        """(model id, route) of the project's endpoints as the dialect lists them, by id."""
+        return self._snapshot.listed.get((dialect, project_id), ())
+
     # --- updates -----------------------------------------------------------------------
     async def refresh(self, store: RouteSource) -> None:
         """Rebuild from the store and swap the table in; raises (old table kept) on failure."""
         replicas = await asyncio.to_thread(store.list_ready_replicas)
         endpoints = await asyncio.to_thread(store.list_endpoints)
-        self._snapshot = build_snapshot(endpoints, replicas)
+        snapshot = build_snapshot(endpoints, replicas)
+        for clash in sorted(snapshot.clashes - self._snapshot.clashes):
+            log.warning("%s; the older endpoint keeps it", clash)  # once, not every refresh
+        self._snapshot = snapshot
 
     async def run(self, store: RouteSource, interval: float, stop: asyncio.Event) -> None:
         """Refresh every `interval` seconds (sooner when poked) until `stop` is set."""

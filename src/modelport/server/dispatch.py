@@ -11,7 +11,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-GATEWAY_PREFIXES = ("/endpoints/", "/v1/")
+# The vendor dialects' inference URLs; the rest of /tir, /deepinfra and /tensormesh is their
+# management APIs (FastAPI apps mounted on the API).
+DIALECT_INFERENCE_PREFIXES = ("/tir/project/", "/deepinfra/v1/openai/", "/tensormesh/openai/")
+GATEWAY_PREFIXES = ("/endpoints/", "/v1/", *DIALECT_INFERENCE_PREFIXES)
 GATEWAY_PATHS = frozenset({"/metrics"})
 
 
