@@ -1,83 +1,131 @@
 """Prometheus metrics of the gateway, in their own registry (never the process-global one).
 
+The hot path only bumps plain ints and floats in dicts: everything runs on the event loop
+thread, so no locks are needed, and the Prometheus families are built from these numbers when
+`/metrics` is scraped (prometheus_client's own Counter / Histogram take a lock and do label
+lookups on every call, which cost more than the rest of the gateway's own code together).
+
 Labels stay bounded: `endpoint` is the name of a routed endpoint (requests that match none are
 counted under "" so client-chosen names never become label values) and `code` is the HTTP
-status. Label children are cached so the hot path does no label-dict lookups under a lock.
+status.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from bisect import bisect_left
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
 
 UNROUTED = ""  # endpoint label of requests that matched no endpoint (401, 404, bad input)
 CLIENT_CLOSED = 499  # status recorded when the client went away mid-response (nginx's code)
 
-_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+_BUCKET_LABELS = (*(repr(float(bound)) for bound in BUCKETS), "+Inf")  # the `le` label values
+
+
+class _Histogram:
+    """Per-bucket counts (not cumulative: one increment per observation) plus the sum."""
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(BUCKETS) + 1)  # the last one is +Inf
+        self.total = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect_left(BUCKETS, seconds)] += 1  # le: value <= bound
+        self.total += seconds
 
 
 class GatewayMetrics:
     def __init__(self) -> None:
+        self._requests: dict[tuple[str, int], int] = {}
+        self._inflight: dict[str, int] = {}
+        self._durations: dict[str, _Histogram] = {}
+        self._retries: dict[str, int] = {}
         self.registry = CollectorRegistry(auto_describe=True)
-        self._requests = Counter(
-            "modelport_gateway_requests",
-            "Requests answered by the gateway, by endpoint and HTTP status.",
-            ["endpoint", "code"],
-            registry=self.registry,
-        )
-        self._inflight = Gauge(
-            "modelport_gateway_inflight_requests",
-            "Requests being proxied right now, by endpoint.",
-            ["endpoint"],
-            registry=self.registry,
-        )
-        self._duration = Histogram(
-            "modelport_gateway_request_duration_seconds",
-            "Time from request arrival to the last response byte, by endpoint.",
-            ["endpoint"],
-            buckets=_BUCKETS,
-            registry=self.registry,
-        )
-        self._retries = Counter(
-            "modelport_gateway_upstream_retries",
-            "Upstream attempts retried on another replica (refused, reset, disconnected).",
-            ["endpoint"],
-            registry=self.registry,
-        )
-        self._inflight_by: dict[str, Gauge] = {}
-        self._requests_by: dict[tuple[str, int], Counter] = {}
-        self._duration_by: dict[str, Histogram] = {}
+        self.registry.register(_Collector(self))
 
     def started(self, endpoint: str) -> None:
-        self._inflight_child(endpoint).inc()
+        inflight = self._inflight
+        inflight[endpoint] = inflight.get(endpoint, 0) + 1
 
     def finished(self, endpoint: str, code: int, seconds: float) -> None:
         """A proxied request ended (started() was called for it)."""
-        self._inflight_child(endpoint).dec()
+        self._inflight[endpoint] -= 1  # kept at 0, so the series stays visible
         self.answered(endpoint, code, seconds)
 
     def answered(self, endpoint: str, code: int, seconds: float) -> None:
         """A request ended: proxied, or answered by the gateway itself."""
-        counter = self._requests_by.get((endpoint, code))
-        if counter is None:
-            counter = self._requests_by[(endpoint, code)] = self._requests.labels(
-                endpoint, str(code)
-            )
-        counter.inc()
+        requests = self._requests
+        key = (endpoint, code)
+        requests[key] = requests.get(key, 0) + 1
         if endpoint != UNROUTED:
-            histogram = self._duration_by.get(endpoint)
+            histogram = self._durations.get(endpoint)
             if histogram is None:
-                histogram = self._duration_by[endpoint] = self._duration.labels(endpoint)
+                histogram = self._durations[endpoint] = _Histogram()
             histogram.observe(seconds)
 
     def retried(self, endpoint: str) -> None:
-        self._retries.labels(endpoint).inc()  # rare: no cache needed
+        self._retries[endpoint] = self._retries.get(endpoint, 0) + 1
+
+    def inflight(self, endpoint: str) -> int:
+        return self._inflight.get(endpoint, 0)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of this registry."""
         return generate_latest(self.registry)
 
-    def _inflight_child(self, endpoint: str) -> Gauge:
-        gauge = self._inflight_by.get(endpoint)
-        if gauge is None:
-            gauge = self._inflight_by[endpoint] = self._inflight.labels(endpoint)
-        return gauge
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "modelport_gateway_requests",
+            "Requests answered by the gateway, by endpoint and HTTP status.",
+            labels=["endpoint", "code"],
+        )
+        for (endpoint, code), count in sorted(self._requests.items()):
+            requests.add_metric([endpoint, str(code)], count)
+        yield requests
+        inflight = GaugeMetricFamily(
+            "modelport_gateway_inflight_requests",
+            "Requests being proxied right now, by endpoint.",
+            labels=["endpoint"],
+        )
+        for endpoint, count in sorted(self._inflight.items()):
+            inflight.add_metric([endpoint], count)
+        yield inflight
+        duration = HistogramMetricFamily(
+            "modelport_gateway_request_duration_seconds",
+            "Time from request arrival to the last response byte, by endpoint.",
+            labels=["endpoint"],
+        )
+        for endpoint, histogram in sorted(self._durations.items()):
+            cumulative, buckets = 0, []
+            for label, count in zip(_BUCKET_LABELS, histogram.counts, strict=True):
+                cumulative += count
+                buckets.append((label, cumulative))
+            duration.add_metric([endpoint], buckets, histogram.total)
+        yield duration
+        retries = CounterMetricFamily(
+            "modelport_gateway_upstream_retries",
+            "Upstream attempts retried on another replica (refused, reset, disconnected).",
+            labels=["endpoint"],
+        )
+        for endpoint, count in sorted(self._retries.items()):
+            retries.add_metric([endpoint], count)
+        yield retries
+
+
+class _Collector(Collector):
+    def __init__(self, metrics: GatewayMetrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        return self._metrics.collect()

@@ -1,12 +1,13 @@
 """The hot path: forward one request to a READY replica and stream its answer back.
 
-One shared aiohttp session with a pooled keep-alive connector serves every upstream. Bytes pass
-through untouched (no decompression, no re-framing): small bodies of known length go out in one
-message, everything else (SSE above all) is relayed chunk by chunk as it arrives.
+Requests go out on pooled keep-alive connections of our own lean client (gateway/upstream.py:
+an asyncio Protocol with httptools' parser per connection). Bytes pass through untouched (no
+decompression, no re-framing): small bodies of known length go out in one ASGI message,
+everything else (SSE above all) is relayed chunk by chunk as it arrives, never buffered whole.
 
 Retries happen only while nothing has reached the client: a refused connection (the replica is
-gone: eject it for a few seconds) or a reset / disconnect before the response (a stale pooled
-connection gets one fresh try on the same replica) moves on to the next replica.
+gone: eject it for a few seconds) moves on to the next replica; a reused keep-alive connection
+that the replica had closed (no response byte came back) gets one fresh try on the same replica.
 """
 
 from __future__ import annotations
@@ -15,19 +16,21 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-import aiohttp
-from yarl import URL
-
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.headers import response_headers
 from modelport.gateway.metrics import CLIENT_CLOSED, GatewayMetrics
 from modelport.gateway.responses import Receive, Send, request_id_header, send_error
 from modelport.gateway.routes import EndpointRoute, ReplicaTarget
+from modelport.gateway.upstream import (
+    UpstreamClosed,
+    UpstreamConnection,
+    UpstreamProtocolError,
+    request_head,
+)
+from modelport.gateway.upstream_pool import UpstreamPool
 
 log = logging.getLogger("modelport.gateway.proxy")
 
-CONNECT_TIMEOUT = 5.0  # a replica that does not accept within this is treated as down
-POOL_KEEPALIVE = 4.0  # below uvicorn's 5 s default, so engines never close a connection we reuse
 _WHOLE_BODY_LIMIT = 256 * 1024  # bodies of known length up to this go out in one message
 
 
@@ -48,25 +51,12 @@ class _NothingSent(Exception):
         self.stale_connection = stale_connection
 
 
+class _ClientLeft(Exception):
+    """The client disconnected while its response was streaming."""
+
+
 class UpstreamBroken(Exception):
     """The upstream failed mid-response; raising makes the server cut the client connection."""
-
-
-def make_session(upstream_timeout: float) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(
-        limit=0,  # no pool-wide cap: engines apply their own backpressure
-        limit_per_host=0,
-        keepalive_timeout=POOL_KEEPALIVE,
-        ttl_dns_cache=300,
-        enable_cleanup_closed=False,
-    )
-    return aiohttp.ClientSession(
-        connector=connector,
-        cookie_jar=aiohttp.DummyCookieJar(),
-        auto_decompress=False,
-        timeout=aiohttp.ClientTimeout(total=upstream_timeout, sock_connect=CONNECT_TIMEOUT),
-        raise_for_status=False,
-    )
 
 
 class Proxy:
@@ -74,16 +64,17 @@ class Proxy:
         self._balancer = balancer
         self._metrics = metrics
         self._timeout = upstream_timeout
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: UpstreamPool | None = None
 
     async def startup(self) -> None:
-        if self._session is None:
-            self._session = make_session(self._timeout)
+        if self._pool is None:
+            self._pool = UpstreamPool(self._timeout)
+            self._pool.start()
 
     async def shutdown(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     async def forward(
         self, route: EndpointRoute, request: ProxyRequest, receive: Receive, send: Send
@@ -109,6 +100,13 @@ class Proxy:
                     "upstream_timeout", request.request_id,
                 )  # fmt: skip
                 return 504
+            except UpstreamProtocolError:
+                log.warning("replica %s sent an invalid HTTP response", target.replica_id)
+                await send_error(
+                    send, 502, "the endpoint sent an invalid response", "bad_gateway",
+                    "upstream_protocol_error", request.request_id,
+                )  # fmt: skip
+                return 502
         await send_error(
             send, 503, f"endpoint '{route.name}' has no ready replica; retry shortly",
             "service_unavailable", "no_ready_replica", request.request_id,
@@ -119,57 +117,61 @@ class Proxy:
     async def _attempt(
         self, target: ReplicaTarget, request: ProxyRequest, receive: Receive, send: Send
     ) -> int:
-        assert self._session is not None, "Proxy.startup() was not awaited"
+        pool = self._pool
+        assert pool is not None, "Proxy.startup() was not awaited"
         balancer = self._balancer
         balancer.acquire(target.replica_id)
         try:
             try:
-                response = await self._session.request(
-                    request.method,
-                    URL(target.url + request.path_qs, encoded=True),
-                    data=request.body or None,
-                    headers=request.headers,
-                    allow_redirects=False,
-                )
-            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+                upstream = await pool.acquire(target.url)
+            except OSError as exc:  # refused, unreachable, connect timeout
                 balancer.eject(target.replica_id)
                 raise _NothingSent(stale_connection=False) from exc
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-                raise _NothingSent(stale_connection=True) from exc
             try:
-                return await self._relay(response, request.request_id, receive, send)
+                body = request.body
+                head = request_head(
+                    request.method, request.path_qs, upstream.host, request.headers, len(body)
+                )
+                try:
+                    upstream.send(head, body, request.method == "HEAD")
+                    await upstream.read_head()
+                except UpstreamClosed as exc:
+                    raise _NothingSent(upstream.reused and not exc.got_bytes) from exc
+                return await self._relay(upstream, request.request_id, receive, send)
             finally:
-                response.release()
+                pool.release(upstream)
         finally:
             balancer.release(target.replica_id)
 
     async def _relay(
-        self, response: aiohttp.ClientResponse, request_id: str, receive: Receive, send: Send
+        self, upstream: UpstreamConnection, request_id: str, receive: Receive, send: Send
     ) -> int:
-        status = response.status
-        headers = response_headers(response.raw_headers, request_id_header(request_id))
-        length = response.content_length
-        if length is not None and length <= _WHOLE_BODY_LIMIT:
+        status = upstream.status
+        headers = response_headers(upstream.headers, request_id_header(request_id))
+        length = upstream.content_length
+        if upstream.complete or (length is not None and length <= _WHOLE_BODY_LIMIT):
             try:
-                body = await response.read()
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
+                body = await upstream.read_body()
+            except UpstreamClosed as exc:
                 raise _NothingSent(stale_connection=False) from exc
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body, "more_body": False})
             return status
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        return await self._stream(response, status, receive, send)
+        return await self._stream(upstream, status, receive, send)
 
     async def _stream(
-        self, response: aiohttp.ClientResponse, status: int, receive: Receive, send: Send
+        self, upstream: UpstreamConnection, status: int, receive: Receive, send: Send
     ) -> int:
         # The ASGI server drops writes to a gone client silently; watch for the disconnect so
         # a long generation upstream is cancelled instead of running to the end for nobody.
-        watcher = asyncio.create_task(_close_when_client_leaves(receive, response))
+        watcher = asyncio.create_task(_fail_when_client_leaves(receive, upstream))
         try:
-            async for chunk in response.content.iter_any():
+            while chunk := await upstream.next_chunk():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except _ClientLeft:
+            return CLIENT_CLOSED
+        except (UpstreamClosed, UpstreamProtocolError, TimeoutError) as exc:
             if watcher.done():
                 return CLIENT_CLOSED
             log.warning("upstream broke off a response mid-stream: %s", type(exc).__name__)
@@ -183,7 +185,7 @@ class Proxy:
         return status
 
 
-async def _close_when_client_leaves(receive: Receive, response: aiohttp.ClientResponse) -> None:
+async def _fail_when_client_leaves(receive: Receive, upstream: UpstreamConnection) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
-    response.close()
+    upstream.fail(_ClientLeft())

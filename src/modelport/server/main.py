@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 
 import uvicorn
 
@@ -71,4 +70,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
