@@ -23,7 +23,9 @@ def free_port() -> int:
 class ServerProcess:
     """Starts, stops and restarts a server on a fixed port and home, like an operator would."""
 
-    def __init__(self, home: Path, port: int | None = None, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self, home: Path, port: int | None = None, extra_env: dict[str, str] | None = None
+    ):
         self.home = home
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"

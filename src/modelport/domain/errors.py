@@ -17,7 +17,7 @@ class NotFound(ModelportError):
 
 
 class Conflict(ModelportError):
-    """The request clashes with current state: a name taken with another spec, a stale generation."""
+    """The request clashes with current state : a taken name, a stale generation."""
 
 
 class InvalidSpec(ModelportError):

@@ -56,16 +56,15 @@ def deploy_demo(settings: Settings, model: Path, replicas: int) -> None:
 
 def examples(base: str, url: str, api_key: str | None, settings: Settings) -> str:
     token_expr = f"$(cat {settings.admin_token_path})"
-    key_line = (
-        f"Inference key for '{DEMO_NAME}' (shown once): {api_key}\n" if api_key else ""
-    )
+    key_line = f"Inference key for '{DEMO_NAME}' (shown once): {api_key}\n" if api_key else ""
     return f"""
 Endpoint '{DEMO_NAME}' is ready at {url}
 {key_line}
 Try it with curl:
   curl -s {base}/v1/chat/completions \\
     -H "Authorization: Bearer {token_expr}" -H "Content-Type: application/json" \\
-    -d '{{"model": "{DEMO_NAME}", "messages": [{{"role": "user", "content": "Say hi"}}], "max_tokens": 32}}'
+    -d '{{"model": "{DEMO_NAME}", "max_tokens": 32,
+         "messages": [{{"role": "user", "content": "Say hi"}}]}}'
 
 Or with the openai SDK:
   from openai import OpenAI
