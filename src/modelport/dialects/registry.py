@@ -24,4 +24,7 @@ def dialects() -> list[Dialect]:
     """Imported here, not at module level, so one dialect's import error names that dialect."""
     found: list[Dialect] = []
     # Each dialect adds one entry below: found.append(Dialect("/x", x_app.create_app)).
+    from modelport.dialects.deepinfra import app as deepinfra_app
+
+    found.append(Dialect("/deepinfra", deepinfra_app.create_app))
     return found

@@ -1,0 +1,1 @@
+"""DeepInfra's deployment API (seed 002) as a thin translation onto the endpoint service."""

@@ -1,0 +1,165 @@
+"""DeepInfra's error envelope: FastAPI's `{"detail": ...}`, rendered in this one place.
+
+Bad input is 422 `{"detail": [{"loc", "msg", "type"}]}` with `loc` naming the field in
+DeepInfra's spelling (["body", "hf", "repo"]); every other error is `{"detail": "message"}`.
+The request's values are never echoed (FastAPI's default would echo `input`, which may hold
+hf.token).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from modelport.dialects.deepinfra.schemas import ErrorOut, ValidationErrorOut
+from modelport.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidSpec,
+    ModelportError,
+    NotFound,
+    PermanentError,
+    TemporaryError,
+    Unauthorized,
+)
+
+log = logging.getLogger(__name__)
+
+INTERNAL_MESSAGE = "internal error; the server log has the details"
+_FIELD_PREFIX = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*): (.+)$", re.DOTALL)
+_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+_STATUSES: Sequence[tuple[type[ModelportError], int]] = (
+    (NotFound, 404),
+    (Conflict, 409),
+    (InvalidSpec, 422),
+    (Forbidden, 403),
+    (Unauthorized, 401),
+    (PermanentError, 400),
+    (TemporaryError, 503),
+)
+
+# Modelport spec paths (as the endpoint service names them) -> DeepInfra request fields.
+_SPEC_FIELDS: Sequence[tuple[str, str]] = (
+    ("name", "model_name"),
+    ("spec.model.revision", "hf.revision"),
+    ("spec.model", "hf.repo"),
+    ("spec.extra_args", "extra_args"),
+    ("spec.env", "hf.token"),
+    ("spec.resources.gpu_type", "gpu"),
+    ("spec.resources", "num_gpus"),
+    ("spec.max_concurrency", "max_batch_size"),
+    ("spec.replicas", "settings.min_instances"),
+    ("spec.autoscale", "settings"),
+)
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **{status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409)},
+    422: {"model": ValidationErrorOut},
+}
+
+
+class BadField(ModelportError):
+    """Input that names a DeepInfra field (dotted, e.g. "settings.max_instances"): 422."""
+
+    def __init__(
+        self, field: str, message: str, type_: str = "value_error", location: str = "body"
+    ) -> None:
+        super().__init__(f"{field}: {message}", field=field)
+        self.type = type_
+        self.location = location
+
+
+def detail_response(
+    status: int, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(ErrorOut(detail=message).model_dump(), status_code=status, headers=headers)
+
+
+def field_response(field: str, message: str, type_: str, location: str = "body") -> JSONResponse:
+    loc: list[str | int] = [location, *field.split(".")]
+    body = {"detail": [{"loc": loc, "msg": message, "type": type_}]}
+    return JSONResponse(body, status_code=422)
+
+
+def deepinfra_field(field: str | None) -> str:
+    """A service field path in DeepInfra's spelling ("spec.model.path" -> "hf.repo")."""
+    if not field:
+        return "body"
+    for prefix, mapped in _SPEC_FIELDS:
+        if field == prefix or field.startswith(prefix + "."):
+            return mapped
+    return field.removeprefix("spec.")
+
+
+def domain_error_response(exc: ModelportError) -> JSONResponse:
+    if isinstance(exc, BadField):
+        return field_response(exc.field or "body", exc.message, exc.type, exc.location)
+    if isinstance(exc, InvalidSpec):
+        field = deepinfra_field(exc.field)
+        detail = exc.message.removeprefix(f"{exc.field}: ") if exc.field else exc.message
+        return field_response(field, f"{field}: {detail}", "value_error")
+    status = next((s for cls, s in _STATUSES if isinstance(exc, cls)), None)
+    if status is None:  # IllegalTransition and the like: a bug, not the caller's fault
+        log.error("unexpected %s", type(exc).__name__, exc_info=exc)
+        return detail_response(500, INTERNAL_MESSAGE)
+    headers: dict[str, str] = {}
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, TemporaryError):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.delay)))
+    return detail_response(status, exc.message, headers)
+
+
+def validation_error_response(exc: RequestValidationError) -> JSONResponse:
+    details = [_detail(error) for error in exc.errors()]
+    return JSONResponse(ValidationErrorOut.model_validate({"detail": details}).model_dump(), 422)
+
+
+def _detail(error: Mapping[str, Any]) -> dict[str, Any]:
+    """loc, msg and type only; a model validator's "field: ..." message moves into loc."""
+    loc: list[str | int] = [p if isinstance(p, int) else str(p) for p in error.get("loc", ())]
+    message = str(error.get("msg", "invalid value"))
+    for noise in _PYDANTIC_PREFIXES:
+        message = message.removeprefix(noise)
+    named = _FIELD_PREFIX.match(message)
+    if named is not None:
+        inner = named.group(1).split(".")
+        if not loc or loc[-1] != inner[-1]:
+            loc = [*loc, *inner]
+    else:
+        path = ".".join(str(p) for p in loc[1:]) or "body"
+        message = f"{path}: {message}"
+    return {"loc": loc, "msg": message, "type": str(error.get("type", "value_error"))}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_domain(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ModelportError)
+        return domain_error_response(exc)
+
+    async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return validation_error_response(exc)
+
+    async def on_http(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return detail_response(exc.status_code, str(exc.detail), exc.headers)
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Method and path only: headers and bodies may hold tokens.
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return detail_response(500, INTERNAL_MESSAGE)
+
+    app.add_exception_handler(ModelportError, on_domain)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

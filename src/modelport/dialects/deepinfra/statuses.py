@@ -1,0 +1,95 @@
+"""A deployment's DeepInfra status, fail_reason and instance counts, from Modelport's phase.
+
+| Modelport phase            | DeepInfra status                                            |
+|----------------------------|-------------------------------------------------------------|
+| deploying                  | initializing (no instance launched) / deploying (starting)  |
+| pending (no GPUs for it)   | initializing, fail_reason says what capacity is missing     |
+| ready, degraded            | running                                                     |
+| updating                   | running when an instance serves, else deploying             |
+| failed                     | failed, fail_reason is the last failure                     |
+| stopping, stopped          | stopped                                                     |
+| deleting                   | deleted                                                     |
+
+`downloading` is never reported: weights are fetched by the engine while it starts (deploying).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from modelport.dialects.deepinfra.schemas import DeployInstances, DeployStatus
+from modelport.domain.decisions import EventReason
+from modelport.domain.records import Replica
+from modelport.domain.states import EndpointPhase, ReplicaState
+
+# Replica state reasons worth showing as a fail_reason ("Reason: detail").
+_PROBLEMS = frozenset(
+    r.value
+    for r in (
+        EventReason.INSUFFICIENT_CAPACITY,
+        EventReason.ENGINE_UNAVAILABLE,
+        EventReason.INVALID_SPEC,
+        EventReason.LAUNCH_FAILED,
+        EventReason.LAUNCH_DEFERRED,
+        EventReason.REPLICA_CRASHED,
+        EventReason.LIVENESS_FAILED,
+        EventReason.STARTUP_TIMEOUT,
+        EventReason.RESTART_SCHEDULED,
+        EventReason.RECONCILE_ERROR,
+    )
+)
+_NOT_SERVING = frozenset({ReplicaState.PENDING, ReplicaState.STARTING, ReplicaState.FAILED})
+_PHASES: dict[EndpointPhase, DeployStatus] = {
+    EndpointPhase.PENDING: DeployStatus.INITIALIZING,
+    EndpointPhase.READY: DeployStatus.RUNNING,
+    EndpointPhase.DEGRADED: DeployStatus.RUNNING,
+    EndpointPhase.FAILED: DeployStatus.FAILED,
+    EndpointPhase.STOPPING: DeployStatus.STOPPED,
+    EndpointPhase.STOPPED: DeployStatus.STOPPED,
+    EndpointPhase.DELETING: DeployStatus.DELETED,
+}
+_EXPLAINED = frozenset({DeployStatus.INITIALIZING, DeployStatus.DEPLOYING, DeployStatus.FAILED})
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    status: DeployStatus
+    fail_reason: str  # "" when nothing is wrong
+    instances: DeployInstances
+
+
+def condition(phase: EndpointPhase, replicas: Sequence[Replica]) -> Condition:
+    running = sum(r.state is ReplicaState.READY for r in replicas)
+    status = deploy_status(phase, replicas)
+    instances = DeployInstances(
+        running=running,
+        pending=0
+        if status in (DeployStatus.STOPPED, DeployStatus.DELETED)
+        else sum(r.state in _NOT_SERVING for r in replicas),
+    )
+    reason = fail_reason(replicas) if status in _EXPLAINED else ""
+    return Condition(status, reason, instances)
+
+
+def deploy_status(phase: EndpointPhase, replicas: Sequence[Replica]) -> DeployStatus:
+    mapped = _PHASES.get(phase)
+    if mapped is not None:
+        return mapped
+    if phase is EndpointPhase.UPDATING and any(r.state is ReplicaState.READY for r in replicas):
+        return DeployStatus.RUNNING
+    launched = any(r.state in (ReplicaState.STARTING, ReplicaState.READY) for r in replicas)
+    return DeployStatus.DEPLOYING if launched else DeployStatus.INITIALIZING
+
+
+def fail_reason(replicas: Sequence[Replica]) -> str:
+    """The most recent problem a replica reports, as "Reason: detail"; "" when none."""
+    troubled = [
+        r
+        for r in replicas
+        if r.state in _NOT_SERVING and r.state_reason.split(":", 1)[0] in _PROBLEMS
+    ]
+    if not troubled:
+        return ""
+    latest = max(troubled, key=lambda r: (r.state_changed_at, r.id))
+    return latest.state_reason
