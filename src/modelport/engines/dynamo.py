@@ -26,7 +26,7 @@ LIVENESS = http_probe("/health", period=10.0, timeout=5.0, failure_threshold=3)
 
 # Both processes start; when either ends, the other is stopped and the replica exits with the
 # first one's status, so the controller sees one process that lives or dies as a whole.
-_SUPERVISE = "{frontend} & {worker} & wait -n; status=$?; trap '' TERM; kill 0; exit $status"
+_SUPERVISE = "{frontend} & {worker} & wait -n; status=$?; trap '' TERM; kill 0; wait; exit $status"
 
 
 class DynamoAdapter:
