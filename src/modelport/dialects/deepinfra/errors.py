@@ -135,9 +135,9 @@ def _detail(error: Mapping[str, Any]) -> dict[str, Any]:
         inner = named.group(1).split(".")
         if not loc or loc[-1] != inner[-1]:
             loc = [*loc, *inner]
-    else:
-        path = ".".join(str(p) for p in loc[1:]) or "body"
-        message = f"{path}: {message}"
+        message = named.group(2)
+    path = ".".join(str(p) for p in loc[1:]) or "body"
+    message = f"{path}: {message}"
     return {"loc": loc, "msg": message, "type": str(error.get("type", "value_error"))}
 
 

@@ -1,0 +1,69 @@
+"""DeepInfra status, fail_reason and instance counts from an endpoint's phase and replicas."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelport.dialects.deepinfra.statuses import condition
+from modelport.domain.phases import derive_phase
+from modelport.domain.states import DesiredState, ReplicaState
+from tests.unit.domain.records import endpoint, replica
+
+P, S, R, F, D = (
+    ReplicaState.PENDING,
+    ReplicaState.STARTING,
+    ReplicaState.READY,
+    ReplicaState.FAILED,
+    ReplicaState.DRAINING,
+)
+
+
+def shown(desired: DesiredState, wanted: int, *replicas: tuple[ReplicaState, str, int]):
+    ep = endpoint(wanted, desired=desired, generation=2)
+    reps = [
+        replica(i, state, reason=reason, generation=gen, since=i)
+        for i, (state, reason, gen) in enumerate(replicas, start=1)
+    ]
+    return condition(derive_phase(ep, reps), reps)
+
+
+RUN = DesiredState.RUNNING
+
+
+@pytest.mark.parametrize(
+    ("desired", "wanted", "replicas", "status", "running", "pending"),
+    [
+        (RUN, 1, [], "initializing", 0, 0),
+        (RUN, 1, [(P, "ReplicaCreated: replica 1 created", 2)], "initializing", 0, 1),
+        (RUN, 1, [(S, "ReplicaStarting: on 127.0.0.1:1", 2)], "deploying", 0, 1),
+        (RUN, 1, [(R, "ReplicaReady: ready", 2)], "running", 1, 0),
+        (RUN, 2, [(R, "ReplicaReady: ready", 2), (S, "ReplicaStarting: x", 2)], "running", 1, 1),
+        (RUN, 1, [(R, "ReplicaReady: ready", 1), (S, "ReplicaStarting: x", 2)], "running", 1, 1),
+        (RUN, 1, [(D, "ReplicaDraining: x", 1), (S, "ReplicaStarting: x", 2)], "deploying", 0, 1),
+        (RUN, 1, [(F, "ReplicaCrashed: exit code 1", 2)], "failed", 0, 1),
+        (DesiredState.STOPPED, 1, [(D, "ReplicaDraining: stop", 2)], "stopped", 0, 0),
+        (DesiredState.STOPPED, 1, [], "stopped", 0, 0),
+        (DesiredState.DELETED, 1, [(R, "ReplicaReady: ready", 2)], "deleted", 1, 0),
+    ],
+)
+def test_statuses(desired, wanted, replicas, status, running, pending):
+    shown_now = shown(desired, wanted, *replicas)
+    assert shown_now.status.value == status
+    assert (shown_now.instances.running, shown_now.instances.pending) == (running, pending)
+
+
+def test_waiting_for_gpus_is_initializing_with_what_is_missing():
+    why = "InsufficientCapacity: needs 1x H100-80GB; this host has none"
+    now = shown(RUN, 1, (P, why, 2))
+    assert now.status.value == "initializing"
+    assert now.fail_reason == why
+    assert now.instances.pending == 1
+
+
+def test_fail_reason_is_the_latest_problem_and_empty_when_serving():
+    crashed = "ReplicaCrashed: replica 1 exited with code 1"
+    timeout = "StartupTimeout: replica 2 not ready in 600s"
+    assert shown(RUN, 2, (F, crashed, 2), (F, timeout, 2)).fail_reason == timeout
+    assert shown(RUN, 1, (P, "ReplicaCreated: replica 1 created", 2)).fail_reason == ""
+    assert shown(RUN, 2, (R, "ReplicaReady: ok", 2), (F, crashed, 2)).fail_reason == ""
+    assert shown(DesiredState.STOPPED, 1, (F, crashed, 2)).fail_reason == ""
