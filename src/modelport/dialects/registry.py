@@ -27,4 +27,7 @@ def dialects() -> list[Dialect]:
     from modelport.dialects.deepinfra import app as deepinfra_app
 
     found.append(Dialect("/deepinfra", deepinfra_app.create_app))
+    from modelport.dialects.tir import app as tir_app
+
+    found.append(Dialect("/tir", tir_app.create_app))
     return found

@@ -1,0 +1,247 @@
+"""TIR's request bodies (seeds 000, 001 and 004) as pydantic models.
+
+Field names, defaults and ranges follow TIR's create-endpoint API and its Terraform provider's
+`tir_model_endpoint` resource. Unknown keys are ignored, as TIR's own API does, so a client that
+sends fields this page does not list (e.g. `category`) keeps working.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+EngineArg = str | int | float | bool | None
+
+DEFAULT_DISK_PATH = "/mnt/models"
+TIR_SERVING_PORT = 8080  # the port TIR's containers serve on; probes default to it
+
+
+class TirModel(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _empty_is_none(value: Any) -> Any:
+    """Terraform sends "" for an id it has no value for."""
+    return None if value == "" else value
+
+
+ClusterType = Annotated[Literal["tir-cluster", "private-cluster"], BeforeValidator(_lower)]
+OptionalId = Annotated[Annotated[int, Field(ge=1)] | None, BeforeValidator(_empty_is_none)]
+
+
+class ProbeIn(TirModel):
+    """`readiness_probe` / `liveness_probe` (seed 001), with the Terraform provider's defaults."""
+
+    protocol: Annotated[Literal["http", "tcp", "grpc", "exec"], BeforeValidator(_lower)] = "http"
+    initial_delay_seconds: int = Field(default=10, ge=0, le=3600)
+    success_threshold: int = Field(default=1, ge=1, le=100)
+    failure_threshold: int = Field(default=3, ge=1, le=1000)
+    port: int = Field(default=TIR_SERVING_PORT, ge=1, le=65535)
+    period_seconds: int = Field(default=10, ge=1, le=3600)
+    timeout_seconds: int = Field(default=10, ge=1, le=600)
+    path: str = ""
+    grpc_service: str = ""
+    commands: str = ""
+
+
+class AdvanceConfigIn(TirModel):
+    image_pull_policy: Literal["Always", "IfNotPresent"] = "Always"
+    is_readiness_probe_enabled: bool = False
+    is_liveness_probe_enabled: bool = False
+    readiness_probe: ProbeIn = Field(default_factory=lambda: ProbeIn(path="/health"))
+    liveness_probe: ProbeIn = Field(default_factory=lambda: ProbeIn(path="/metrics"))
+
+
+class PrivateImageDetailsIn(TirModel):
+    """Only the registry namespace id is kept; credentials never go into a stored field."""
+
+    registry_namespace_id: int | None = Field(default=None, ge=1)
+
+
+class ContainerIn(TirModel):
+    container_name: str = ""  # the image; TIR fills it from the framework when empty
+    container_type: Annotated[Literal["public", "private"], BeforeValidator(_lower)] = "public"
+    private_image_details: PrivateImageDetailsIn = Field(default_factory=PrivateImageDetailsIn)
+    advance_config: AdvanceConfigIn = Field(default_factory=AdvanceConfigIn)
+
+
+class EnvDisabledIn(TirModel):
+    """TIR's UI hint: which of key / value the user may not edit. Not "leave the variable out"."""
+
+    key: bool = False
+    value: bool = False
+
+
+class EnvVariableIn(TirModel):
+    key: str = ""
+    value: str = ""
+    required: bool = False
+    disabled: EnvDisabledIn = Field(default_factory=EnvDisabledIn)
+    # Modelport's addition: mark a variable secret (encrypted at rest, never shown). Names that
+    # look like credentials (HF_TOKEN, *_API_KEY, *_PASSWORD, ...) are secret without it.
+    secret: bool = Field(default=False, validation_alias=AliasChoices("secret", "is_secret"))
+
+
+class ResourceDetailsIn(TirModel):
+    disk_size: int = Field(default=100, ge=1, le=100_000)  # GB
+    mount_path: str = ""
+    env_variables: list[EnvVariableIn] = Field(default_factory=list, max_length=500)
+
+
+class CustomEndpointDetailsIn(TirModel):
+    service_port: bool = False
+    metric_port: bool = False
+    container: ContainerIn = Field(default_factory=ContainerIn)
+    resource_details: ResourceDetailsIn = Field(default_factory=ResourceDetailsIn)
+    public_ip: Annotated[Literal["yes", "no"], BeforeValidator(_lower)] = "no"
+
+
+_METRICS = {
+    "concurrency": "concurrency",
+    "requestrate": "requestRate",
+    "request_rate": "requestRate",
+}
+
+
+class ScaleRuleIn(TirModel):
+    """One `auto_scale_policy.rules` entry (seed 004: concurrency, requestRate or custom)."""
+
+    metric: Literal["", "concurrency", "requestRate", "custom"] = ""
+    condition_type: Literal["limit"] = "limit"
+    value: float = Field(default=10, gt=0, le=1_000_000)
+    watch_period: int = Field(default=60, ge=1, le=86400)
+    granularity: int = Field(default=1, ge=1, le=3600)
+    window: int = Field(default=1, ge=1, le=86400)
+    custom_metric_name: str = ""
+
+    @field_validator("metric", mode="before")
+    @classmethod
+    def _metric(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return _METRICS.get(value.strip().lower(), value.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _custom_needs_name(self) -> ScaleRuleIn:
+        if self.metric == "custom" and not self.custom_metric_name.strip():
+            raise ValueError("custom_metric_name: required when metric is 'custom'")
+        return self
+
+
+class AutoScalePolicyIn(TirModel):
+    min_replicas: int = Field(
+        default=1, ge=0, le=1000, validation_alias=AliasChoices("min_replicas", "min_replica")
+    )
+    max_replicas: int = Field(
+        default=1, ge=0, le=1000, validation_alias=AliasChoices("max_replicas", "max_replica")
+    )
+    stability_period: int = Field(default=300, ge=0, le=86400)  # seconds
+    rules: list[ScaleRuleIn] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AutoScalePolicyIn:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError("max_replicas: must be >= min_replicas")
+        return self
+
+
+class DetailedInfoIn(TirModel):
+    commands: str = ""  # a JSON list, a command line, or either base64-encoded (Terraform)
+    args: str = ""
+    hugging_face_id: str = ""
+    tokenizer: str = ""
+    server_version: str = ""
+    world_size: int = Field(default=1, ge=1, le=1024)
+    error_log: bool = True
+    info_log: bool = True
+    warning_log: bool = True
+    log_verbose_level: int = Field(default=1, ge=0, le=10)
+    model_serve_type: Literal["", "full-model", "peft-model"] = ""
+    engine_args: dict[str, EngineArg] = Field(default_factory=dict, max_length=200)
+
+
+class CustomSkuIn(TirModel):
+    """A private cluster's replica shape: vCPUs, GPUs and memory in GB."""
+
+    cpu: float = Field(gt=0, le=1024)
+    gpu: int = Field(default=0, ge=0, le=64)
+    memory: float = Field(gt=0, le=16384)
+
+
+class EndpointRequest(TirModel):
+    """The create body (seed 000) with every attribute of the Terraform resource (seed 001)."""
+
+    name: str = Field(min_length=1, max_length=128)
+    path: str = ""  # the model's path (Terraform: model_path)
+    custom_endpoint_details: CustomEndpointDetailsIn
+    model_id: Annotated[int | str | None, BeforeValidator(_empty_is_none)] = None
+    replica: int = Field(ge=0, le=1000)
+    committed_replicas: int = Field(default=0, ge=0, le=1000)
+    framework: str = Field(min_length=1, max_length=100)
+    is_auto_scale_enabled: bool
+    auto_scale_policy: AutoScalePolicyIn
+    detailed_info: DetailedInfoIn
+    # Required by seed 000; Terraform sends null when model_id is used instead.
+    model_load_integration_id: Annotated[int | None, BeforeValidator(_empty_is_none)]
+    dataset_id: Annotated[int | str | None, BeforeValidator(_empty_is_none)] = None
+    dataset_path: str = ""
+    cluster_type: ClusterType = "tir-cluster"
+    sku_id: OptionalId = None
+    sku_item_price_id: int | None = Field(default=None, ge=1)
+    sku_name: str | None = Field(default=None, max_length=100)
+    sku_type: Annotated[Literal["hourly", "committed"] | None, BeforeValidator(_lower)] = None
+    committed_days: int | None = Field(default=None, ge=0, le=3650)
+    committed_instance_policy: str = ""
+    next_sku_item_price_id: int | None = Field(default=None, ge=1)
+    currency: Annotated[Literal["INR", "USD"] | None, BeforeValidator(_upper)] = None
+    location: str | None = Field(default=None, max_length=100)  # Terraform sends it here
+    storage_type: Annotated[Literal["disk", "sfs"], BeforeValidator(_lower)] = "disk"
+    disk_path: str = DEFAULT_DISK_PATH
+    sfs_id: OptionalId = None
+    sfs_path: str = ""
+    private_cloud_id: OptionalId = None
+    custom_sku: CustomSkuIn | None = None
+
+
+Action = Literal[
+    "patch", "update", "restart", "stop", "start", "update_auto_scale", "update_async_configuration"
+]
+
+
+class AsyncRouteIn(TirModel):
+    route_name: str = Field(min_length=1, max_length=200)
+    route_value: str = Field(min_length=1, max_length=2000)
+
+
+class UpdateRequest(BaseModel):
+    """The PUT body (seed 004). Endpoint fields of a patch are kept as given (`model_extra`) and
+    validated once merged into the endpoint's current configuration."""
+
+    model_config = ConfigDict(extra="allow")
+
+    action: Action = "patch"
+    async_enabled: bool | None = None
+    async_concurrent_workers: int | None = Field(default=None, ge=1, le=1024)
+    async_dataset_id: int | None = Field(default=None, ge=1)
+    async_destination_type: Literal["dataset"] | None = None
+    async_target_routes: list[AsyncRouteIn] | None = Field(default=None, max_length=100)
+
+    def endpoint_fields(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
