@@ -54,7 +54,9 @@ class IncomingHeaders:
 
 
 def new_request_id() -> str:
-    return os.urandom(12).hex()
+    """32 hex digits: a UUID's worth of randomness, in a form engines that validate request ids
+    as UUIDs accept (llama-cpp-python's server answers 400 to anything `uuid.UUID` rejects)."""
+    return os.urandom(16).hex()
 
 
 def split_request_headers(raw: RawHeaders, client_host: str | None, scheme: str) -> IncomingHeaders:

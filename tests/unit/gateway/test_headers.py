@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from modelport.gateway.headers import response_headers, split_request_headers
 
 
@@ -48,6 +50,12 @@ def test_fresh_request_ids_differ() -> None:
     first = split_request_headers([], None, "http").request_id
     second = split_request_headers([], None, "http").request_id
     assert first != second
+
+
+def test_fresh_request_ids_parse_as_uuids() -> None:
+    """llama-cpp-python's server answers 400 to an X-Request-Id that `uuid.UUID` rejects."""
+    request_id = split_request_headers([], None, "http").request_id
+    assert uuid.UUID(request_id).hex == request_id
 
 
 def test_response_headers_drop_hop_by_hop_keep_length_and_add_our_id() -> None:
