@@ -23,14 +23,18 @@ class GpuPool:
         return pool
 
     def shortfall(self, needs: Resources) -> str | None:
-        """None if `needs` fits now, else a sentence saying what is missing."""
+        """None if `needs` fits now, else a sentence saying what is needed and what the host
+        has, e.g. "needs 1x H100-80GB; this host has none (it has 2x A100)"."""
         if needs.gpu_count == 0 or self._type_for(needs) is not None:
             return None
         kind = needs.gpu_type or "GPU"
         want = f"needs {needs.gpu_count}x {kind}"
         total = self._count(self.total, needs.gpu_type)
         if total == 0:
-            return f"{want}; this host has none"
+            others = ", ".join(f"{n}x {k}" for k, n in sorted(self.total.items()) if n > 0)
+            return f"{want}; this host has none" + (f" (it has {others})" if others else "")
+        if total < needs.gpu_count:
+            return f"{want}; this host has only {total}"
         return f"{want}; {self._count(self.free, needs.gpu_type)} of {total} free"
 
     def take(self, needs: Resources) -> GpuPool:

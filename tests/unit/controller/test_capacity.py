@@ -17,7 +17,18 @@ def test_cpu_only_replicas_always_fit():
 def test_a_typed_need_fits_only_that_type():
     pool = GpuPool.of({"A100": 2})
     assert pool.shortfall(gpus(2, "A100")) is None
-    assert pool.shortfall(gpus(1, "H100-80GB")) == "needs 1x H100-80GB; this host has none"
+    assert pool.shortfall(gpus(1, "H100-80GB")) == (
+        "needs 1x H100-80GB; this host has none (it has 2x A100)"
+    )
+
+
+def test_a_need_larger_than_the_host_says_what_the_host_has():
+    assert (
+        GpuPool.of({"A100": 2}).shortfall(gpus(4, "A100")) == "needs 4x A100; this host has only 2"
+    )
+    assert (
+        GpuPool.of({"A100": 1, "L4": 2}).shortfall(gpus(3)) == "needs 3x GPU; this host has only 2"
+    )
 
 
 def test_gpus_held_by_live_replicas_are_not_free():

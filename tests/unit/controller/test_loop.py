@@ -275,6 +275,56 @@ async def test_a_replica_needing_absent_gpus_stays_pending_with_one_event(world:
     await until(world, ctl, all_ready(world, ep, 1))
 
 
+def capacity_messages(world: World, endpoint: Endpoint) -> list[str]:
+    return [
+        e.message
+        for e in world.store.list_events(endpoint.id, limit=10_000)
+        if e.reason == "InsufficientCapacity"
+    ]
+
+
+async def test_the_capacity_event_says_what_the_host_has_and_follows_the_inventory(world: World):
+    world.runtime.set_gpus({"A100": 2})
+    ep = world.create("h100", replicas=1, resources={"gpu_count": 1, "gpu_type": "H100-80GB"})
+    cpu = world.create("cpu", replicas=1)
+    ctl = world.controller()
+    await until(world, ctl, all_ready(world, cpu, 1))
+    await world.ticks(ctl, 3)
+    replica_id = world.replicas(ep)[0].id
+    assert capacity_messages(world, ep) == [
+        f"replica {replica_id} waits for capacity: "
+        "needs 1x H100-80GB; this host has none (it has 2x A100)"
+    ]
+    world.runtime.set_gpus({"A100": 2, "L4": 1})  # still no H100: one new event, then quiet
+    await world.ticks(ctl, 3)
+    assert capacity_messages(world, ep)[1:] == [
+        f"replica {replica_id} waits for capacity: "
+        "needs 1x H100-80GB; this host has none (it has 2x A100, 1x L4)"
+    ]
+    assert states(world, ep) == [ReplicaState.PENDING]
+    world.runtime.set_gpus({"A100": 2, "H100-80GB": 1})
+    await until(world, ctl, all_ready(world, ep, 1))
+    assert states(world, cpu) == [ReplicaState.READY]
+
+
+async def test_gpus_held_by_one_endpoint_pass_to_a_waiting_one_when_it_stops(world: World):
+    world.runtime.set_gpus({"L4": 1})
+    first = world.create("first", replicas=1, resources={"gpu_count": 1, "gpu_type": "L4"})
+    ctl = world.controller()
+    await until(world, ctl, all_ready(world, first, 1))
+    second = world.create("second", replicas=1, resources={"gpu_count": 1, "gpu_type": "L4"})
+    await world.ticks(ctl, 3)
+    assert states(world, second) == [ReplicaState.PENDING]
+    assert [m.split(": ", 1)[1] for m in capacity_messages(world, second)] == [
+        "needs 1x L4; 0 of 1 free"
+    ]
+    world.store.update_endpoint(
+        first.id, expected_generation=None, desired_state=DesiredState.STOPPED
+    )
+    await until(world, ctl, all_ready(world, second, 1))
+    assert [p.key for p in world.runtime.running()] == [world.runtime.start_calls[-1]]
+
+
 async def test_an_unavailable_engine_fails_the_replica_and_retries_with_backoff(world: World):
     world.engines[Framework.CUSTOM].missing = "the engine binary is not installed"
     ep = world.create(replicas=1)
