@@ -35,6 +35,7 @@ from modelport.services.validation import invalid_spec
 
 EXTENSION = "tir"  # the key in spec.extensions
 _HF_LISTED = frozenset({Framework.VLLM, Framework.SGLANG, Framework.DYNAMO})
+_SERVE_FILES = frozenset({Framework.TRITON, Framework.TORCHSERVE})  # never a Hub id
 _NOT_LABEL = re.compile(r"[^a-z0-9-]+")
 
 
@@ -199,7 +200,7 @@ def _model(
         hf_id = None if hf_id.lower() == "custom" else hf_id
     model_id = None if request.model_id is None else str(request.model_id)
     needs_files = bool(path) or model_id is not None
-    if framework.engine is not Framework.CUSTOM and hf_id is None:
+    if framework.engine in _SERVE_FILES or (framework.engine is not Framework.CUSTOM and not hf_id):
         needs_files = True  # served from files TIR downloads onto the disk
     model_path = None
     if needs_files:
