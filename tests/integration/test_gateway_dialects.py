@@ -95,6 +95,7 @@ class Upstream:
                 "body": body.decode(),
                 "request_id": request.headers.get("X-Request-Id"),
                 "authorization": request.headers.get("Authorization"),
+                "headers": {k.lower(): v for k, v in request.headers.items()},
             }
         )
 
@@ -443,6 +444,14 @@ async def test_bad_dialect_requests_get_openai_errors(world: World) -> None:
     unauthenticated = await world.client.post(DI_CHAT, json=chat("acme/alpha-chat"))
     assert_openai_error(unauthenticated, 401)
     assert world.alpha.seen == []
+
+
+async def test_deepinfra_clients_may_send_the_token_as_xi_api_key(world: World) -> None:
+    response = await world.client.post(
+        DI_CHAT, json=chat("acme/alpha-chat"), headers={"xi-api-key": world.token_a}
+    )
+    assert response.status_code == 200
+    assert "xi-api-key" not in response.json()["headers"]  # a credential: never forwarded
 
 
 async def test_the_rest_of_each_dialect_goes_to_its_management_api(world: World) -> None:

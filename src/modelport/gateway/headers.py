@@ -3,6 +3,8 @@
 Hop-by-hop headers describe one connection and must not be forwarded (RFC 9110 7.6.1). The
 client's Authorization is our token: engines never see it. Host and Content-Length are set by
 the upstream client for the upstream connection.
+`xi-api-key` (DeepInfra's alternative to Authorization) is a credential too: it is read when no
+Authorization header is sent, and never forwarded.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ _REQUEST_DROPPED = HOP_BY_HOP | {
     b"x-request-id",
     b"x-forwarded-for",
     b"x-forwarded-proto",
+    b"xi-api-key",
 }
 # Response headers we drop: hop-by-hop ones, and the engine's own request id (we send ours).
 _RESPONSE_DROPPED = HOP_BY_HOP | {b"x-request-id"}
@@ -62,6 +65,7 @@ def new_request_id() -> str:
 def split_request_headers(raw: RawHeaders, client_host: str | None, scheme: str) -> IncomingHeaders:
     """One pass: pick out auth, request id and length; keep the rest for the upstream."""
     authorization: str | None = None
+    api_key: bytes | None = None
     request_id: str | None = None
     content_length: int | None = None
     forwarded_for: str | None = None
@@ -84,6 +88,10 @@ def split_request_headers(raw: RawHeaders, client_host: str | None, scheme: str)
         elif name == b"connection":
             # Headers named in Connection are hop-by-hop too (RFC 9110 7.6.1).
             connection_tokens = frozenset(t.strip().lower() for t in value.split(b","))
+        elif name == b"xi-api-key":
+            api_key = value
+    if authorization is None and api_key:
+        authorization = "Bearer " + api_key.decode("latin-1")
     if connection_tokens:
         forward = [(k, v) for k, v in forward if k.encode("latin-1") not in connection_tokens]
     if not accept_encoding:

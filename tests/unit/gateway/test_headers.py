@@ -46,6 +46,17 @@ def test_a_sane_client_request_id_is_kept_and_a_hostile_one_replaced() -> None:
     assert dict(hostile.forward)["X-Request-Id"] == hostile.request_id
 
 
+def test_xi_api_key_is_a_credential_used_only_without_authorization() -> None:
+    only_key = split_request_headers([(b"xi-api-key", b"mp_k")], None, "http")
+    assert only_key.authorization == "Bearer mp_k"
+    assert "xi-api-key" not in dict(only_key.forward)
+    both = split_request_headers(
+        [(b"xi-api-key", b"mp_k"), (b"authorization", b"Bearer mp_a")], None, "http"
+    )
+    assert both.authorization == "Bearer mp_a"
+    assert "xi-api-key" not in dict(both.forward)
+
+
 def test_fresh_request_ids_differ() -> None:
     first = split_request_headers([], None, "http").request_id
     second = split_request_headers([], None, "http").request_id
