@@ -40,8 +40,9 @@ _REQUEST_DROPPED = HOP_BY_HOP | {
     b"x-forwarded-proto",
     b"xi-api-key",
 }
-# Response headers we drop: hop-by-hop ones, and the engine's own request id (we send ours).
-_RESPONSE_DROPPED = HOP_BY_HOP | {b"x-request-id"}
+# Response headers we drop: hop-by-hop ones, the engine's own request id (we send ours), its
+# Date (the ASGI server writes one; two would be invalid) and its Server (names the engine).
+_RESPONSE_DROPPED = HOP_BY_HOP | {b"x-request-id", b"date", b"server"}
 
 _SANE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 

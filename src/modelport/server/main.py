@@ -27,6 +27,7 @@ def serve(settings: Settings) -> None:
         lifespan="on",
         proxy_headers=False,  # X-Forwarded-For from clients is not trusted for anything
         access_log=False,  # request lines would be per-request hot-path work; metrics cover it
+        server_header=False,  # no "server: uvicorn" on every response (the gateway's included)
         log_level="warning",
         timeout_graceful_shutdown=5,
     )
