@@ -27,6 +27,9 @@ def dialects() -> list[Dialect]:
     from modelport.dialects.deepinfra import app as deepinfra_app
 
     found.append(Dialect("/deepinfra", deepinfra_app.create_app))
+    from modelport.dialects.tensormesh import app as tensormesh_app
+
+    found.append(Dialect("/tensormesh", tensormesh_app.create_app))
     from modelport.dialects.tir import app as tir_app
 
     found.append(Dialect("/tir", tir_app.create_app))

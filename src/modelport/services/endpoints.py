@@ -274,6 +274,22 @@ class EndpointService:
             raise Conflict(f"endpoint '{name}' is being deleted", field="name")
         return endpoint
 
+    def add_event(
+        self,
+        principal: Principal,
+        name: str,
+        reason: str,
+        message: str,
+        level: EventLevel = EventLevel.INFO,
+    ) -> Event:
+        """An event on an endpoint the caller may change, written by a dialect (e.g. an option
+        its vendor offers that the endpoint's engine lacks). `reason` is CamelCase."""
+        principal.require_mutate()
+        endpoint = self.get(principal, name)
+        return self._store.add_event(
+            endpoint.id, level=level, reason=reason, message=message, now=self._clock.now()
+        )
+
     def _event(self, endpoint: Endpoint, reason: LifecycleReason, message: str) -> None:
         self._store.add_event(
             endpoint.id,

@@ -4,28 +4,62 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from modelport.domain.errors import InvalidSpec, NotFound
+from modelport.domain.errors import Conflict, InvalidSpec, NotFound
 from modelport.domain.ids import hash_token, new_token, token_display_prefix
 from modelport.domain.records import Role, Token
 from modelport.services.auth import Principal
 from modelport.store.base import Store
 
 MAX_TOKEN_NAME = 100
+# A caller-chosen secret (e.g. Tensormesh's apiKey) is hashed with plain SHA-256 like ours, so
+# it must carry enough entropy on its own: at least this long, printable ASCII, no spaces.
+MIN_CHOSEN_SECRET = 16
+MAX_CHOSEN_SECRET = 256
+CHOSEN_PREFIX = 4
+
+
+def check_chosen_secret(secret: str) -> None:
+    """InvalidSpec (field "secret") unless `secret` is usable as a caller-chosen token."""
+    if not MIN_CHOSEN_SECRET <= len(secret) <= MAX_CHOSEN_SECRET:
+        raise InvalidSpec(
+            f"secret: must be {MIN_CHOSEN_SECRET}-{MAX_CHOSEN_SECRET} characters",
+            field="secret",
+        )
+    if any(not 33 <= ord(char) <= 126 for char in secret):
+        raise InvalidSpec(
+            "secret: printable ASCII only, without spaces (it travels in an HTTP header)",
+            field="secret",
+        )
 
 
 def mint_token(
-    store: Store, project_id: int, name: str, role: Role, endpoint_id: int | None = None
+    store: Store,
+    project_id: int,
+    name: str,
+    role: Role,
+    endpoint_id: int | None = None,
+    *,
+    secret: str | None = None,
 ) -> tuple[Token, str]:
-    """Store a new token's hash; return the record and the plaintext (never stored)."""
-    plaintext = new_token()
-    token = store.create_token(
-        project_id,
-        name,
-        role,
-        hash_token(plaintext),
-        token_display_prefix(plaintext),
-        endpoint_id=endpoint_id,
-    )
+    """Store a new token's hash; return the record and the plaintext (never stored).
+
+    `secret`, when given, is the caller's own plaintext (checked by `check_chosen_secret`)
+    instead of a fresh random one; it is stored hashed all the same. A secret some token
+    already has (live or revoked) is a Conflict on field "secret".
+    """
+    if secret is not None:
+        check_chosen_secret(secret)
+    plaintext = new_token() if secret is None else secret
+    # A chosen secret may be short: listings show only its first few characters.
+    prefix = token_display_prefix(plaintext) if secret is None else secret[:CHOSEN_PREFIX]
+    try:
+        token = store.create_token(
+            project_id, name, role, hash_token(plaintext), prefix, endpoint_id=endpoint_id
+        )
+    except Conflict as exc:
+        if secret is None:
+            raise
+        raise Conflict("secret: already in use; choose another", field="secret") from exc
     return token, plaintext
 
 
@@ -62,3 +96,39 @@ class TokenService:
         """Admin only; another project's token id is NotFound. Revoking twice is fine."""
         principal.require_admin()
         self._store.revoke_token(principal.project_id, token_id)
+
+    def add_endpoint_key(
+        self, principal: Principal, endpoint: str, secret: str, *, only: bool = False
+    ) -> Token:
+        """Register the caller's own `secret` as an inference key of one endpoint.
+
+        For dialects whose clients choose the key (Tensormesh's apiKey). Whoever may change the
+        endpoint may do this (no admin needed): it grants no more than the key that
+        `EndpointService.create` mints for them. The key is a member key scoped to the
+        endpoint, stored hashed. Registering the same secret for the same endpoint again
+        returns the existing token (a retried request); a secret in use elsewhere is a
+        Conflict on "secret". `only`: revoke the endpoint's other keys, so this is its one key.
+        """
+        principal.require_mutate()
+        check_chosen_secret(secret)
+        try:
+            target = self._store.get_endpoint_by_name(principal.project_id, endpoint)
+        except NotFound as exc:
+            raise NotFound(f"endpoint '{endpoint}' not found", field="endpoint") from exc
+        token = self._store.find_token(hash_token(secret))
+        if token is None:
+            token, _ = mint_token(
+                self._store,
+                principal.project_id,
+                f"{endpoint}-inference",
+                Role.MEMBER,
+                target.id,
+                secret=secret,
+            )
+        elif token.endpoint_id != target.id or token.project_id != principal.project_id:
+            raise Conflict("secret: already in use; choose another", field="secret")
+        if only:
+            for other in self._store.list_tokens(principal.project_id):
+                if other.endpoint_id == target.id and other.id != token.id and not other.revoked:
+                    self._store.revoke_token(principal.project_id, other.id)
+        return token

@@ -1,0 +1,134 @@
+"""Deploy, list, get and delete Tensormesh models: calls into the services, nothing stored here.
+
+A model is an endpoint whose spec has `extensions["tensormesh"]`. Who may see or change it is
+the services' rule: an apiKey (an endpoint-scoped key) sees only its own model and changes
+nothing; another project's models do not exist for the caller.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+
+from modelport.api.container import ApiServices
+from modelport.dialects.tensormesh.errors import RpcCode, TensormeshError
+from modelport.dialects.tensormesh.schemas import DeployModelRequest, Model
+from modelport.dialects.tensormesh.statuses import model_events
+from modelport.dialects.tensormesh.translate import (
+    Stored,
+    canonical_uuid,
+    deployment,
+    endpoint_name,
+    stored,
+    to_model,
+)
+from modelport.domain.errors import Conflict, ModelportError, NotFound
+from modelport.domain.records import Endpoint, Event
+from modelport.domain.states import DesiredState
+from modelport.services.auth import Principal
+from modelport.services.endpoints import MAX_EVENTS_PAGE
+
+EVENTS_SHOWN = 50  # a model shows its latest events
+_MAX_EVENT_PAGES = 100
+
+
+class Models:
+    def __init__(self, services: ApiServices) -> None:
+        self._services = services
+
+    def deploy(self, principal: Principal, request: DeployModelRequest) -> Model:
+        """Create the endpoint; the same request again returns the model (without its key)."""
+        principal.require_mutate()
+        endpoints = self._services.endpoints
+        name = endpoint_name(request.model_name)
+        existing = self._existing(principal, name)
+        if existing is not None and existing[0].desired_state is DesiredState.DELETED:
+            raise TensormeshError(
+                RpcCode.FAILED_PRECONDITION,
+                f"modelName: model '{request.model_name}' is being deleted; deploy it again "
+                "once it is gone",
+            )
+        model_id = existing[1].model_id if existing and existing[1] else str(uuid.uuid4())
+        planned = deployment(request, model_id)
+        try:
+            endpoint, minted = endpoints.create(principal, name, planned.spec)
+        except Conflict as exc:
+            raise TensormeshError(
+                RpcCode.ALREADY_EXISTS,
+                f"modelName: a model named '{request.model_name}' already exists with another "
+                "configuration; delete it first or choose another modelName",
+            ) from exc
+        if minted is None:  # the same request again: nothing new, the key is not shown again
+            if request.api_key:  # completes a first attempt that failed before its key
+                self._services.tokens.add_endpoint_key(principal, name, request.api_key)
+            return self._model(principal, endpoint)
+        if request.api_key:
+            try:
+                self._services.tokens.add_endpoint_key(principal, name, request.api_key, only=True)
+            except ModelportError:
+                endpoints.delete(principal, name)  # no model without the key it was asked with
+                raise
+        for note in planned.notes:
+            endpoints.add_event(principal, name, note.reason, note.message, note.level)
+        return self._model(principal, endpoint, api_key=request.api_key or minted)
+
+    def listing(self, principal: Principal, user_id: str = "") -> list[Model]:
+        wanted = canonical_uuid("userId", user_id) if user_id else None
+        found = []
+        for endpoint in self._services.endpoints.list(principal):
+            tm = stored(endpoint.spec)
+            if tm is not None and wanted in (None, tm.user_id):
+                found.append(self._model(principal, endpoint, tm))
+        return found  # in creation order
+
+    def get(self, principal: Principal, model_id: str) -> Model:
+        endpoint, tm = self._find(principal, model_id)
+        return self._model(principal, endpoint, tm)
+
+    def delete(self, principal: Principal, model_id: str) -> Model:
+        """Asks for the teardown; the model is listed as MODEL_STATUS_DELETING until gone."""
+        endpoint, tm = self._find(principal, model_id)
+        deleted = self._services.endpoints.delete(principal, endpoint.name)
+        return self._model(principal, deleted, tm)
+
+    # --- helpers ----------------------------------------------------------------------------
+    def _existing(self, principal: Principal, name: str) -> tuple[Endpoint, Stored | None] | None:
+        try:
+            endpoint = self._services.endpoints.get(principal, name)
+        except NotFound:
+            return None
+        return endpoint, stored(endpoint.spec)
+
+    def _find(self, principal: Principal, model_id: str) -> tuple[Endpoint, Stored]:
+        wanted = canonical_uuid("modelId", model_id)
+        for endpoint in self._services.endpoints.list(principal):
+            tm = stored(endpoint.spec)
+            if tm is not None and tm.model_id == wanted:
+                return endpoint, tm
+        raise TensormeshError(RpcCode.NOT_FOUND, f"modelId: model {model_id} not found")
+
+    def _model(
+        self, principal: Principal, endpoint: Endpoint, tm: Stored | None = None, api_key: str = ""
+    ) -> Model:
+        tm = tm or stored(endpoint.spec)
+        if tm is None:  # a native patch replaced the extensions meanwhile
+            raise TensormeshError(RpcCode.NOT_FOUND, f"model '{endpoint.name}' not found")
+        public = self._services.endpoints.view(endpoint)
+        events = model_events(self._latest_events(principal, endpoint.name))
+        return to_model(public, tm, events, self._services.gateway_base_url, api_key)
+
+    def _latest_events(self, principal: Principal, name: str) -> list[Event]:
+        latest: deque[Event] = deque(maxlen=EVENTS_SHOWN)
+        after = 0
+        for _ in range(_MAX_EVENT_PAGES):
+            try:
+                page = self._services.endpoints.events(
+                    principal, name, after_id=after, limit=MAX_EVENTS_PAGE
+                )
+            except NotFound:  # removed meanwhile (a finished delete): its events went with it
+                break
+            latest.extend(page)
+            if len(page) < MAX_EVENTS_PAGE:
+                break
+            after = page[-1].id
+        return list(latest)
