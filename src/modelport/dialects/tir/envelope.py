@@ -47,7 +47,7 @@ def tir_message(message: str, field: str | None) -> str:
             head, sep, rest = message.partition(": ")
             if sep:
                 return f"{tir_field(head)}: {rest}"
-    if field and not message.startswith(field):
+    if field and not message.startswith(f"{field}:"):
         return f"{field}: {message}"
     return message
 

@@ -39,6 +39,8 @@ _TRANSLATED = (
     "extensions",
 )
 _AUTOSCALE_FIELDS = ("is_auto_scale_enabled", "auto_scale_policy")
+_PLAN_PICKERS = ("sku_id", "sku_item_price_id", "sku_name")
+_PLAN_FILTERS = ("sku_type", "committed_days", "currency")
 DONE = {
     "patch": "Model Endpoint updated successfully",
     "update": "Model Endpoint updated successfully",
@@ -119,6 +121,10 @@ def _patch_changes(
     where = location or stored_location
     _reject_renames(current, given)
     merged = _deep_merge(current, given)
+    if any(key in given for key in _PLAN_PICKERS):
+        # A new plan is named: what the old one was picked by must not contradict it.
+        for key in (*_PLAN_PICKERS, *_PLAN_FILTERS):
+            merged[key] = given.get(key)
     try:
         request = EndpointRequest.model_validate(merged)
     except ValidationError as exc:

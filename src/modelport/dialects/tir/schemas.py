@@ -174,7 +174,15 @@ class DetailedInfoIn(TirModel):
     warning_log: bool = True
     log_verbose_level: int = Field(default=1, ge=0, le=10)
     model_serve_type: Literal["", "full-model", "peft-model"] = ""
-    engine_args: dict[str, EngineArg] = Field(default_factory=dict, max_length=200)
+    engine_args: dict[str, Any] = Field(default_factory=dict, max_length=200)
+
+    @field_validator("engine_args")
+    @classmethod
+    def _scalars(cls, value: dict[str, Any]) -> dict[str, EngineArg]:
+        for key, item in value.items():
+            if item is not None and not isinstance(item, str | int | float | bool):
+                raise ValueError(f"{key}: must be a string, number, boolean or null")
+        return value
 
 
 class CustomSkuIn(TirModel):

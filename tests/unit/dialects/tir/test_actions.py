@@ -69,6 +69,21 @@ def test_patch_can_move_to_another_plan(tir: Tir) -> None:
     assert tir.get(ep["id"])["sku_details"]["specs"]["sku_id"] == 180
 
 
+def test_patch_can_pick_a_plan_by_name_alone(tir: Tir) -> None:
+    """A Terraform-style sku_name replaces the plan the endpoint was created with by ids."""
+    ep = tir.created(request())
+    body = {"action": "patch", "sku_name": "C3.4", "sku_type": "committed", "committed_days": 30}
+    resp = tir.put(ep["id"], body)
+    assert resp.status_code == 200, resp.text
+    assert tir.native_endpoint("vllm-chat")["spec"]["resources"]["cpu"] == 4
+    plan = tir.get(ep["id"])["sku_details"]["plan"]
+    assert (plan["sku_item_price_id"], plan["sku_type"], plan["committed_days"]) == (
+        1012,
+        "committed",
+        30,
+    )
+
+
 def test_patch_keeps_what_only_the_native_api_can_say(tir: Tir, tmp_path: Path) -> None:
     ep = tir.created(llamacpp_request(gguf_file(tmp_path)))
     labels = {"spec": {"labels": {"team": "search"}, "max_concurrency": 4}}

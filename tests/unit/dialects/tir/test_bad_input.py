@@ -55,6 +55,8 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [
     ("sku_id as text", _set("sku_id", "big"), "sku_id"),
     ("env list as object", _set(f"{ENV}", {"A": "b"}), ENV),
     ("engine_args as list", _set("detailed_info.engine_args", ["x"]), "detailed_info.engine_args"),
+    ("engine_arg as object", _set("detailed_info.engine_args", {"seed": {"a": 1}}),
+     "detailed_info.engine_args.seed"),
     # Out of range.
     ("negative replica", _set("replica", -1), "replica"),
     ("huge replica", _set("replica", 100_000), "replica"),
@@ -201,7 +203,8 @@ PUT_CASES: list[tuple[dict[str, Any], str]] = [
       "auto_scale_policy": {"rules": [{"metric": "custom"}]}},
      "auto_scale_policy.rules.0.custom_metric_name"),
     ({"action": "patch", "replica": -2}, "replica"),
-    ({"action": "patch", "sku_id": 999}, "sku_id"),
+    ({"action": "patch", "sku_id": 999, "sku_item_price_id": 755}, "sku_id"),
+    ({"action": "patch", "sku_id": 180}, "sku_item_price_id"),
     ({"action": "patch", "framework": "sglang"}, "framework"),
     ({"action": "patch", "name": "renamed"}, "name"),
     ({"action": "patch", "detailed_info": {"engine_args": {"bad flag": 1}}},
