@@ -123,7 +123,7 @@ def test_deploy_with_cli_and_chat_through_gateway(server: ServerProcess, smollm2
 
     listed = server.cli("ls", "--json")
     assert listed.returncode == 0, listed.stderr
-    assert NAME in [e["name"] for e in json.loads(listed.stdout)]
+    assert NAME in [e["name"] for e in json.loads(listed.stdout)["items"]]
 
 
 def test_killing_a_replica_loses_no_request(server: ServerProcess):
