@@ -121,6 +121,16 @@ def test_deploy_with_cli_and_chat_through_gateway(server: ServerProcess, smollm2
     )
     assert reply.choices[0].message.content is not None
 
+    # A client's own trace id (any form) comes back as sent and does not upset the engine.
+    traced = httpx.post(
+        f"{server.base_url}/endpoints/{NAME}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {server.admin_token}", "X-Request-Id": "trace-42"},
+        json={"model": NAME, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4},
+        timeout=60,
+    )
+    assert traced.status_code == 200, traced.text
+    assert traced.headers["x-request-id"] == "trace-42"
+
     listed = server.cli("ls", "--json")
     assert listed.returncode == 0, listed.stderr
     assert NAME in [e["name"] for e in json.loads(listed.stdout)["items"]]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -63,6 +64,14 @@ def new_request_id() -> str:
     return os.urandom(16).hex()
 
 
+def _uuid_shaped(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def split_request_headers(raw: RawHeaders, client_host: str | None, scheme: str) -> IncomingHeaders:
     """One pass: pick out auth, request id and length; keep the rest for the upstream."""
     authorization: str | None = None
@@ -99,14 +108,20 @@ def split_request_headers(raw: RawHeaders, client_host: str | None, scheme: str)
         # Bytes pass through undecoded, so the engine must not compress unasked; saying so
         # here also stops the client library from adding its own Accept-Encoding.
         forward.append(("Accept-Encoding", "identity"))
+    upstream_id = request_id
     if request_id is None:
-        request_id = new_request_id()
+        request_id = upstream_id = new_request_id()
+    elif not _uuid_shaped(request_id):
+        # Engines such as llama-cpp-python's server answer 400 to a request id that is not a
+        # UUID: they get one of ours, the client's own id goes along in a header they ignore.
+        upstream_id = new_request_id()
+        forward.append(("X-Client-Request-Id", request_id))
     if client_host:
         forwarded_for = f"{forwarded_for}, {client_host}" if forwarded_for else client_host
     if forwarded_for:
         forward.append(("X-Forwarded-For", forwarded_for))
     forward.append(("X-Forwarded-Proto", scheme))
-    forward.append(("X-Request-Id", request_id))
+    forward.append(("X-Request-Id", upstream_id))
     return IncomingHeaders(authorization, request_id, content_length, forward)
 
 

@@ -39,7 +39,15 @@ def test_request_headers_drop_auth_and_hop_by_hop_and_add_forwarding() -> None:
 
 def test_a_sane_client_request_id_is_kept_and_a_hostile_one_replaced() -> None:
     kept = split_request_headers([(b"x-request-id", b"abc-123_x.y:z")], None, "https")
-    assert kept.request_id == "abc-123_x.y:z"
+    assert kept.request_id == "abc-123_x.y:z"  # echoed to the client as sent
+    # Engines that insist on UUID request ids get one of ours; the client's id rides along.
+    upstream = dict(kept.forward)
+    uuid.UUID(upstream["X-Request-Id"])
+    assert upstream["X-Client-Request-Id"] == "abc-123_x.y:z"
+    as_uuid = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    passed = split_request_headers([(b"x-request-id", as_uuid.encode())], None, "https")
+    assert dict(passed.forward)["X-Request-Id"] == as_uuid
+    assert "X-Client-Request-Id" not in dict(passed.forward)
     hostile = split_request_headers([(b"x-request-id", b"evil\r\nset-cookie: x")], None, "http")
     assert hostile.request_id != "evil\r\nset-cookie: x"
     assert hostile.request_id.isalnum()
