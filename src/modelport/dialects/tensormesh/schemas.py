@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
 REGION_PATTERN = r"^{}_REGION_[A-Z0-9_]+$"
@@ -76,6 +76,9 @@ def _int64(value: Any) -> Any:
 
 
 NullStr = Annotated[str, _null_as("")]
+Name = Annotated[str, StringConstraints(max_length=200), _null_as("")]
+Path = Annotated[str, StringConstraints(max_length=1024), _null_as("")]
+Text = Annotated[str, StringConstraints(max_length=2000), _null_as("")]
 
 
 class TensormeshMessage(BaseModel):
@@ -98,17 +101,17 @@ class Infra(TensormeshMessage):
     lambda_region: Annotated[
         str, _null_as("LAMBDA_REGION_UNSPECIFIED"), Field(pattern=REGION_PATTERN.format("LAMBDA"))
     ] = "LAMBDA_REGION_UNSPECIFIED"
-    onprem_region: Annotated[NullStr, Field(max_length=200)] = ""
+    onprem_region: Name = ""
 
 
 class DeployModelRequest(TensormeshMessage):
     """POST /v1/models. Strings default to "" (proto3): emptiness is checked in translate.py."""
 
-    model_name: Annotated[NullStr, Field(max_length=200)] = ""
+    model_name: Name = ""
     user_id: NullStr = ""
-    description: Annotated[NullStr, Field(max_length=2000)] = ""
+    description: Text = ""
     infra: Annotated[Infra, _null_as({})] = Field(default_factory=Infra)
-    model_path: Annotated[NullStr, Field(max_length=1024)] = ""
+    model_path: Path = ""
     gpu_count: Annotated[int, BeforeValidator(_int64), Field(ge=0)] = 0
     gpu_type: Annotated[GpuType, _null_as(GpuType.UNSPECIFIED)] = GpuType.UNSPECIFIED
     model_spec: Annotated[dict[str, Any], _null_as({})] = Field(default_factory=dict)
@@ -116,7 +119,7 @@ class DeployModelRequest(TensormeshMessage):
     hf_token: NullStr = ""  # stored encrypted (env HF_TOKEN), never returned
     kv_cache_enabled: bool | None = None  # None: the engine's default
     cpu_offloading_enabled: bool | None = None  # None: the engine's default
-    node_id: Annotated[NullStr, Field(max_length=200)] = ""
+    node_id: Name = ""
 
 
 class ModelEvent(TensormeshMessage):
