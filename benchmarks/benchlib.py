@@ -10,6 +10,7 @@ import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import time
 from collections.abc import Iterator
@@ -26,6 +27,32 @@ class WrkResult:
     p99_ms: float
     errors: int  # non-2xx responses plus socket errors
     cpu: dict[str, float] = field(default_factory=dict)  # CPU-seconds per wall second, by role
+
+
+def median_of(runs: list[WrkResult]) -> WrkResult:
+    """Median of each figure over repeated runs; errors add up."""
+    roles = {role for run in runs for role in run.cpu}
+    return WrkResult(
+        statistics.median(r.rps for r in runs),
+        statistics.median(r.p50_ms for r in runs),
+        statistics.median(r.p99_ms for r in runs),
+        sum(r.errors for r in runs),
+        {role: statistics.median(r.cpu.get(role, 0.0) for r in runs) for role in roles},
+    )
+
+
+def wait_until_quiet(limit: float = 0.5, patience: float = 90) -> float:
+    """Wait (up to `patience` s) until the machine is busy less than `limit` CPUs for 1 s.
+
+    Returns the last busy figure: what other work on the machine was doing when we started.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        before = machine_busy_seconds()
+        time.sleep(1)
+        busy = machine_busy_seconds() - before
+        if busy < limit or time.monotonic() > deadline:
+            return busy
 
 
 def ensure_tools() -> None:

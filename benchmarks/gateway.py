@@ -13,8 +13,11 @@ run from `src/` of commit REF (unpacked with `git archive`), measured in the sam
 `--profile` samples the gateway with py-spy during an extra c64 run (not a measured one) and
 adds where its time goes.
 
-    python benchmarks/gateway.py [--seconds 10] [--mode auto|server|gateway]
+    python benchmarks/gateway.py [--seconds 8] [--rounds 3] [--mode auto|server|gateway]
                                  [--baseline REF] [--profile] [--no-append]
+
+Each round runs every target once (c1, then c64); rounds start when the machine is quiet (or
+after 90 s of waiting) and the figures reported are medians over rounds.
 
 Appends a dated section to benchmarks/RESULTS.md. Installs Debian nginx and wrk if missing.
 """
@@ -36,9 +39,11 @@ from benchlib import (
     ensure_tools,
     export_tree,
     free_port,
+    median_of,
     process,
     run_wrk,
     wait_for_port,
+    wait_until_quiet,
 )
 from report import report, summarize
 from servers import modelport_gateway, modelport_server
@@ -48,6 +53,7 @@ LAUNCH_NGINX = HERE / "upstream" / "launch_nginx.py"
 RESULTS = HERE / "RESULTS.md"
 BODY = '{"model":"bench","messages":[{"role":"user","content":"Say hi"}],"max_tokens":16}'
 PATH = "/v1/chat/completions"
+Results = dict[str, dict[str, WrkResult]]  # target -> "c1" / "c64" -> median over rounds
 
 
 @dataclass
@@ -69,23 +75,30 @@ def nginx(kind: str, port: int, workdir: Path, upstream: str | None = None) -> I
         yield proc.pid
 
 
-def measure(target: Target, seconds: int, workdir: Path) -> dict[str, WrkResult]:
-    def wrk(connections: int, threads: int, duration: int, cpu: bool = False) -> WrkResult:
-        return run_wrk(
-            target.url, connections, threads, duration, target.token, workdir, BODY,
-            target.groups if cpu else None,
-        )  # fmt: skip
+def measure(targets: list[Target], seconds: int, rounds: int, workdir: Path) -> Results:
+    """Every target in turn, `rounds` times over (so drifting load hits them alike); medians."""
 
-    wrk(64, 2, 2)  # warm the connection pools (and the token cache); not recorded
-    single = wrk(1, 1, seconds)
-    loaded = wrk(64, 2, seconds, cpu=True)
-    print(
-        f"{target.name:18s} c1 p50 {single.p50_ms:.3f} ms  p99 {single.p99_ms:.3f} ms   "
-        f"c64 {loaded.rps:,.0f} req/s  errors {single.errors + loaded.errors}  cpu "
-        + " ".join(f"{k} {v:.2f}" for k, v in loaded.cpu.items()),
-        flush=True,
-    )
-    return {"c1": single, "c64": loaded}
+    def wrk(target: Target, connections: int, threads: int, duration: int) -> WrkResult:
+        groups = target.groups if connections > 1 else None
+        return run_wrk(
+            target.url, connections, threads, duration, target.token, workdir, BODY, groups
+        )
+
+    for target in targets:
+        wrk(target, 64, 2, 2)  # warm the connection pools (and the token cache); not recorded
+    runs: dict[str, dict[str, list[WrkResult]]] = {t.name: {"c1": [], "c64": []} for t in targets}
+    for number in range(rounds):
+        busy = wait_until_quiet()
+        print(f"round {number + 1}/{rounds} (machine busy {busy:.2f} CPUs before it)", flush=True)
+        for target in targets:
+            runs[target.name]["c1"].append(wrk(target, 1, 1, seconds))
+            runs[target.name]["c64"].append(wrk(target, 64, 2, seconds))
+            last = runs[target.name]["c64"][-1]
+            print(f"  {target.name:18s} c64 {last.rps:8,.0f} req/s  " + " ".join(
+                f"{k} {v:.2f}" for k, v in last.cpu.items()), flush=True)  # fmt: skip
+    return {
+        name: {"c1": median_of(by["c1"]), "c64": median_of(by["c64"])} for name, by in runs.items()
+    }
 
 
 def profile(target: Target, seconds: int, workdir: Path) -> str:
@@ -124,8 +137,8 @@ def modelport(
 
 
 def run(
-    seconds: int, mode: str, baseline: str | None, want_profile: bool
-) -> tuple[str, dict[str, dict[str, WrkResult]], str | None]:
+    seconds: int, rounds: int, mode: str, baseline: str | None, want_profile: bool
+) -> tuple[str, Results, str | None]:
     server = use_server(mode)
     label = (
         "`modelport server` (API + controller + gateway in one process, replica started by "
@@ -133,7 +146,6 @@ def run(
         if server
         else "gateway app alone under uvicorn (uvloop + httptools), real SqlStore + token"
     )
-    results: dict[str, dict[str, WrkResult]] = {}
     profiled = None
     with tempfile.TemporaryDirectory(prefix="mp-bench-") as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
@@ -141,39 +153,44 @@ def run(
         if not server:
             port = free_port()
             upstream = (port, stack.enter_context(nginx("upstream", port, workdir)))
-        with modelport(server, workdir / "current", upstream) as (base, token, groups, port):
-            proxy_port = free_port()
-            proxy = stack.enter_context(nginx("proxy", proxy_port, workdir, f"127.0.0.1:{port}"))
-            replica = {"replica": groups["replica"]}
-            proxied = {"proxy": proxy, **replica}
-            targets = [
-                Target("direct", f"http://127.0.0.1:{port}{PATH}", None, replica),
-                Target("nginx-proxy", f"http://127.0.0.1:{proxy_port}{PATH}", None, proxied),
-                Target("modelport", f"{base}{PATH}", token, groups),
-            ]
-            for target in targets:
-                results[target.name] = measure(target, seconds, workdir)
-            if want_profile:
-                profiled = profile(targets[-1], seconds, workdir)
+        current = modelport(server, workdir / "current", upstream)
+        base, token, groups, port = stack.enter_context(current)
+        proxy_port = free_port()
+        proxy = stack.enter_context(nginx("proxy", proxy_port, workdir, f"127.0.0.1:{port}"))
+        replica = {"replica": groups["replica"]}
+        proxied = {"proxy": proxy, **replica}
+        targets = [
+            Target("direct", f"http://127.0.0.1:{port}{PATH}", None, replica),
+            Target("nginx-proxy", f"http://127.0.0.1:{proxy_port}{PATH}", None, proxied),
+            Target("modelport", f"{base}{PATH}", token, groups),
+        ]
         if baseline:
             src = export_tree(HERE.parent, baseline, workdir / "baseline")
-            with modelport(server, workdir / "baseline", upstream, src) as (base, token, g, _):
-                target = Target(f"modelport@{baseline}", f"{base}{PATH}", token, g)
-                results["baseline"] = measure(target, seconds, workdir)
+            before = modelport(server, workdir / "baseline", upstream, src)
+            base, token, groups, _ = stack.enter_context(before)
+            targets.append(Target("baseline", f"{base}{PATH}", token, groups))
+        results = measure(targets, seconds, rounds, workdir)
+        if want_profile:
+            profiled = profile(targets[2], seconds, workdir)
     return label, results, profiled
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=8, help="per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians")
     parser.add_argument("--mode", choices=["auto", "server", "gateway"], default="auto")
     parser.add_argument("--baseline", metavar="REF", help="also measure src/ of this commit")
     parser.add_argument("--profile", action="store_true", help="py-spy the gateway at c64")
     parser.add_argument("--no-append", action="store_true", help="print only")
     args = parser.parse_args()
     ensure_tools()
-    label, results, profiled = run(args.seconds, args.mode, args.baseline, args.profile)
-    section = report(label, results, args.seconds, len(BODY), PATH, args.baseline, profiled)
+    label, results, profiled = run(
+        args.seconds, args.rounds, args.mode, args.baseline, args.profile
+    )
+    section = report(
+        label, results, args.seconds, args.rounds, len(BODY), PATH, args.baseline, profiled
+    )
     print(section)
     if not args.no_append:
         if not RESULTS.exists():

@@ -65,10 +65,18 @@ def _cpu(result: WrkResult) -> str:
     return " / ".join(f"{cpu.get(role, 0.0):.2f}" for role in ("proxy", "replica", "wrk", "other"))
 
 
+def _per_request(result: WrkResult) -> str:
+    """CPU time the proxy under test spent per request: the figure other load disturbs least."""
+    if "proxy" not in result.cpu or not result.rps:
+        return "-"
+    return f"{result.cpu['proxy'] / result.rps * 1e6:.0f}"
+
+
 def report(
     label: str,
     results: dict[str, dict[str, WrkResult]],
     seconds: int,
+    rounds: int,
     body_bytes: int,
     path: str,
     baseline: str | None,
@@ -78,7 +86,7 @@ def report(
     rows = "\n".join(
         f"| {name if name != 'baseline' else f'modelport @ {baseline}'} | {r['c1'].p50_ms:.3f} "
         f"| {r['c1'].p99_ms:.3f} | {r['c64'].rps:,.0f} | {r['c1'].errors + r['c64'].errors} "
-        f"| {_cpu(r['c64'])} |"
+        f"| {_cpu(r['c64'])} | {_per_request(r['c64'])} |"
         for name, r in results.items()
     )
 
@@ -100,7 +108,8 @@ def report(
             f"- Previous design (`{baseline}`, same mode, same run): "
             f"{before['c64'].rps:,.0f} req/s = {before['c64'].rps / proxy['c64'].rps:.2f} of "
             f"nginx-proxy; this checkout is {ours['c64'].rps / before['c64'].rps:.2f}x it, "
-            f"p50 c1 {before['c1'].p50_ms:.3f} -> {ours['c1'].p50_ms:.3f} ms."
+            f"p50 c1 {before['c1'].p50_ms:.3f} -> {ours['c1'].p50_ms:.3f} ms, gateway CPU per "
+            f"request {_per_request(before['c64'])} -> {_per_request(ours['c64'])} µs."
         )
     load = os.getloadavg()[0]
     section = f"""
@@ -109,12 +118,13 @@ def report(
 Machine: {machine()}; load average {load:.2f} at the end. Modelport: {label}. nginx: 1 worker
 for the replica and 1 for the proxy (the gateway is one process too). Request: `POST {path}`
 with a {body_bytes}-byte JSON body, answered with a 274-byte JSON body. wrk {seconds}s per
-run: `-t1 -c1 --latency` for latency, `-t2 -c64` for throughput, after a 2s warm-up. wrk, both
-nginx and the gateway share the CPUs; the CPU column is CPU-seconds per second during the c64
-run: the proxy under test / the replica / wrk / everything else on the machine.
+run: `-t1 -c1 --latency` for latency, `-t2 -c64` for throughput, after a 2s warm-up; {rounds}
+interleaved rounds, medians. wrk, both nginx and the gateway share the CPUs; the CPU column is
+CPU-seconds per second during the c64 runs: the proxy under test / the replica / wrk /
+everything else on the machine (other work: it takes CPU from all of them).
 
-| target | p50 c1 (ms) | p99 c1 (ms) | req/s c64 | errors | CPU c64 proxy/replica/wrk/other |
-|---|---|---|---|---|---|
+| target | p50 c1 ms | p99 c1 ms | req/s c64 | errors | CPU c64 proxy/replica/wrk/other | µs/req |
+|---|---|---|---|---|---|---|
 {rows}
 
 {chr(10).join(lines)}
