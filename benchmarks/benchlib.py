@@ -102,8 +102,8 @@ def process(
             proc.wait()
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU time of the live processes in one process group."""
+def group_cpu_seconds(pgid: int, system_only: bool = False) -> float:
+    """User + system (or only system) CPU time of the live processes in one process group."""
     total = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -114,7 +114,7 @@ def group_cpu_seconds(pgid: int) -> float:
             continue
         fields = stat[stat.rindex(")") + 2 :].split()
         if int(fields[2]) == pgid:  # fields[0] is the state; pid and comm precede it
-            total += int(fields[11]) + int(fields[12])
+            total += int(fields[12]) if system_only else int(fields[11]) + int(fields[12])
     return total / _CLOCK_TICKS
 
 
@@ -145,6 +145,7 @@ def run_wrk(
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     groups = groups or {}
     before = {role: group_cpu_seconds(pgid) for role, pgid in groups.items()}
+    proxy_sys = group_cpu_seconds(groups["proxy"], system_only=True) if "proxy" in groups else 0
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy, started = machine_busy_seconds(), time.monotonic()
     out = subprocess.run(
@@ -152,10 +153,13 @@ def run_wrk(
     ).stdout
     wall = time.monotonic() - started
     cpu = {role: (group_cpu_seconds(pgid) - before[role]) / wall for role, pgid in groups.items()}
+    if "proxy" in groups:  # kernel time of the proxy (socket syscalls), part of cpu["proxy"]
+        cpu["proxy_sys"] = (group_cpu_seconds(groups["proxy"], True) - proxy_sys) / wall
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu["wrk"] = (after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime) / wall
     cpu["machine"] = (machine_busy_seconds() - busy) / wall
-    cpu["other"] = max(0.0, cpu["machine"] - sum(v for k, v in cpu.items() if k != "machine"))
+    mine = sum(v for k, v in cpu.items() if k not in ("machine", "proxy_sys"))
+    cpu["other"] = max(0.0, cpu["machine"] - mine)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     socket_errors = re.search(

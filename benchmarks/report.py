@@ -69,7 +69,9 @@ def _per_request(result: WrkResult) -> str:
     """CPU time the proxy under test spent per request: the figure other load disturbs least."""
     if "proxy" not in result.cpu or not result.rps:
         return "-"
-    return f"{result.cpu['proxy'] / result.rps * 1e6:.0f}"
+    total = result.cpu["proxy"] / result.rps * 1e6
+    kernel = result.cpu.get("proxy_sys", 0.0) / result.rps * 1e6
+    return f"{total:.0f} ({kernel:.0f} sys)"
 
 
 def report(
@@ -121,7 +123,8 @@ with a {body_bytes}-byte JSON body, answered with a 274-byte JSON body. wrk {sec
 run: `-t1 -c1 --latency` for latency, `-t2 -c64` for throughput, after a 2s warm-up; {rounds}
 interleaved rounds, medians. wrk, both nginx and the gateway share the CPUs; the CPU column is
 CPU-seconds per second during the c64 runs: the proxy under test / the replica / wrk /
-everything else on the machine (other work: it takes CPU from all of them).
+everything else on the machine (other work: it takes CPU from all of them); µs/req is the
+proxy's CPU time per request at c64 (in brackets: the kernel's share, socket syscalls).
 
 | target | p50 c1 ms | p99 c1 ms | req/s c64 | errors | CPU c64 proxy/replica/wrk/other | µs/req |
 |---|---|---|---|---|---|---|
