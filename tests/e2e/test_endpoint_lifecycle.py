@@ -71,7 +71,7 @@ def _wait(predicate, timeout: float, interval: float = 0.5) -> bool:
 def _all_ready(srv: ServerProcess, generation: int | None = None) -> bool:
     ep = _endpoint(srv)
     reps = _replicas(srv)
-    gen = generation or ep["generation"]
+    gen = generation or ep["template_generation"]
     return (
         ep["phase"] == "ready"
         and len(reps) == 2

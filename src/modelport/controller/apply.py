@@ -227,7 +227,7 @@ class Applier:
         self._probes.forget(replica.id)
         self._probe_specs.forget(replica.id)
         if decision.completes_rollout:
-            message = f"every replica runs generation {endpoint.generation}"
+            message = f"every replica runs generation {endpoint.template_generation}"
             await self.event(endpoint, EventReason.ROLLOUT_COMPLETE, message)
 
     async def _requeue(

@@ -150,7 +150,7 @@ def _mark_rollout_end(
     """Flag the stop of the last older-generation replica so one RolloutComplete is written."""
     if endpoint.desired_state is not DesiredState.RUNNING:
         return
-    older = {r.id for r in present if r.generation != endpoint.generation}
+    older = {r.id for r in present if r.generation != endpoint.template_generation}
     stops = [
         i for i, d in enumerate(decisions) if isinstance(d, StopReplica) and d.replica_id in older
     ]

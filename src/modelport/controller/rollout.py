@@ -42,12 +42,12 @@ def shape(endpoint: Endpoint, replicas: Sequence[Replica]) -> Shape:
         return _tear_down(endpoint, active)
     wanted = endpoint.spec.replicas
     out = Shape()
-    current = [r for r in active if r.generation == endpoint.generation]
-    older = [r for r in active if r.generation != endpoint.generation]
+    current = [r for r in active if r.generation == endpoint.template_generation]
+    older = [r for r in active if r.generation != endpoint.template_generation]
 
     for replica in older:
         if replica.state is not ReplicaState.READY:
-            out.retire(replica, f"replaced by generation {endpoint.generation}")
+            out.retire(replica, f"replaced by generation {endpoint.template_generation}")
     old_ready = sorted(
         (r for r in older if r.state is ReplicaState.READY), key=lambda r: (r.generation, r.id)
     )
@@ -63,16 +63,18 @@ def shape(endpoint: Endpoint, replicas: Sequence[Replica]) -> Shape:
     cur_ready = sum(r.state is ReplicaState.READY for r in current)
     drains = max(0, min(len(old_ready), cur_ready + len(old_ready) - wanted))
     for replica in old_ready[:drains]:
-        out.retire(replica, f"replaced by generation {endpoint.generation}")
+        out.retire(replica, f"replaced by generation {endpoint.template_generation}")
     serving_old = len(old_ready) - drains
 
     room = wanted - len(current)
     if serving_old:
         room = min(room, wanted + 1 - len(current) - serving_old)  # surge of one
-    rolling = any(r.generation != endpoint.generation for r in replicas) and not current
+    rolling = any(r.generation != endpoint.template_generation for r in replicas) and not current
     for i in range(max(0, room)):
         out.decisions.append(
-            CreateReplica(endpoint.id, endpoint.generation, starts_rollout=rolling and i == 0)
+            CreateReplica(
+                endpoint.id, endpoint.template_generation, starts_rollout=rolling and i == 0
+            )
         )
     return out
 

@@ -30,7 +30,7 @@ class ReplicaCounts:
 
 def replica_counts(endpoint: Endpoint, replicas: Sequence[Replica]) -> ReplicaCounts:
     present = [r for r in replicas if r.state is not ReplicaState.STOPPED]
-    current = [r for r in present if r.generation == endpoint.generation]
+    current = [r for r in present if r.generation == endpoint.template_generation]
     return ReplicaCounts(
         wanted=endpoint.spec.replicas,
         ready=sum(r.state is ReplicaState.READY for r in current),

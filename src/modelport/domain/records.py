@@ -51,13 +51,20 @@ class Token(_Record):
 
 
 class Endpoint(_Record):
-    """An endpoint's desired state. `generation` grows on every spec change and on restart."""
+    """An endpoint's desired state.
+
+    `generation` grows on every change of the spec and on restart (the optimistic-concurrency
+    counter). `template_generation` is the generation replicas must run: it moves with it only
+    when what a replica runs changes (engine, model, args, env, resources, probes) or on restart,
+    so scaling or autoscale/async settings do not replace running replicas.
+    """
 
     id: int
     project_id: int
     name: str
     spec: EndpointSpec
     generation: int
+    template_generation: int
     desired_state: DesiredState
     created_at: datetime
     updated_at: datetime

@@ -108,10 +108,11 @@ def split_request_headers(raw: RawHeaders, client_host: str | None, scheme: str)
         # Bytes pass through undecoded, so the engine must not compress unasked; saying so
         # here also stops the client library from adding its own Accept-Encoding.
         forward.append(("Accept-Encoding", "identity"))
-    upstream_id = request_id
     if request_id is None:
         request_id = upstream_id = new_request_id()
-    elif not _uuid_shaped(request_id):
+    elif _uuid_shaped(request_id):
+        upstream_id = request_id
+    else:
         # Engines such as llama-cpp-python's server answer 400 to a request id that is not a
         # UUID: they get one of ours, the client's own id goes along in a header they ignore.
         upstream_id = new_request_id()

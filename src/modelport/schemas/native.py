@@ -50,7 +50,8 @@ class EndpointPublic(BaseModel):
     project_id: int
     name: str
     spec: EndpointSpec  # secret values masked
-    generation: int
+    generation: int  # grows on every change; send it back to PATCH for compare-and-set
+    template_generation: int  # what replicas run; older replicas are being replaced
     desired_state: DesiredState
     phase: EndpointPhase
     replicas: ReplicaCounts

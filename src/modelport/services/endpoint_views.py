@@ -38,6 +38,7 @@ def endpoint_public(
         name=endpoint.name,
         spec=redact(endpoint.spec),
         generation=endpoint.generation,
+        template_generation=endpoint.template_generation,
         desired_state=endpoint.desired_state,
         phase=derive_phase(endpoint, replicas),
         replicas=replica_counts(endpoint, replicas),

@@ -24,7 +24,7 @@ from modelport.security.secrets import SecretBox
 from modelport.services.auth import Principal
 from modelport.services.endpoint_views import ReplicaLog, endpoint_public, replica_logs
 from modelport.services.engine_check import check_engine_can_serve
-from modelport.services.sealed_specs import reject_masks, same_spec, unseal
+from modelport.services.sealed_specs import reject_masks, same_spec, same_template, unseal
 from modelport.services.spec_secrets import keep_unchanged_secrets, seal
 from modelport.services.tokens import mint_token
 from modelport.services.validation import invalid_spec
@@ -196,12 +196,15 @@ class EndpointService:
             if same_spec(new_spec, current.spec, self._box):
                 return current
             self._check_spec(name, unseal(new_spec, self._box))
+            # Scaling or autoscale/async settings keep the running replicas; the rest rolls them.
+            roll = not same_template(new_spec, current.spec, self._box)
             try:
                 updated = self._store.update_endpoint(
                     current.id,
                     expected_generation=current.generation,
                     secret_spec_json=new_spec.model_dump_json(),
                     bump_generation=True,
+                    roll_replicas=roll,
                 )
             except Conflict as exc:
                 if expected_generation is not None:
@@ -212,7 +215,8 @@ class EndpointService:
             self._event(
                 updated,
                 LifecycleReason.ENDPOINT_PATCHED,
-                f"spec changed ({', '.join(sorted(changes))}); generation {updated.generation}",
+                f"spec changed ({', '.join(sorted(changes))}); generation {updated.generation}"
+                + ("; replicas roll onto it" if roll else "; running replicas are kept"),
             )
             return updated
         raise AssertionError("unreachable: the loop returns or raises")

@@ -85,8 +85,12 @@ class Store(Protocol):
         secret_spec_json: str | None = None,
         desired_state: DesiredState | None = None,
         bump_generation: bool = False,
+        roll_replicas: bool = True,
     ) -> Endpoint:
         """Compare-and-set on generation: Conflict if `expected_generation` is stale.
+
+        `bump_generation` moves the generation on; with `roll_replicas` (the default) the
+        template generation follows, so the controller replaces replicas one by one.
 
         Stored endpoints hold the encrypted spec; `Endpoint.spec` returned by every read is
         that stored spec (secret values still encrypted). Decrypting is the caller's job.

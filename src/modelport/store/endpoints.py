@@ -33,6 +33,7 @@ class EndpointRepository(Repository):
                         name=name,
                         spec=checked_spec_json(secret_spec_json),
                         generation=1,
+                        template_generation=1,
                         desired_state=DesiredState.RUNNING.value,
                         created_at=now,
                         updated_at=now,
@@ -78,6 +79,7 @@ class EndpointRepository(Repository):
         secret_spec_json: str | None = None,
         desired_state: DesiredState | None = None,
         bump_generation: bool = False,
+        roll_replicas: bool = True,
     ) -> Endpoint:
         changes: dict[str, Any] = {"updated_at": self._clock.now()}
         if secret_spec_json is not None:
@@ -86,6 +88,8 @@ class EndpointRepository(Repository):
             changes["desired_state"] = desired_state.value
         if bump_generation:
             changes["generation"] = endpoints.c.generation + 1
+            if roll_replicas:
+                changes["template_generation"] = endpoints.c.generation + 1
         statement = update(endpoints).where(endpoints.c.id == endpoint_id)
         if expected_generation is not None:
             # One statement is the compare-and-set: a concurrent writer makes it match nothing.

@@ -45,6 +45,7 @@ def endpoint_from_row(row: Row[tuple[object, ...]]) -> Endpoint:
         name=m["name"],
         spec=EndpointSpec.model_validate_json(m["spec"]),
         generation=m["generation"],
+        template_generation=m["template_generation"],
         desired_state=DesiredState(m["desired_state"]),
         created_at=m["created_at"],
         updated_at=m["updated_at"],

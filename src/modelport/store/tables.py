@@ -71,6 +71,7 @@ endpoints = Table(
     Column("name", String(63), nullable=False),
     Column("spec", Text, nullable=False),  # EndpointSpec JSON, secret values encrypted
     Column("generation", Integer, nullable=False),
+    Column("template_generation", Integer, nullable=False),
     Column("desired_state", String(16), nullable=False),  # DesiredState value
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),

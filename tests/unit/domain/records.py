@@ -35,6 +35,7 @@ def endpoint(
         name="chat",
         spec=spec,
         generation=generation,
+        template_generation=generation,
         desired_state=desired,
         created_at=T0,
         updated_at=T0,

@@ -122,7 +122,7 @@ def test_the_dispatcher_sends_only_inference_urls_to_the_gateway() -> None:
 def _endpoint(id: int, project_id: int, name: str, extensions: dict[str, Any]) -> Endpoint:
     spec = EndpointSpec(framework=Framework.CUSTOM, command=["serve"], extensions=extensions)
     return Endpoint(
-        id=id, project_id=project_id, name=name, spec=spec, generation=1,
+        id=id, project_id=project_id, name=name, spec=spec, generation=1, template_generation=1,
         desired_state=DesiredState.RUNNING, created_at=NOW, updated_at=NOW,
     )  # fmt: skip
 

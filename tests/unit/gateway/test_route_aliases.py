@@ -27,7 +27,8 @@ def endpoint(
 ) -> Endpoint:
     spec = EndpointSpec(framework=Framework.CUSTOM, command=["serve"], extensions=extensions)
     return Endpoint(
-        id=id, project_id=project_id, name=name, spec=spec, generation=1, desired_state=desired,
+        id=id, project_id=project_id, name=name, spec=spec, generation=1, template_generation=1,
+        desired_state=desired,
         created_at=NOW, updated_at=NOW,
     )  # fmt: skip
 

@@ -17,7 +17,8 @@ SPEC = EndpointSpec(framework=Framework.CUSTOM, command=["serve"], max_concurren
 
 def endpoint(id: int, project_id: int, name: str, desired: DesiredState) -> Endpoint:
     return Endpoint(
-        id=id, project_id=project_id, name=name, spec=SPEC, generation=1, desired_state=desired,
+        id=id, project_id=project_id, name=name, spec=SPEC, generation=1, template_generation=1,
+        desired_state=desired,
         created_at=NOW, updated_at=NOW,
     )  # fmt: skip
 
