@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from modelport.domain.gpus import gpu_type_matches
 from modelport.domain.specs import Resources
 
 
@@ -48,13 +49,16 @@ class GpuPool:
 
     def _type_for(self, needs: Resources) -> str | None:
         """The GPU type to place `needs` on: its own type, or for 'any' the one with most free."""
-        if needs.gpu_type:
-            candidates = [needs.gpu_type]
-        else:
-            candidates = sorted(self.free, key=lambda kind: self.free[kind])
+        candidates = sorted(self._kinds(self.free, needs.gpu_type), key=lambda k: self.free[k])
         fitting = [k for k in candidates if self.free.get(k, 0) >= needs.gpu_count]
         return fitting[-1] if fitting else None
 
+    @classmethod
+    def _count(cls, counts: Mapping[str, int], kind: str | None) -> int:
+        """How many of `kind` fit on one GPU type (one replica never spans two types)."""
+        return max((counts[k] for k in cls._kinds(counts, kind)), default=0)
+
     @staticmethod
-    def _count(counts: Mapping[str, int], kind: str | None) -> int:
-        return counts.get(kind, 0) if kind else max(counts.values(), default=0)
+    def _kinds(counts: Mapping[str, int], wanted: str | None) -> list[str]:
+        """The installed GPU names a request for `wanted` (None: any) may be placed on."""
+        return [k for k in counts if wanted is None or gpu_type_matches(wanted, k)]

@@ -9,12 +9,13 @@ from collections import Counter
 
 log = logging.getLogger("modelport.runtime.gpus")
 
-_QUERY = ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"]
+_QUERY = ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"]
 _TIMEOUT_SECONDS = 15.0
 
 
 def query_gpus() -> dict[str, int]:
-    """GPU name -> count; empty when nvidia-smi is missing or fails (a CPU-only host)."""
+    """GPU name with its memory -> count, e.g. {"NVIDIA H100 80GB HBM3 (80GB)": 8}; empty when
+    nvidia-smi is missing or fails (a CPU-only host)."""
     if shutil.which(_QUERY[0]) is None:
         return {}
     try:
@@ -31,4 +32,16 @@ def query_gpus() -> dict[str, int]:
 
 
 def parse_gpu_names(output: str) -> dict[str, int]:
-    return dict(Counter(line.strip() for line in output.splitlines() if line.strip()))
+    """Lines of `name, memory MiB` -> "name (NGB)" -> count. The memory lets a request for
+    "L4-24GB" match a driver name that does not say it (see domain.gpus)."""
+    names: list[str] = []
+    for line in output.splitlines():
+        name, _, mib = line.strip().rpartition(",")
+        if not name:  # no memory column: the bare name
+            name, mib = mib, ""
+        name = name.strip()
+        if not name:
+            continue
+        mib = mib.strip()
+        names.append(f"{name} ({round(int(mib) / 1024)}GB)" if mib.isdigit() else name)
+    return dict(Counter(names))

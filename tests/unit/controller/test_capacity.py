@@ -43,3 +43,16 @@ def test_an_untyped_need_takes_any_single_type_with_room():
     assert after.free == {"A100": 1, "L4": 0}
     assert after.shortfall(gpus(2)) == "needs 2x GPU; 1 of 2 free"
     assert GpuPool().shortfall(gpus(1)) == "needs 1x GPU; this host has none"
+
+
+def test_catalogue_gpu_names_are_placed_on_what_the_driver_reports():
+    """Vendor APIs ask for "H100-80GB" or "H100"; nvidia-smi says "NVIDIA H100 80GB HBM3"."""
+    pool = GpuPool.of({"NVIDIA H100 80GB HBM3 (80GB)": 2, "NVIDIA L40S (45GB)": 1})
+    assert pool.shortfall(gpus(2, "H100-80GB")) is None
+    assert pool.shortfall(gpus(1, "L40S-48GB")) is None
+    taken = pool.take(gpus(2, "H100"))
+    assert taken.shortfall(gpus(1, "H100-80GB")) == "needs 1x H100-80GB; 0 of 2 free"
+    assert pool.shortfall(gpus(1, "L4-24GB")) == (
+        "needs 1x L4-24GB; this host has none "
+        "(it has 2x NVIDIA H100 80GB HBM3 (80GB), 1x NVIDIA L40S (45GB))"
+    )

@@ -274,8 +274,15 @@ def test_gpu_inventory_is_a_count_by_name(tmp_path: Path) -> None:
     inventory = LocalRuntime(tmp_path).gpu_inventory()
 
     assert all(isinstance(n, str) and count > 0 for n, count in inventory.items())
-    two_kinds = "NVIDIA H100 80GB HBM3\nNVIDIA H100 80GB HBM3\nNVIDIA L4\n\n"
-    assert parse_gpu_names(two_kinds) == {"NVIDIA H100 80GB HBM3": 2, "NVIDIA L4": 1}
+    two_kinds = (
+        "NVIDIA H100 80GB HBM3, 81559\nNVIDIA H100 80GB HBM3, 81559\nNVIDIA L4, 23034\n"
+        "NVIDIA A10, [N/A]\n\n"
+    )
+    assert parse_gpu_names(two_kinds) == {
+        "NVIDIA H100 80GB HBM3 (80GB)": 2,
+        "NVIDIA L4 (22GB)": 1,
+        "NVIDIA A10": 1,
+    }
 
 
 async def _async(value: bool) -> bool:
