@@ -31,12 +31,14 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await _reject(self.max_bytes, scope, send)
-            return
         seen = 0
 
         async def counted_receive() -> Message:
+            # Raised where the app reads the body, so the app that owns the path (the native
+            # API or a mounted dialect) answers in its own envelope; an oversized declared
+            # length is refused before a byte of it is read.
+            if declared is not None and declared > self.max_bytes:
+                raise BodyTooLarge(self.max_bytes)
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
@@ -46,16 +48,6 @@ class BodySizeLimit:
             return message
 
         await self.app(scope, counted_receive, send)
-
-
-async def _reject(limit: int, scope: Scope, send: Send) -> None:
-    message = BodyTooLarge(limit).detail
-    response = error_response(413, "payload_too_large", message, field="body")
-    await response(scope, _no_receive, send)
-
-
-async def _no_receive() -> Message:
-    return {"type": "http.disconnect"}
 
 
 def _content_length(scope: Scope) -> int | None:

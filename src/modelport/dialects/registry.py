@@ -22,15 +22,20 @@ class Dialect:
 
 def dialects() -> list[Dialect]:
     """Imported here, not at module level, so one dialect's import error names that dialect."""
-    found: list[Dialect] = []
-    # Each dialect adds one entry below: found.append(Dialect("/x", x_app.create_app)).
     from modelport.dialects.deepinfra import app as deepinfra_app
-
-    found.append(Dialect("/deepinfra", deepinfra_app.create_app))
     from modelport.dialects.tensormesh import app as tensormesh_app
-
-    found.append(Dialect("/tensormesh", tensormesh_app.create_app))
     from modelport.dialects.tir import app as tir_app
 
-    found.append(Dialect("/tir", tir_app.create_app))
-    return found
+    return [
+        Dialect("/deepinfra", deepinfra_app.create_app),
+        Dialect("/tensormesh", tensormesh_app.create_app),
+        Dialect("/tir", tir_app.create_app),
+    ]
+
+
+def mount_dialects(
+    api: FastAPI, services: ApiServices, authenticator: Authenticator, settings: Settings
+) -> None:
+    """Mount every dialect's management app on the native API app (as the server does)."""
+    for dialect in dialects():
+        api.mount(dialect.prefix, dialect.create_app(services, authenticator, settings))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from modelport.api.app import ApiServices, create_app
 from modelport.clock import SystemClock
 from modelport.controller.loop import Controller
-from modelport.dialects.registry import dialects
+from modelport.dialects.registry import mount_dialects
 from modelport.gateway.app import create_gateway
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.metrics import GatewayMetrics
@@ -54,8 +54,7 @@ def build_components(settings: Settings) -> Components:
     gateway = create_gateway(store, authenticator, route_table, balancer, metrics, settings)
     services = ApiServices.build(store, box, clock, settings)
     api = create_app(services, authenticator, settings)
-    for dialect in dialects():
-        api.mount(dialect.prefix, dialect.create_app(services, authenticator, settings))
+    mount_dialects(api, services, authenticator, settings)
     controller = Controller(
         store,
         runtime,
