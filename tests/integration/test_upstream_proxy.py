@@ -253,3 +253,43 @@ def test_an_invalid_response_is_502(run: Run) -> None:
             await world.proxy.shutdown()
 
     run(scenario())
+
+
+def test_a_client_leaving_an_unanswered_request_abandons_it(run: Run) -> None:
+    async def scenario() -> None:
+        upstream_saw_close = asyncio.Event()
+
+        async def slow(exchange: Exchange) -> None:  # a long generation, not streamed
+            if await exchange.reader.read(1) == b"":
+                upstream_saw_close.set()
+
+        async with ScriptedServer(slow) as server:
+            world = World()
+            await world.proxy.startup()
+            client = FakeClient()
+            asyncio.get_running_loop().call_later(0.2, client.gone.set)
+            status, _ = await asyncio.wait_for(world.forward(route(server.url), client), 10)
+            assert status == 499 and client.messages == []
+            await asyncio.wait_for(upstream_saw_close.wait(), 5)
+            await world.proxy.shutdown()
+
+    run(scenario())
+
+
+def test_a_slow_answer_to_a_client_that_stays_is_delivered_on_a_kept_connection(run: Run) -> None:
+    async def slow(exchange: Exchange) -> None:
+        await asyncio.sleep(1.5)  # past the point where the proxy starts listening for the client
+        await exchange.write(response(b"worth the wait"))
+
+    async def scenario() -> None:
+        async with ScriptedServer(slow) as server:
+            world = World()
+            await world.proxy.startup()
+            status, client = await asyncio.wait_for(world.forward(route(server.url)), 10)
+            assert (status, client.body) == (200, b"worth the wait")
+            await asyncio.sleep(0.05)
+            status, client = await asyncio.wait_for(world.forward(route(server.url)), 10)
+            assert status == 200 and server.accepted == 1
+            await world.proxy.shutdown()
+
+    run(scenario())

@@ -5,6 +5,10 @@ an asyncio Protocol with httptools' parser per connection). Bytes pass through u
 decompression, no re-framing): small bodies of known length go out in one ASGI message,
 everything else (SSE above all) is relayed chunk by chunk as it arrives, never buffered whole.
 
+A client that leaves is noticed while its response streams, and for any request still unanswered
+after a second (gateway/upstream_pool.py): the upstream connection is then dropped, so the engine
+can stop generating for nobody, and the request counts as 499.
+
 Retries happen only while nothing has reached the client: a refused connection (the replica is
 gone: eject it for a few seconds) moves on to the next replica; a reused keep-alive connection
 that the replica had closed (no response byte came back) gets one fresh try on the same replica.
@@ -12,7 +16,6 @@ that the replica had closed (no response byte came back) gets one fresh try on t
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -22,6 +25,7 @@ from modelport.gateway.metrics import CLIENT_CLOSED, GatewayMetrics
 from modelport.gateway.responses import Receive, Send, request_id_header, send_error
 from modelport.gateway.routes import EndpointRoute, ReplicaTarget
 from modelport.gateway.upstream import (
+    ClientLeft,
     UpstreamClosed,
     UpstreamConnection,
     UpstreamProtocolError,
@@ -49,10 +53,6 @@ class _NothingSent(Exception):
     def __init__(self, stale_connection: bool) -> None:
         super().__init__("upstream failed before the response")
         self.stale_connection = stale_connection
-
-
-class _ClientLeft(Exception):
-    """The client disconnected while its response was streaming."""
 
 
 class UpstreamBroken(Exception):
@@ -128,6 +128,7 @@ class Proxy:
                 balancer.eject(target.replica_id)
                 raise _NothingSent(stale_connection=False) from exc
             try:
+                upstream.receive = receive  # listened on if the answer is slow or streamed
                 body = request.body
                 head = request_head(
                     request.method, request.path_qs, upstream.host, request.headers, len(body)
@@ -137,15 +138,15 @@ class Proxy:
                     await upstream.read_head()
                 except UpstreamClosed as exc:
                     raise _NothingSent(upstream.reused and not exc.got_bytes) from exc
-                return await self._relay(upstream, request.request_id, receive, send)
+                return await self._relay(upstream, request.request_id, send)
+            except ClientLeft:
+                return CLIENT_CLOSED  # nobody to answer; the upstream connection is dropped
             finally:
                 pool.release(upstream)
         finally:
             balancer.release(target.replica_id)
 
-    async def _relay(
-        self, upstream: UpstreamConnection, request_id: str, receive: Receive, send: Send
-    ) -> int:
+    async def _relay(self, upstream: UpstreamConnection, request_id: str, send: Send) -> int:
         status = upstream.status
         headers = response_headers(upstream.headers, request_id_header(request_id))
         length = upstream.content_length
@@ -154,38 +155,26 @@ class Proxy:
                 body = await upstream.read_body()
             except UpstreamClosed as exc:
                 raise _NothingSent(stale_connection=False) from exc
+            upstream.stop_watching()  # so the watcher cannot drop a connection about to be reused
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body, "more_body": False})
             return status
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        return await self._stream(upstream, status, receive, send)
+        return await self._stream(upstream, status, send)
 
-    async def _stream(
-        self, upstream: UpstreamConnection, status: int, receive: Receive, send: Send
-    ) -> int:
+    async def _stream(self, upstream: UpstreamConnection, status: int, send: Send) -> int:
         # The ASGI server drops writes to a gone client silently; watch for the disconnect so
         # a long generation upstream is cancelled instead of running to the end for nobody.
-        watcher = asyncio.create_task(_fail_when_client_leaves(receive, upstream))
+        upstream.watch_client()
         try:
             while chunk := await upstream.next_chunk():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except _ClientLeft:
-            return CLIENT_CLOSED
         except (UpstreamClosed, UpstreamProtocolError, TimeoutError) as exc:
-            if watcher.done():
+            if upstream.stop_watching():
                 return CLIENT_CLOSED
             log.warning("upstream broke off a response mid-stream: %s", type(exc).__name__)
             raise UpstreamBroken("upstream broke off the response") from exc
-        finally:
-            client_left = watcher.done()
-            watcher.cancel()
-        if client_left:
+        if upstream.stop_watching():
             return CLIENT_CLOSED
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return status
-
-
-async def _fail_when_client_leaves(receive: Receive, upstream: UpstreamConnection) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    upstream.fail(_ClientLeft())

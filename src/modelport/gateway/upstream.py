@@ -15,12 +15,13 @@ since the parser cannot be told a body is absent); 204 / 304 have no body.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import cast
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, cast
 
 import httptools
 
 RawHeaders = list[tuple[bytes, bytes]]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]  # the ASGI client's receive()
 
 HIGH_WATER = 256 * 1024  # buffered response bytes above which we stop reading the socket
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -36,6 +37,10 @@ class UpstreamClosed(Exception):
     def __init__(self, got_bytes: bool) -> None:
         super().__init__("the upstream closed the connection before the response ended")
         self.got_bytes = got_bytes
+
+
+class ClientLeft(Exception):
+    """The client disconnected before its response ended; the exchange was abandoned."""
 
 
 class UpstreamTimeout(TimeoutError):
@@ -67,7 +72,9 @@ class UpstreamConnection(asyncio.Protocol):
         self.host = host  # Host header value, "host:port"
         self.reused = False  # served an earlier request (a failure before any byte may be stale)
         self.idle_since = 0.0
+        self.started = 0.0  # loop time the current exchange began
         self.deadline = 0.0  # loop time after which the pool's sweeper times the request out
+        self._watcher: asyncio.Task[None] | None = None
         self._on_lost = on_lost
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpResponseParser(self)
@@ -90,6 +97,8 @@ class UpstreamConnection(asyncio.Protocol):
         self._interim = False
         self._eof_delimited = True
         self._waiter: asyncio.Future[None] | None = None
+        self.receive: Receive | None = None  # set by the proxy: watch_client() listens on it
+        self.client_left = False
 
     # --- used by the proxy -------------------------------------------------------------
     def send(self, head: bytes, body: bytes, head_only: bool) -> None:
@@ -130,11 +139,32 @@ class UpstreamConnection(asyncio.Protocol):
                 raise self._error
             await self._wait()
 
+    def watch_client(self) -> None:
+        """From now on, fail the exchange with ClientLeft as soon as the client disconnects.
+
+        Costs a task, so it runs only for streams and for requests still unanswered after a
+        moment (the pool's sweeper starts it): quick answers never pay for it.
+        """
+        receive = self.receive
+        if self._watcher is None and receive is not None and not self.complete:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch(receive))
+
+    def stop_watching(self) -> bool:
+        """Stop listening for the client; True when it had left."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None and not watcher.done():
+            watcher.cancel()
+        return self.client_left
+
+    @property
+    def watched(self) -> bool:
+        return self._watcher is not None
+
     def reusable(self) -> bool:
         return self.complete and self._keep_alive and not self.closed and self._error is None
 
     def recycle(self, now: float) -> None:
-        """Ready for the next request (the pool checked `reusable()`)."""
+        """Ready for the next request (the pool checked `reusable()` and stopped watching)."""
         self._reset()
         self.reused = True
         self.idle_since = now
@@ -219,6 +249,15 @@ class UpstreamConnection(asyncio.Protocol):
         self._wake()
 
     # --- internals -----------------------------------------------------------------------
+    async def _watch(self, receive: Receive) -> None:
+        try:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+        except Exception:  # the ASGI server's receive failed: nothing left to watch
+            return
+        self.client_left = True
+        self.fail(ClientLeft())
+
     def _take(self) -> bytes:
         chunks = self._chunks
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -5,8 +5,10 @@ replica) and dropped after `keepalive` seconds, below the idle timeout engines u
 5 s), so a pooled connection is rarely stale; when one is, the proxy retries on a fresh one.
 
 Deadlines cost no timer per request: each busy connection carries the loop time it must finish
-by, and one sweeper task checks them a few times per timeout period (and closes idle
-connections that outlived `keepalive`).
+by, and one sweeper task checks them a few times per timeout period, closes idle connections
+that outlived `keepalive`, and makes requests unanswered after `watch_after` seconds listen for
+their client leaving (so a long non-streamed generation is abandoned when nobody waits for it,
+while quick answers never pay for a watcher task).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from modelport.gateway.upstream import UpstreamConnection, UpstreamTimeout
 
 CONNECT_TIMEOUT = 5.0  # a replica that does not accept within this is treated as down
 POOL_KEEPALIVE = 4.0  # below uvicorn's 5 s default, so engines never close a connection we reuse
+WATCH_AFTER = 1.0  # a request unanswered this long starts listening for its client leaving
 
 
 class UpstreamPool:
@@ -28,10 +31,12 @@ class UpstreamPool:
         *,
         connect_timeout: float = CONNECT_TIMEOUT,
         keepalive: float = POOL_KEEPALIVE,
+        watch_after: float = WATCH_AFTER,
     ) -> None:
         self._timeout = timeout  # whole exchange, from acquire to the end of the body
         self._connect_timeout = connect_timeout
         self._keepalive = keepalive
+        self._watch_after = watch_after
         self._idle: dict[str, list[UpstreamConnection]] = {}
         self._busy: set[UpstreamConnection] = set()
         self._addresses: dict[str, tuple[str, int, str]] = {}
@@ -86,6 +91,7 @@ class UpstreamPool:
             break
         if connection is None:
             connection = await self._connect(loop, url)
+        connection.started = now
         connection.deadline = now + self._timeout
         self._busy.add(connection)
         return connection
@@ -93,6 +99,7 @@ class UpstreamPool:
     def release(self, connection: UpstreamConnection) -> None:
         """Back to the pool when the exchange ended cleanly; closed otherwise."""
         self._busy.discard(connection)
+        connection.stop_watching()
         if connection.reusable():
             assert self._loop is not None
             connection.recycle(self._loop.time())
@@ -118,7 +125,7 @@ class UpstreamPool:
 
     async def _sweep(self) -> None:
         loop = asyncio.get_running_loop()
-        period = min(1.0, max(0.01, self._timeout / 8), self._keepalive / 2)
+        period = min(1.0, max(0.01, self._timeout / 8), self._keepalive / 2, self._watch_after)
         while True:
             await asyncio.sleep(period)
             now = loop.time()
@@ -126,6 +133,10 @@ class UpstreamPool:
             for connection in expired:
                 self._busy.discard(connection)
                 connection.fail(UpstreamTimeout("the upstream did not answer in time"))
+            slow = now - self._watch_after
+            for connection in self._busy:
+                if connection.started <= slow and not connection.watched:
+                    connection.watch_client()
             for url, idle in list(self._idle.items()):
                 keep = [c for c in idle if not c.closed and now - c.idle_since <= self._keepalive]
                 for connection in idle:
