@@ -258,7 +258,8 @@ async def test_tir_url_reaches_the_endpoint_by_id_and_forwards_the_rest(world: W
     assert (echoed["tag"], echoed["method"]) == ("beta", "POST")
     assert echoed["path_qs"] == "/v1/chat/completions?trace=1"
     assert echoed["body"] == body.decode()  # TIR routes by path: the body goes as sent
-    assert echoed["request_id"] == response.headers["x-request-id"] == "tir-req-1"
+    assert response.headers["x-request-id"] == "tir-req-1"
+    assert echoed["headers"]["x-client-request-id"] == "tir-req-1"
     assert echoed["authorization"] is None
     health = await world.client.get(
         tir(world.project_a, world.ids["alpha"], "health"), headers=bearer(world.token_a)
