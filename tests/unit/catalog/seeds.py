@@ -1,24 +1,17 @@
-"""Read the vendor documents in ../shared/seeds/, where a checkout has them (CI may not)."""
+"""Read the vendor API documents the dialects follow (copies kept in tests/fixtures/seeds/)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-import pytest
-
-SEEDS_DIR = Path(__file__).parents[3].parent / "shared" / "seeds"
+SEEDS_DIR = Path(__file__).parents[2] / "fixtures" / "seeds"
 
 
 def seed_text(number: str) -> str:
-    """The text of seed `number` ("000", "001", ...); skips the test when the seeds are absent.
-
-    A plain skip, not need(): the seeds live beside the repository, not in it, so a CI checkout
-    does not have them. The catalog keeps its own copies of every list, tested without seeds.
-    """
-    found = sorted(SEEDS_DIR.glob(f"{number}_*.txt")) if SEEDS_DIR.is_dir() else []
-    if not found:
-        pytest.skip(f"vendor seed {number} not found under {SEEDS_DIR}")
+    """The text of seed `number` ("000", "001", ...): the vendor's own document, unedited."""
+    found = sorted(SEEDS_DIR.glob(f"{number}_*.txt"))
+    assert found, f"vendor document {number} missing from {SEEDS_DIR}"
     return found[0].read_text(encoding="utf-8")
 
 
