@@ -53,3 +53,14 @@ def _same_shape(doc: Any, ours: Any, path: str = "") -> None:
 )
 def test_the_posted_example_is_the_vendors_own(seed: str, example: dict[str, Any]) -> None:
     _same_shape(_curl_data(seed), example)
+
+
+def test_the_tir_snippets_are_seed_000s_own() -> None:
+    from tests.unit.dialects.tir.conftest import SEED_PRIVATE_CLUSTER, SEED_TIR_CLUSTER
+
+    def squeeze(text: str) -> str:
+        return " ".join(text.split())
+
+    document = squeeze(seed_text("000"))
+    assert squeeze(SEED_TIR_CLUSTER) in document
+    assert squeeze(SEED_PRIVATE_CLUSTER) in document
