@@ -274,3 +274,41 @@ def test_a_slow_reader_pauses_the_upstream(run: Run) -> None:
             await pool.close()
 
     run(scenario())
+
+
+def test_bytes_on_an_idle_connection_retire_it(run: Run) -> None:
+    async def answer(exchange: Exchange) -> None:
+        await exchange.write(response(b"ok"))
+        if exchange.connection == 0:  # then a "408" nobody asked for, as some servers do
+            await exchange.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
+
+    async def scenario() -> None:
+        async with ScriptedServer(answer) as server:
+            pool = UpstreamPool(30)
+            await fetch(pool, server.url)
+            await asyncio.sleep(0.1)
+            second, body = await fetch(pool, server.url)
+            assert (second.status, body, second.reused) == (200, b"ok", False)
+            assert server.accepted == 2
+            await pool.close()
+
+    run(scenario())
+
+
+def test_bytes_after_the_answer_keep_the_connection_out_of_the_pool(run: Run) -> None:
+    async def answer(exchange: Exchange) -> None:
+        await exchange.write(response(b"ok") + b"stray bytes")
+
+    async def scenario() -> None:
+        async with ScriptedServer(answer) as server:
+            pool = UpstreamPool(30)
+            connection = await pool.acquire(server.url)
+            connection.send(request_head("GET", "/", connection.host, [], 0), b"", False)
+            await connection.read_head()
+            assert await connection.read_body() == b"ok"
+            await asyncio.sleep(0.1)  # the stray bytes arrive in a later read, or the same one
+            pool.release(connection)
+            assert pool.idle_count(server.url) == 0
+            await pool.close()
+
+    run(scenario())

@@ -94,6 +94,7 @@ class UpstreamConnection(asyncio.Protocol):
         self._error: BaseException | None = None
         self._got_bytes = False
         self._head_only = False
+        self._active = False  # a request went out and its answer is expected
         self._interim = False
         self._eof_delimited = True
         self._waiter: asyncio.Future[None] | None = None
@@ -106,6 +107,7 @@ class UpstreamConnection(asyncio.Protocol):
         if transport is None or self.closed or transport.is_closing():
             raise UpstreamClosed(got_bytes=False)
         self._head_only = head_only
+        self._active = True
         if body and len(body) <= 65536:
             transport.write(head + body)
         else:
@@ -187,8 +189,14 @@ class UpstreamConnection(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
-        if self.complete:
-            return  # bytes after a HEAD answer: the connection is not reused anyway
+        if self.complete or not self._active:
+            # Bytes nobody asked for: after the answer (a HEAD's unwanted body, a misbehaving
+            # engine) or on an idle pooled connection (some servers send "408" before closing
+            # one). Its framing can no longer be trusted, and it must never answer a request.
+            self._keep_alive = False
+            if not self._active:
+                self.close()
+            return
         self._got_bytes = True
         try:
             self._parser.feed_data(data)
@@ -208,7 +216,15 @@ class UpstreamConnection(asyncio.Protocol):
         self._on_lost(self)
 
     # --- httptools callbacks -----------------------------------------------------------
+    # A second message in the bytes that ended the first one (a stray "408", say) reaches the
+    # callbacks with `complete` already set: it is ignored, and the connection retired.
+    def on_message_begin(self) -> None:
+        if self.complete:
+            self._keep_alive = False
+
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self.complete:
+            return
         self.headers.append((name, value))
         if len(name) == 14 and name.lower() == b"content-length":
             self.content_length = int(value) if value.isdigit() else None
@@ -217,6 +233,8 @@ class UpstreamConnection(asyncio.Protocol):
             self._eof_delimited = False
 
     def on_headers_complete(self) -> None:
+        if self.complete:
+            return
         status = self._parser.get_status_code()
         if 100 <= status < 200 and status != 101:  # interim (100 Continue, 103 Early Hints)
             self._interim = True
@@ -233,6 +251,8 @@ class UpstreamConnection(asyncio.Protocol):
         self._wake()
 
     def on_body(self, body: bytes) -> None:
+        if self.complete:
+            return
         self._chunks.append(body)
         self._buffered += len(body)
         if self._buffered > HIGH_WATER and not self._paused and self._transport is not None:
@@ -241,6 +261,8 @@ class UpstreamConnection(asyncio.Protocol):
         self._wake()
 
     def on_message_complete(self) -> None:
+        if self.complete:
+            return
         if self._interim:
             self._interim = False
             return
