@@ -117,14 +117,16 @@ def report(
     section = f"""
 ## Gateway overhead, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit(HERE.parent)}
 
-Machine: {machine()}; load average {load:.2f} at the end. Modelport: {label}. nginx: 1 worker
-for the replica and 1 for the proxy (the gateway is one process too). Request: `POST {path}`
-with a {body_bytes}-byte JSON body, answered with a 274-byte JSON body. wrk {seconds}s per
-run: `-t1 -c1 --latency` for latency, `-t2 -c64` for throughput, after a 2s warm-up; {rounds}
-interleaved rounds, medians. wrk, both nginx and the gateway share the CPUs; the CPU column is
-CPU-seconds per second during the c64 runs: the proxy under test / the replica / wrk /
-everything else on the machine (other work: it takes CPU from all of them); µs/req is the
-proxy's CPU time per request at c64 (in brackets: the kernel's share, socket syscalls).
+Machine: {machine()}; load average {load:.2f} at the end.
+
+Modelport: {label}. nginx: 1 worker for the replica and 1 for the proxy (the gateway is one
+process too). Request: `POST {path}` with a {body_bytes}-byte JSON body, answered with a
+274-byte JSON body. wrk {seconds}s per run: `-t1 -c1 --latency` for latency, `-t2 -c64` for
+throughput, after a 2s warm-up; {rounds} interleaved rounds, medians. wrk, both nginx and the
+gateway share the CPUs; the CPU column is CPU-seconds per second during the c64 runs: the proxy
+under test / the replica / wrk / everything else on the machine (other work: it takes CPU from
+all of them); µs/req is the proxy's CPU time per request at c64 (in brackets: the kernel's
+share, socket syscalls).
 
 | target | p50 c1 ms | p99 c1 ms | req/s c64 | errors | CPU c64 proxy/replica/wrk/other | µs/req |
 |---|---|---|---|---|---|---|
