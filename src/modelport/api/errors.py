@@ -1,48 +1,35 @@
 """Every error the native API returns, mapped to HTTP in this one place.
 
 The envelope is {"error": {"type", "message", "field", "details"}}; a message names its field.
-Request bodies and headers are never echoed or logged: they may hold secrets.
+Request bodies and headers are never echoed or logged: they may hold secrets. The mechanics
+(handlers, headers, the last-resort 500) are shared with the dialects: api/error_plumbing.py.
 """
 
 from __future__ import annotations
 
-import logging
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
-from modelport.domain.errors import (
-    Conflict,
-    Forbidden,
-    InvalidSpec,
-    ModelportError,
-    NotFound,
-    PermanentError,
-    TemporaryError,
-    Unauthorized,
-)
+from modelport.api import error_plumbing as plumbing
+from modelport.domain.errors import ModelportError
 from modelport.schemas.native import ErrorBody, ErrorDetail, ErrorEnvelope
 from modelport.services.validation import FieldError, field_errors
 
 INVALID_REQUEST = "invalid_request"
-INTERNAL_MESSAGE = "internal error; the server log has the details"
 
-log = logging.getLogger(__name__)
-
-# Most specific first: the first isinstance match wins.
-_DOMAIN_ERRORS: Sequence[tuple[type[ModelportError], int, str]] = (
-    (NotFound, 404, "not_found"),
-    (Conflict, 409, "conflict"),
-    (InvalidSpec, 422, INVALID_REQUEST),
-    (Forbidden, 403, "forbidden"),
-    (Unauthorized, 401, "unauthorized"),
-    (PermanentError, 400, "bad_request"),
-    (TemporaryError, 503, "unavailable"),
+_DOMAIN_ERRORS = plumbing.per_kind(
+    not_found=(404, "not_found"),
+    conflict=(409, "conflict"),
+    invalid_spec=(422, INVALID_REQUEST),
+    forbidden=(403, "forbidden"),
+    unauthorized=(401, "unauthorized"),
+    permanent=(400, "bad_request"),
+    temporary=(503, "unavailable"),
 )
 
 _HTTP_TYPES: Mapping[int, str] = {
@@ -54,8 +41,6 @@ _HTTP_TYPES: Mapping[int, str] = {
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
-
-_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 
 # For OpenAPI: every route may answer with the envelope on these statuses.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -84,44 +69,27 @@ def error_response(
 
 
 def internal_error_response() -> JSONResponse:
-    return error_response(500, "internal_error", INTERNAL_MESSAGE)
+    return error_response(500, "internal_error", plumbing.INTERNAL_MESSAGE)
 
 
-def domain_error_response(exc: ModelportError) -> JSONResponse:
-    mapped = next(((s, t) for cls, s, t in _DOMAIN_ERRORS if isinstance(exc, cls)), None)
-    if mapped is None:  # IllegalTransition and the like: a bug, not the caller's fault
-        log.error("unexpected %s", type(exc).__name__, exc_info=exc)
-        return internal_error_response()
-    status, type_ = mapped
-    headers: dict[str, str] = {}
-    if isinstance(exc, Unauthorized):
-        headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, TemporaryError):
-        headers["Retry-After"] = str(max(1, math.ceil(exc.delay)))
-    return error_response(status, type_, exc.message, field=exc.field, headers=headers)
+def _domain(exc: ModelportError, kind: plumbing.DomainKind) -> JSONResponse:
+    status, type_ = _DOMAIN_ERRORS[kind]
+    return error_response(status, type_, exc.message, field=exc.field)
 
 
-def validation_error_response(exc: RequestValidationError) -> JSONResponse:
-    raw = list(exc.errors())
-    if any(e.get("type") == "json_invalid" for e in raw):
-        detail = next(e for e in raw if e.get("type") == "json_invalid")
-        reason = detail.get("ctx", {}).get("error", "cannot be parsed")
-        message = f"body: malformed JSON ({reason})"
-        return error_response(400, INVALID_REQUEST, message, field="body")
-    found = [_drop_location(e) for e in raw]
-    errors = field_errors(found)
+def validation_error_response(raw: Sequence[Any]) -> JSONResponse:
+    malformed = plumbing.malformed_json(raw)
+    if malformed is not None:
+        return error_response(400, INVALID_REQUEST, malformed, field="body")
+    errors = field_errors([_drop_location(e) for e in raw])
     first = errors[0] if errors else FieldError("body", "body: invalid request")
-    message = "; ".join(e.message for e in errors[:5]) or first.message
-    if len(errors) > 5:
-        message += f" (and {len(errors) - 5} more)"
+    message = plumbing.summary([e.message for e in errors], first.message)
     return error_response(422, INVALID_REQUEST, message, field=first.field, details=errors)
 
 
 def _drop_location(error: Mapping[str, Any]) -> dict[str, Any]:
     """("body", "spec", "replicas") -> ("spec", "replicas"); a bare ("body",) stays "body"."""
-    loc = tuple(error.get("loc", ()))
-    if len(loc) > 1 and loc[0] in _LOCATIONS:
-        loc = loc[1:]
+    loc = plumbing.without_location(error.get("loc", ()))
     if loc == ("body",) and error.get("type") == "missing":
         return {**error, "loc": loc, "msg": "a JSON request body is required"}
     return {**error, "loc": loc}
@@ -133,19 +101,18 @@ def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
     return error_response(exc.status_code, type_, str(exc.detail), field=field, headers=exc.headers)
 
 
+ENVELOPE = plumbing.Envelope(
+    domain=_domain,
+    validation=validation_error_response,
+    http=http_error_response,
+    unexpected=internal_error_response,
+)
+
+
+def domain_error_response(exc: ModelportError) -> Response:
+    return ENVELOPE.for_domain(exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_domain(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ModelportError)
-        return domain_error_response(exc)
-
-    async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        return validation_error_response(exc)
-
-    async def on_http(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
-        return http_error_response(exc)
-
-    app.add_exception_handler(ModelportError, on_domain)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)
+    """The handlers only: app.py adds CatchUnexpected itself, inside the body size limit."""
+    plumbing.install_error_handlers(app, ENVELOPE)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from modelport.api.errors import error_response, internal_error_response
-
-log = logging.getLogger(__name__)
+from modelport.api import error_plumbing
+from modelport.api.errors import ENVELOPE
 
 
 class BodyTooLarge(HTTPException):
@@ -60,36 +57,9 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-class CatchUnexpected:
-    """Any exception no handler mapped becomes a generic 500; the traceback goes to the log.
-
-    Only the method and path are logged: never headers or bodies (they may hold secrets).
-    """
+class CatchUnexpected(error_plumbing.CatchUnexpected):
+    """The last-resort 500 (or a stray HTTP error, like the body limit) in the native envelope;
+    the mechanics and what is logged are error_plumbing's."""
 
     def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except BodyTooLarge as exc:  # read outside FastAPI's body parsing
-            if started:
-                raise
-            too_large = error_response(413, "payload_too_large", str(exc.detail), field="body")
-            await too_large(scope, receive, send)
-        except Exception:
-            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            if started:
-                raise
-            await internal_error_response()(scope, receive, send)
+        super().__init__(app, ENVELOPE)

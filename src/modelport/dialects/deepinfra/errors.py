@@ -3,48 +3,34 @@
 Bad input is 422 `{"detail": [{"loc", "msg", "type"}]}` with `loc` naming the field in
 DeepInfra's spelling (["body", "hf", "repo"]); every other error is `{"detail": "message"}`.
 The request's values are never echoed (FastAPI's default would echo `input`, which may hold
-hf.token).
+hf.token). The mechanics are api/error_plumbing.py's.
 """
 
 from __future__ import annotations
 
-import logging
-import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from modelport.api import error_plumbing as plumbing
 from modelport.dialects.deepinfra.schemas import ErrorOut, ValidationErrorOut
-from modelport.domain.errors import (
-    Conflict,
-    Forbidden,
-    InvalidSpec,
-    ModelportError,
-    NotFound,
-    PermanentError,
-    TemporaryError,
-    Unauthorized,
-)
+from modelport.domain.errors import InvalidSpec, ModelportError
 
-log = logging.getLogger(__name__)
-
-INTERNAL_MESSAGE = "internal error; the server log has the details"
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*): (.+)$", re.DOTALL)
 _PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
 
-_STATUSES: Sequence[tuple[type[ModelportError], int]] = (
-    (NotFound, 404),
-    (Conflict, 409),
-    (InvalidSpec, 422),
-    (Forbidden, 403),
-    (Unauthorized, 401),
-    (PermanentError, 400),
-    (TemporaryError, 503),
+_STATUSES = plumbing.per_kind(
+    not_found=404,
+    conflict=409,
+    invalid_spec=422,
+    forbidden=403,
+    unauthorized=401,
+    permanent=400,
+    temporary=503,
 )
 
 # Modelport spec paths (as the endpoint service names them) -> DeepInfra request fields.
@@ -100,27 +86,20 @@ def deepinfra_field(field: str | None) -> str:
     return field.removeprefix("spec.")
 
 
-def domain_error_response(exc: ModelportError) -> JSONResponse:
-    if isinstance(exc, BadField):
-        return field_response(exc.field or "body", exc.message, exc.type, exc.location)
-    if isinstance(exc, InvalidSpec):
+def _bad_field(exc: BadField) -> JSONResponse:
+    return field_response(exc.field or "body", exc.message, exc.type, exc.location)
+
+
+def _domain(exc: ModelportError, kind: plumbing.DomainKind) -> JSONResponse:
+    if kind is InvalidSpec:
         field = deepinfra_field(exc.field)
         detail = exc.message.removeprefix(f"{exc.field}: ") if exc.field else exc.message
         return field_response(field, f"{field}: {detail}", "value_error")
-    status = next((s for cls, s in _STATUSES if isinstance(exc, cls)), None)
-    if status is None:  # IllegalTransition and the like: a bug, not the caller's fault
-        log.error("unexpected %s", type(exc).__name__, exc_info=exc)
-        return detail_response(500, INTERNAL_MESSAGE)
-    headers: dict[str, str] = {}
-    if isinstance(exc, Unauthorized):
-        headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, TemporaryError):
-        headers["Retry-After"] = str(max(1, math.ceil(exc.delay)))
-    return detail_response(status, exc.message, headers)
+    return detail_response(_STATUSES[kind], exc.message)
 
 
-def validation_error_response(exc: RequestValidationError) -> JSONResponse:
-    details = [_detail(error) for error in exc.errors()]
+def validation_error_response(raw: Sequence[Any]) -> JSONResponse:
+    details = [_detail(error) for error in raw]
     return JSONResponse(ValidationErrorOut.model_validate({"detail": details}).model_dump(), 422)
 
 
@@ -141,25 +120,20 @@ def _detail(error: Mapping[str, Any]) -> dict[str, Any]:
     return {"loc": loc, "msg": message, "type": str(error.get("type", "value_error"))}
 
 
+def _http(exc: StarletteHTTPException) -> JSONResponse:
+    return detail_response(exc.status_code, str(exc.detail), exc.headers)
+
+
+ENVELOPE = plumbing.Envelope(
+    domain=_domain,
+    validation=validation_error_response,
+    http=_http,
+    unexpected=lambda: detail_response(500, plumbing.INTERNAL_MESSAGE),
+)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_domain(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ModelportError)
-        return domain_error_response(exc)
-
-    async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        return validation_error_response(exc)
-
-    async def on_http(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
-        return detail_response(exc.status_code, str(exc.detail), exc.headers)
-
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Method and path only: headers and bodies may hold tokens.
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return detail_response(500, INTERNAL_MESSAGE)
-
-    app.add_exception_handler(ModelportError, on_domain)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(Exception, on_unexpected)
+    """Every failure in DeepInfra's envelope, the last-resort 500 included."""
+    plumbing.install_error_handlers(app, ENVELOPE)
+    plumbing.handle(app, BadField, _bad_field)  # the most specific handler wins
+    app.add_middleware(plumbing.CatchUnexpected, envelope=ENVELOPE)

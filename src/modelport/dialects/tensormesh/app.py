@@ -15,11 +15,11 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from modelport import __version__
 from modelport.api.container import ApiServices
-from modelport.dialects.tensormesh.errors import CatchUnexpected, install_error_handlers
+from modelport.api.deps import CurrentPrincipal
+from modelport.dialects.tensormesh.errors import install_error_handlers
 from modelport.dialects.tensormesh.operations import Models
 from modelport.dialects.tensormesh.schemas import (
     DeployModelRequest,
@@ -27,29 +27,19 @@ from modelport.dialects.tensormesh.schemas import (
     ModelResponse,
     RpcStatus,
 )
-from modelport.services.auth import Authenticator, Principal
+from modelport.services.auth import Authenticator
 from modelport.settings import Settings
 
-_bearer_scheme = HTTPBearer(auto_error=False, description="a Modelport API token")
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": RpcStatus} for status in (400, 401, 403, 404, 409, 500)
 }
-
-
-def _principal(
-    request: Request,
-    _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
-) -> Principal:
-    """Sync on purpose: FastAPI runs it in the threadpool, so a cache miss may hit the store."""
-    authenticator = cast(Authenticator, request.app.state.authenticator)
-    return authenticator.authenticate(request.headers.get("authorization"))
 
 
 def _models(request: Request) -> Models:
     return cast(Models, request.app.state.models)
 
 
-Caller = Annotated[Principal, Depends(_principal)]
+Caller = CurrentPrincipal  # the native API's: same Bearer scheme, same Authenticator
 ModelsDep = Annotated[Models, Depends(_models)]
 ModelId = Annotated[str, PathParam(alias="modelId")]
 router = APIRouter(prefix="/v1")
@@ -94,6 +84,5 @@ def create_app(services: ApiServices, authenticator: Authenticator, settings: Se
     app.state.authenticator = authenticator
     app.state.models = Models(services)
     install_error_handlers(app)
-    app.add_middleware(CatchUnexpected)
     app.include_router(router)
     return app

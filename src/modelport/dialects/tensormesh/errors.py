@@ -1,38 +1,22 @@
 """Tensormesh's error envelope: google.rpc.Status JSON `{code, message, details}` as gRPC-gateway
 renders it, with the HTTP status gRPC-gateway uses for each code. A message names its field in
 Tensormesh's spelling (`gpuCount`, `infra.cloudProvider`). Bodies and headers are never echoed
-or logged: they may hold apiKey or hfToken.
+or logged: they may hold apiKey or hfToken. The mechanics are api/error_plumbing.py's.
 """
 
 from __future__ import annotations
 
-import logging
-import math
 from collections.abc import Mapping, Sequence
 from enum import IntEnum
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from modelport.domain.errors import (
-    Conflict,
-    Forbidden,
-    InvalidSpec,
-    ModelportError,
-    NotFound,
-    PermanentError,
-    TemporaryError,
-    Unauthorized,
-)
+from modelport.api import error_plumbing as plumbing
+from modelport.domain.errors import ModelportError
 from modelport.services.validation import field_errors
-
-log = logging.getLogger(__name__)
-
-_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 
 
 class RpcCode(IntEnum):
@@ -65,14 +49,14 @@ HTTP_STATUS: Mapping[RpcCode, int] = {
     RpcCode.UNAUTHENTICATED: 401,
 }
 
-_DOMAIN_CODES: Sequence[tuple[type[ModelportError], RpcCode]] = (
-    (NotFound, RpcCode.NOT_FOUND),
-    (Conflict, RpcCode.ALREADY_EXISTS),
-    (InvalidSpec, RpcCode.INVALID_ARGUMENT),
-    (Forbidden, RpcCode.PERMISSION_DENIED),
-    (Unauthorized, RpcCode.UNAUTHENTICATED),
-    (PermanentError, RpcCode.FAILED_PRECONDITION),
-    (TemporaryError, RpcCode.UNAVAILABLE),
+_DOMAIN_CODES = plumbing.per_kind(
+    not_found=RpcCode.NOT_FOUND,
+    conflict=RpcCode.ALREADY_EXISTS,
+    invalid_spec=RpcCode.INVALID_ARGUMENT,
+    forbidden=RpcCode.PERMISSION_DENIED,
+    unauthorized=RpcCode.UNAUTHENTICATED,
+    permanent=RpcCode.FAILED_PRECONDITION,
+    temporary=RpcCode.UNAVAILABLE,
 )
 
 _HTTP_CODES: Mapping[int, RpcCode] = {
@@ -123,7 +107,8 @@ def tensormesh_field(field: str) -> str:
 
 def translated(exc: ModelportError) -> TensormeshError:
     """A domain error with its field named the Tensormesh way."""
-    code = next((c for cls, c in _DOMAIN_CODES if isinstance(exc, cls)), RpcCode.INTERNAL)
+    kind = plumbing.domain_kind(exc)
+    code = RpcCode.INTERNAL if kind is None else _DOMAIN_CODES[kind]
     message = exc.message
     if exc.field:
         ours = exc.field
@@ -142,34 +127,22 @@ def rpc_response(
     return JSONResponse(body, status_code=status or HTTP_STATUS[code], headers=headers)
 
 
-def domain_error_response(exc: ModelportError) -> JSONResponse:
+def _domain(exc: ModelportError, _kind: plumbing.DomainKind) -> JSONResponse:
     error = translated(exc)
-    if error.code is RpcCode.INTERNAL:  # IllegalTransition and the like: a bug
-        log.error("unexpected %s", type(exc).__name__, exc_info=exc)
-        return rpc_response(RpcCode.INTERNAL, "internal error; the server log has the details")
-    headers: dict[str, str] = {}
-    if isinstance(exc, Unauthorized):
-        headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, TemporaryError):
-        headers["Retry-After"] = str(max(1, math.ceil(exc.delay)))
-    return rpc_response(error.code, error.message, headers=headers)
+    return rpc_response(error.code, error.message)
 
 
-def validation_error_response(exc: RequestValidationError) -> JSONResponse:
-    raw = list(exc.errors())
-    bad_json = next((e for e in raw if e.get("type") == "json_invalid"), None)
-    if bad_json is not None:
-        reason = bad_json.get("ctx", {}).get("error", "cannot be parsed")
-        return rpc_response(RpcCode.INVALID_ARGUMENT, f"body: malformed JSON ({reason})")
+def validation_error_response(raw: Sequence[Any]) -> JSONResponse:
+    malformed = plumbing.malformed_json(raw)
+    if malformed is not None:
+        return rpc_response(RpcCode.INVALID_ARGUMENT, malformed)
     errors = field_errors([_drop_location(e) for e in raw])
     message = "; ".join(e.message for e in errors[:5]) or "body: invalid request"
     return rpc_response(RpcCode.INVALID_ARGUMENT, message)
 
 
 def _drop_location(error: Mapping[str, Any]) -> dict[str, Any]:
-    loc = tuple(error.get("loc", ()))
-    if len(loc) > 1 and loc[0] in _LOCATIONS:
-        loc = loc[1:]
+    loc = plumbing.without_location(error.get("loc", ()))
     if loc == ("body",):
         msg = "a JSON object is required" if error.get("type") != "missing" else "required"
         return {**error, "loc": loc, "msg": msg}
@@ -181,55 +154,16 @@ def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
     return rpc_response(code, str(exc.detail), status=exc.status_code, headers=exc.headers)
 
 
+ENVELOPE = plumbing.Envelope(
+    domain=_domain,
+    validation=validation_error_response,
+    http=http_error_response,
+    unexpected=lambda: rpc_response(RpcCode.INTERNAL, plumbing.INTERNAL_MESSAGE),
+)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_tensormesh(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, TensormeshError)
-        return rpc_response(exc.code, exc.message)
-
-    async def on_domain(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ModelportError)
-        return domain_error_response(exc)
-
-    async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        return validation_error_response(exc)
-
-    async def on_http(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
-        return http_error_response(exc)
-
-    app.add_exception_handler(TensormeshError, on_tensormesh)
-    app.add_exception_handler(ModelportError, on_domain)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)
-
-
-class CatchUnexpected:
-    """Any exception no handler mapped becomes code 13 INTERNAL; the traceback goes to the log
-    with the method and path only (never headers or bodies)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception:
-            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            if started:
-                raise
-            response = rpc_response(
-                RpcCode.INTERNAL, "internal error; the server log has the details"
-            )
-            await response(scope, receive, send)
+    """Every failure as a google.rpc.Status, the last-resort 500 included."""
+    plumbing.install_error_handlers(app, ENVELOPE)
+    plumbing.handle(app, TensormeshError, lambda exc: rpc_response(exc.code, exc.message))
+    app.add_middleware(plumbing.CatchUnexpected, envelope=ENVELOPE)

@@ -17,7 +17,7 @@ from modelport.api.container import ApiServices
 from modelport.api.deps import Services, get_authenticator
 from modelport.dialects.tir import operations
 from modelport.dialects.tir.envelope import success
-from modelport.dialects.tir.errors import CatchUnexpected, install_error_handlers
+from modelport.dialects.tir.errors import install_error_handlers
 from modelport.dialects.tir.frameworks import resolve_framework
 from modelport.dialects.tir.schemas import EndpointRequest, UpdateRequest
 from modelport.dialects.tir.views import endpoint_data, plans_data
@@ -66,7 +66,6 @@ def create_app(services: ApiServices, authenticator: Authenticator, settings: Se
     app.state.authenticator = authenticator
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(CatchUnexpected)
 
     @app.post(INFERENCE, status_code=201)
     def create_endpoint(
