@@ -13,6 +13,7 @@ import pytest
 import uvloop
 
 from modelport.gateway.balancing import Balancer
+from modelport.gateway.downstream import AsgiClient
 from modelport.gateway.metrics import GatewayMetrics
 from modelport.gateway.proxy import Proxy, ProxyRequest, UpstreamBroken
 from modelport.gateway.routes import EndpointRoute, ReplicaTarget
@@ -55,7 +56,7 @@ class World:
     ) -> tuple[int, FakeClient]:
         client = client or FakeClient()
         request = ProxyRequest("POST", "/v1/x", body, [("X-Request-Id", "rid-1")], "rid-1")
-        status = await self.proxy.forward(target, request, client.receive, client.send)
+        status = await self.proxy.forward(target, request, AsgiClient(client.receive, client.send))
         return status, client
 
     def retries(self) -> str:

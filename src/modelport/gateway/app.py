@@ -1,6 +1,8 @@
-"""The gateway as a plain ASGI app: authenticate, pick the endpoint, hand over to the proxy.
+"""The gateway: authenticate, pick the endpoint, hand over to the proxy.
 
-No framework on this path: the server's dispatcher sends `/endpoints/...`, `/v1/...`,
+No framework on this path. `Gateway.handle` serves one request whichever server carries it:
+the fast path (`server/fast_protocol.py`: straight from uvicorn's HTTP protocol, no ASGI cycle)
+or, as a plain ASGI app, the server's dispatcher, which sends `/endpoints/...`, `/v1/...`,
 `/metrics` and the vendor dialects' inference URLs (`dialect_paths`) here before FastAPI sees
 them. Lifespan belongs to the server, which awaits `startup()` / `shutdown()` (they open and
 close the upstream connection pool).
@@ -17,6 +19,7 @@ from modelport.domain.errors import NotFound, Unauthorized
 from modelport.gateway import dialect_paths
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.dialect_paths import DIALECT_PREFIXES, Kind, parse_dialect_path
+from modelport.gateway.downstream import AsgiClient, ClientSide
 from modelport.gateway.headers import split_request_headers
 from modelport.gateway.incoming import (
     BadRequest,
@@ -24,13 +27,19 @@ from modelport.gateway.incoming import (
     ClientGone,
     parse_model,
     raw_path,
-    read_body,
     with_model,
     with_query,
 )
 from modelport.gateway.metrics import CLIENT_CLOSED, UNROUTED, GatewayMetrics
 from modelport.gateway.proxy import Proxy, ProxyRequest
-from modelport.gateway.responses import Receive, Scope, Send, send_body, send_error, send_json
+from modelport.gateway.responses import (
+    Receive,
+    Scope,
+    Send,
+    respond_body,
+    respond_error,
+    respond_json,
+)
 from modelport.gateway.routes import EndpointRoute, RouteTable
 from modelport.services.auth import Authenticator, Principal
 from modelport.settings import Settings
@@ -69,19 +78,31 @@ class Gateway:
     async def shutdown(self) -> None:
         await self._proxy.shutdown()
 
+    @property
+    def max_body_bytes(self) -> int:
+        return self._max_body
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
+        """The ASGI app: the same handling as the fast path, over ASGI messages."""
+        if scope["type"] == "http":
+            await self.handle(scope, AsgiClient(receive, send))
+
+    async def handle(self, scope: Scope, client: ClientSide) -> None:
+        """One request, whichever server carries it.
+
+        `scope` needs the ASGI keys `method`, `path`, `raw_path`, `query_string`, `headers`,
+        `client` and `scheme`; everything the client sees goes through `client`.
+        """
         started = time.perf_counter()
         path: str = scope["path"]
         if path == METRICS_PATH:
             # Unauthenticated on purpose: Prometheus scrapes it; deployments keep the server on
             # loopback or behind a firewall (the counters carry endpoint names, nothing else).
-            await send_body(send, 200, self._metrics.render(), [_METRICS_TYPE])
+            await respond_body(client, 200, self._metrics.render(), [_METRICS_TYPE])
             return
-        client = scope.get("client")
+        peer = scope.get("client")
         incoming = split_request_headers(
-            scope["headers"], client[0] if client else None, scope.get("scheme", "http")
+            scope["headers"], peer[0] if peer else None, scope.get("scheme", "http")
         )
         request_id = incoming.request_id
         principal = self._auth.cached(incoming.authorization)
@@ -89,58 +110,59 @@ class Gateway:
             try:
                 principal = await asyncio.to_thread(self._auth.authenticate, incoming.authorization)
             except Unauthorized as exc:
-                await send_error(
-                    send, 401, exc.message, "authentication_error", "invalid_api_key", request_id
+                await respond_error(
+                    client, 401, exc.message, "authentication_error", "invalid_api_key", request_id
                 )
                 self._metrics.answered(UNROUTED, 401, time.perf_counter() - started)
                 return
         method: str = scope["method"]
+        declared = incoming.content_length
         try:
             if path.startswith(ENDPOINTS_PREFIX):
                 name, forward_path = _split_endpoint_path(scope)
                 route = self._resolve(principal, name)
-                body = await read_body(receive, incoming.content_length, self._max_body)
+                body = await client.read_body(declared, self._max_body)
             elif path in MODEL_IN_BODY_PATHS:
                 if method != "POST":
                     raise BadRequest(f"{path} takes POST", "method_not_allowed")
                 forward_path = with_query(raw_path(scope), scope)
-                body = await read_body(receive, incoming.content_length, self._max_body)
+                body = await client.read_body(declared, self._max_body)
                 route = self._resolve(principal, parse_model(body)[1])
             elif path == MODELS_PATH or path.startswith(MODELS_PATH + "/"):
                 native = [(r.name, r) for r in self._routes.endpoints(principal.project_id)]
                 wanted = path[len(MODELS_PATH) + 1 :] or None
-                await self._models(principal, native, wanted, request_id, send)
+                await self._models(principal, native, wanted, request_id, client)
                 self._metrics.answered(UNROUTED, 200, time.perf_counter() - started)
                 return
             elif path.startswith(DIALECT_PREFIXES):
                 dialect = parse_dialect_path(scope)
                 if dialect.kind is Kind.MODELS:
                     listing = dialect_paths.listed_models(self._routes, principal, dialect.dialect)
-                    await self._models(principal, listing, dialect.model, request_id, send)
+                    await self._models(principal, listing, dialect.model, request_id, client)
                     self._metrics.answered(UNROUTED, 200, time.perf_counter() - started)
                     return
                 route, body = await self._dialect_route(
-                    principal, dialect, method, incoming.content_length, receive
+                    principal, dialect, method, declared, client
                 )
                 forward_path = dialect.forward_path
             else:
                 raise NotFound(f"no gateway route for {path}")
         except NotFound as exc:
-            await send_error(
-                send, 404, exc.message, "invalid_request_error", "not_found", request_id
+            await respond_error(
+                client, 404, exc.message, "invalid_request_error", "not_found", request_id
             )
             self._metrics.answered(UNROUTED, 404, time.perf_counter() - started)
             return
         except BadRequest as exc:
             status = 405 if exc.code == "method_not_allowed" else 400
-            await send_error(
-                send, status, exc.message, "invalid_request_error", exc.code, request_id
+            await respond_error(
+                client, status, exc.message, "invalid_request_error", exc.code, request_id
             )
             self._metrics.answered(UNROUTED, status, time.perf_counter() - started)
             return
         except BodyTooLarge:
-            await send_error(
-                send, 413, f"request body is larger than {self._max_body} bytes",
+            await respond_error(
+                client, 413, f"request body is larger than {self._max_body} bytes",
                 "invalid_request_error", "request_too_large", request_id,
             )  # fmt: skip
             self._metrics.answered(UNROUTED, 413, time.perf_counter() - started)
@@ -148,28 +170,12 @@ class Gateway:
         except ClientGone:
             self._metrics.answered(UNROUTED, CLIENT_CLOSED, time.perf_counter() - started)
             return
-        await self._proxy_to(route, method, forward_path, body, incoming.forward, request_id,
-                             started, receive, send)  # fmt: skip
-
-    async def _proxy_to(
-        self,
-        route: EndpointRoute,
-        method: str,
-        path_qs: str,
-        body: bytes,
-        headers: list[tuple[str, str]],
-        request_id: str,
-        started: float,
-        receive: Receive,
-        send: Send,
-    ) -> None:
+        request = ProxyRequest(method, forward_path, body, incoming.forward, request_id)
         metrics = self._metrics
         metrics.started(route.name)
         status = 502  # what the client sees if the proxy raises (connection cut mid-response)
         try:
-            status = await self._proxy.forward(
-                route, ProxyRequest(method, path_qs, body, headers, request_id), receive, send
-            )
+            status = await self._proxy.forward(route, request, client)
         finally:
             metrics.finished(route.name, status, time.perf_counter() - started)
 
@@ -186,15 +192,15 @@ class Gateway:
         request: dialect_paths.DialectRequest,
         method: str,
         declared: int | None,
-        receive: Receive,
+        client: ClientSide,
     ) -> tuple[EndpointRoute, bytes]:
         """The endpoint a vendor inference URL means, and the body to forward to it."""
         if request.kind is Kind.BY_ID:
             route = dialect_paths.resolve_by_id(self._routes, principal, request)
-            return route, await read_body(receive, declared, self._max_body)
+            return route, await client.read_body(declared, self._max_body)
         if method != "POST":
             raise BadRequest(f"{request.forward_path} takes POST", "method_not_allowed")
-        body = await read_body(receive, declared, self._max_body)
+        body = await client.read_body(declared, self._max_body)
         payload, model = parse_model(body)
         route = dialect_paths.resolve_model(self._routes, principal, request.dialect, model)
         return route, with_model(payload, body, route.name)
@@ -205,7 +211,7 @@ class Gateway:
         listing: Sequence[tuple[str, EndpointRoute]],
         wanted: str | None,
         request_id: str,
-        send: Send,
+        client: ClientSide,
     ) -> None:
         """The OpenAI model list (or one model of it) of what `principal` may call."""
         owner = await self._project_name(principal.project_id)
@@ -215,11 +221,11 @@ class Gateway:
             if principal.endpoint_id is None or principal.endpoint_id == r.endpoint_id
         ]
         if wanted is None:
-            await send_json(send, 200, {"object": "list", "data": models}, request_id)
+            await respond_json(client, 200, {"object": "list", "data": models}, request_id)
             return
         for model in models:
             if model["id"] == wanted:
-                await send_json(send, 200, model, request_id)
+                await respond_json(client, 200, model, request_id)
                 return
         raise NotFound(f"no running endpoint named '{wanted}' in this project")
 

@@ -20,9 +20,10 @@ import logging
 from dataclasses import dataclass
 
 from modelport.gateway.balancing import Balancer
+from modelport.gateway.downstream import ClientSide
 from modelport.gateway.headers import response_headers
 from modelport.gateway.metrics import CLIENT_CLOSED, GatewayMetrics
-from modelport.gateway.responses import Receive, Send, request_id_header, send_error
+from modelport.gateway.responses import request_id_header, respond_error
 from modelport.gateway.routes import EndpointRoute, ReplicaTarget
 from modelport.gateway.upstream import (
     ClientLeft,
@@ -76,9 +77,7 @@ class Proxy:
             await self._pool.close()
             self._pool = None
 
-    async def forward(
-        self, route: EndpointRoute, request: ProxyRequest, receive: Receive, send: Send
-    ) -> int:
+    async def forward(self, route: EndpointRoute, request: ProxyRequest, client: ClientSide) -> int:
         """Serve the request from one of the route's replicas; returns the status sent."""
         balancer = self._balancer
         tried: list[int] = []
@@ -86,7 +85,7 @@ class Proxy:
         target = balancer.pick(route.replicas)
         while target is not None:
             try:
-                return await self._attempt(target, request, receive, send)
+                return await self._attempt(target, request, client)
             except _NothingSent as failure:
                 self._metrics.retried(route.name)
                 if failure.stale_connection and fresh_retry_left:
@@ -95,27 +94,27 @@ class Proxy:
                 tried.append(target.replica_id)
                 target = balancer.pick(route.replicas, exclude=tried)
             except TimeoutError:
-                await send_error(
-                    send, 504, "the endpoint did not answer in time", "timeout",
+                await respond_error(
+                    client, 504, "the endpoint did not answer in time", "timeout",
                     "upstream_timeout", request.request_id,
                 )  # fmt: skip
                 return 504
             except UpstreamProtocolError:
                 log.warning("replica %s sent an invalid HTTP response", target.replica_id)
-                await send_error(
-                    send, 502, "the endpoint sent an invalid response", "bad_gateway",
+                await respond_error(
+                    client, 502, "the endpoint sent an invalid response", "bad_gateway",
                     "upstream_protocol_error", request.request_id,
                 )  # fmt: skip
                 return 502
-        await send_error(
-            send, 503, f"endpoint '{route.name}' has no ready replica; retry shortly",
+        await respond_error(
+            client, 503, f"endpoint '{route.name}' has no ready replica; retry shortly",
             "service_unavailable", "no_ready_replica", request.request_id,
             [(b"retry-after", b"1")],
         )  # fmt: skip
         return 503
 
     async def _attempt(
-        self, target: ReplicaTarget, request: ProxyRequest, receive: Receive, send: Send
+        self, target: ReplicaTarget, request: ProxyRequest, client: ClientSide
     ) -> int:
         pool = self._pool
         assert pool is not None, "Proxy.startup() was not awaited"
@@ -128,7 +127,7 @@ class Proxy:
                 balancer.eject(target.replica_id)
                 raise _NothingSent(stale_connection=False) from exc
             try:
-                upstream.receive = receive  # listened on if the answer is slow or streamed
+                client.watch(upstream)  # its leaving ends the exchange (ClientLeft)
                 body = request.body
                 head = request_head(
                     request.method, request.path_qs, upstream.host, request.headers, len(body)
@@ -138,15 +137,18 @@ class Proxy:
                     await upstream.read_head()
                 except UpstreamClosed as exc:
                     raise _NothingSent(upstream.reused and not exc.got_bytes) from exc
-                return await self._relay(upstream, request.request_id, send)
+                return await self._relay(upstream, request.request_id, client)
             except ClientLeft:
                 return CLIENT_CLOSED  # nobody to answer; the upstream connection is dropped
             finally:
+                client.watch(None)
                 pool.release(upstream)
         finally:
             balancer.release(target.replica_id)
 
-    async def _relay(self, upstream: UpstreamConnection, request_id: str, send: Send) -> int:
+    async def _relay(
+        self, upstream: UpstreamConnection, request_id: str, client: ClientSide
+    ) -> int:
         status = upstream.status
         headers = response_headers(upstream.headers, request_id_header(request_id))
         length = upstream.content_length
@@ -156,19 +158,18 @@ class Proxy:
             except UpstreamClosed as exc:
                 raise _NothingSent(stale_connection=False) from exc
             upstream.stop_watching()  # so the watcher cannot drop a connection about to be reused
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": body, "more_body": False})
+            await client.respond(status, headers, body)
             return status
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        return await self._stream(upstream, status, send)
+        await client.start(status, headers)
+        return await self._stream(upstream, status, client)
 
-    async def _stream(self, upstream: UpstreamConnection, status: int, send: Send) -> int:
-        # The ASGI server drops writes to a gone client silently; watch for the disconnect so
-        # a long generation upstream is cancelled instead of running to the end for nobody.
+    async def _stream(self, upstream: UpstreamConnection, status: int, client: ClientSide) -> int:
+        # Writes to a gone client are dropped silently; watch for the disconnect so a long
+        # generation upstream is cancelled instead of running to the end for nobody.
         upstream.watch_client()
         try:
             while chunk := await upstream.next_chunk():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await client.send(chunk)
         except (UpstreamClosed, UpstreamProtocolError, TimeoutError) as exc:
             if upstream.stop_watching():
                 return CLIENT_CLOSED
@@ -176,5 +177,5 @@ class Proxy:
             raise UpstreamBroken("upstream broke off the response") from exc
         if upstream.stop_watching():
             return CLIENT_CLOSED
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await client.end()
         return status

@@ -1,10 +1,13 @@
-"""Responses the gateway writes itself, as raw ASGI messages, in the OpenAI error shape."""
+"""Responses the gateway writes itself, in the OpenAI error shape, and the ASGI type names."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelport.gateway.downstream import ClientSide
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -18,30 +21,26 @@ def request_id_header(request_id: str) -> tuple[bytes, bytes]:
     return (b"x-request-id", request_id.encode("ascii"))
 
 
-async def send_body(
-    send: Send,
-    status: int,
-    body: bytes,
-    headers: list[tuple[bytes, bytes]],
+async def respond_body(
+    client: ClientSide, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
 ) -> None:
     headers.append((b"content-length", str(len(body)).encode("ascii")))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    await client.respond(status, headers, body)
 
 
-async def send_json(
-    send: Send,
+async def respond_json(
+    client: ClientSide,
     status: int,
     payload: object,
     request_id: str,
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     headers = [JSON_TYPE, request_id_header(request_id), *(extra_headers or ())]
-    await send_body(send, status, json.dumps(payload).encode(), headers)
+    await respond_body(client, status, json.dumps(payload).encode(), headers)
 
 
-async def send_error(
-    send: Send,
+async def respond_error(
+    client: ClientSide,
     status: int,
     message: str,
     error_type: str,
@@ -51,4 +50,4 @@ async def send_error(
 ) -> None:
     """{"error": {"message", "type", "code"}}: what OpenAI clients know how to read."""
     payload = {"error": {"message": message, "type": error_type, "code": code}}
-    await send_json(send, status, payload, request_id, extra_headers)
+    await respond_json(client, status, payload, request_id, extra_headers)

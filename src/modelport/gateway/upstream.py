@@ -158,6 +158,11 @@ class UpstreamConnection(asyncio.Protocol):
             watcher.cancel()
         return self.client_left
 
+    def client_gone(self) -> None:
+        """The client left: fail the exchange with ClientLeft and drop the connection."""
+        self.client_left = True
+        self.fail(ClientLeft())
+
     @property
     def watched(self) -> bool:
         return self._watcher is not None
@@ -277,8 +282,7 @@ class UpstreamConnection(asyncio.Protocol):
                 pass
         except Exception:  # the ASGI server's receive failed: nothing left to watch
             return
-        self.client_left = True
-        self.fail(ClientLeft())
+        self.client_gone()
 
     def _take(self) -> bytes:
         chunks = self._chunks
