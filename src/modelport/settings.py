@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     backoff_initial: float = 1.0  # first crash-restart delay, doubled each time
     backoff_max: float = 60.0  # cap on the crash-restart delay
     upstream_timeout: float = 600.0  # seconds a proxied request may take
+    # Gateway requests served straight from the HTTP protocol, skipping the ASGI cycle
+    # (server/fast_protocol.py); False serves them through the ASGI dispatcher instead.
+    gateway_fast_path: bool = False
     startup_timeout: float = 600.0  # a replica not ready this long after launch is replaced
     plans_file: Path | None = None  # None: the plan catalog shipped with Modelport
     log_level: str = "info"

@@ -1,7 +1,8 @@
 """The gateway end to end: real uvicorn, real SqlStore on SQLite, real upstream HTTP servers.
 
 Upstreams are small aiohttp apps on loopback that echo what reached them, so the tests see
-exactly what an engine would see (headers, path, body).
+exactly what an engine would see (headers, path, body). Every test runs twice: through uvicorn's
+ASGI cycle and through the fast path (server/fast_protocol.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from modelport.gateway.app import create_gateway
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.metrics import GatewayMetrics
 from modelport.gateway.routes import RouteTable
+from modelport.server.fast_protocol import fast_path_protocol
 from modelport.services.auth import Authenticator
 from modelport.settings import Settings
 from modelport.store.repositories import SqlStore, open_store
@@ -127,8 +129,8 @@ def _token(store: SqlStore, project_id: int, role: Role, endpoint_id: int | None
     return secret
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+@pytest.fixture(params=["asgi", "fast"])
+async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
     store = open_store(f"sqlite:///{tmp_path / 'gw.db'}")
     alpha, beta = Upstream("alpha"), Upstream("beta")
     await alpha.start()
@@ -154,8 +156,9 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     )
     await gateway.startup()
     port = free_port()
+    http = fast_path_protocol(gateway) if request.param == "fast" else "httptools"
     config = uvicorn.Config(
-        gateway, host="127.0.0.1", port=port, lifespan="off", http="httptools",
+        gateway, host="127.0.0.1", port=port, lifespan="off", http=http,
         log_level="warning", access_log=False,
     )  # fmt: skip
     server = uvicorn.Server(config)

@@ -3,6 +3,7 @@
 Real uvicorn serving the server's Dispatcher (gateway + a stand-in management app), a real
 SqlStore on SQLite, and real upstream HTTP servers on loopback that echo what reached them or
 stream SSE one event at a time. A last test runs a real llama.cpp engine when it is installed.
+Every test runs through uvicorn's ASGI cycle and through the fast path (server/fast_protocol.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from modelport.gateway.metrics import GatewayMetrics
 from modelport.gateway.routes import RouteTable
 from modelport.runtime.local import LocalRuntime
 from modelport.server.dispatch import Dispatcher
+from modelport.server.fast_protocol import fast_path_protocol
 from modelport.services.auth import Authenticator
 from modelport.settings import Settings
 from modelport.store.repositories import SqlStore, open_store
@@ -164,8 +166,16 @@ def _endpoint(
     return endpoint.id
 
 
+@pytest.fixture(params=["asgi", "fast"])
+def path_kind(request: pytest.FixtureRequest) -> str:
+    """Which way gateway requests go: uvicorn's ASGI cycle or the fast path."""
+    return str(request.param)
+
+
 @asynccontextmanager
-async def serving(store: SqlStore, routes: RouteTable, tmp_path: Path) -> AsyncIterator[str]:
+async def serving(
+    store: SqlStore, routes: RouteTable, tmp_path: Path, kind: str
+) -> AsyncIterator[str]:
     """The dispatcher (gateway + management stand-in) on uvicorn; yields its base URL."""
     settings = Settings(home=tmp_path, upstream_timeout=60)
     gateway: Gateway = create_gateway(
@@ -174,8 +184,9 @@ async def serving(store: SqlStore, routes: RouteTable, tmp_path: Path) -> AsyncI
     await gateway.startup()
     app = Dispatcher(gateway, management_stand_in, gateway.startup, gateway.shutdown)
     port = free_port()
+    http = fast_path_protocol(gateway) if kind == "fast" else "httptools"
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", http="httptools",
+        app, host="127.0.0.1", port=port, lifespan="off", http=http,
         log_level="warning", access_log=False,
     )  # fmt: skip
     server = uvicorn.Server(config)
@@ -191,7 +202,7 @@ async def serving(store: SqlStore, routes: RouteTable, tmp_path: Path) -> AsyncI
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+async def world(tmp_path: Path, path_kind: str) -> AsyncIterator[World]:
     store = open_store(f"sqlite:///{tmp_path / 'gw.db'}")
     alpha, beta = Upstream("alpha"), Upstream("beta")
     await alpha.start()
@@ -207,7 +218,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     await routes.refresh(store)
     try:
         async with (
-            serving(store, routes, tmp_path) as base,
+            serving(store, routes, tmp_path, path_kind) as base,
             httpx.AsyncClient(base_url=base, timeout=20) as client,
         ):
             yield World(
@@ -463,7 +474,7 @@ async def test_the_rest_of_each_dialect_goes_to_its_management_api(world: World)
 
 @pytest.mark.engine
 async def test_a_real_llamacpp_engine_streams_through_deepinfra_and_tir(
-    smollm2_path: Path, tmp_path: Path
+    smollm2_path: Path, tmp_path: Path, path_kind: str
 ) -> None:
     adapter = LlamaCppAdapter()
     need(adapter.available() is None, "llama-cpp-python[server] is not installed")
@@ -487,7 +498,7 @@ async def test_a_real_llamacpp_engine_streams_through_deepinfra_and_tir(
         routes = RouteTable()
         await routes.refresh(store)
         async with (
-            serving(store, routes, tmp_path) as base,
+            serving(store, routes, tmp_path, path_kind) as base,
             httpx.AsyncClient(base_url=base, timeout=60) as client,
         ):
             await _wait_until_serving(client, tir(project, endpoint.id, "v1/models"), token)

@@ -12,7 +12,7 @@ from modelport.api.app import ApiServices, create_app
 from modelport.clock import SystemClock
 from modelport.controller.loop import Controller
 from modelport.dialects.registry import mount_dialects
-from modelport.gateway.app import create_gateway
+from modelport.gateway.app import Gateway, create_gateway
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.metrics import GatewayMetrics
 from modelport.gateway.routes import RouteTable
@@ -32,6 +32,7 @@ class Components:
     settings: Settings
     store: SqlStore
     asgi_app: ASGIApp
+    gateway: Gateway  # also served without ASGI by the fast path (server/fast_protocol.py)
     first_admin_token: str | None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -91,4 +92,4 @@ def build_components(settings: Settings) -> Components:
         log.info("server stopped; replicas keep running and are adopted on the next start")
 
     app = Dispatcher(gateway, api, on_startup, on_shutdown)
-    return Components(settings, store, app, first_token, _tasks=tasks)
+    return Components(settings, store, app, gateway, first_token, _tasks=tasks)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import uvicorn
 
-from modelport.server.components import build_components
+from modelport.server.components import Components, build_components
 from modelport.server.logging import configure_logging
 from modelport.settings import Settings
 
@@ -23,7 +24,7 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         loop=_best_loop(),
-        http=_best_http(),
+        http=_http(settings, components),
         lifespan="on",
         proxy_headers=False,  # X-Forwarded-For from clients is not trusted for anything
         access_log=False,  # request lines would be per-request hot-path work; metrics cover it
@@ -64,6 +65,17 @@ def _best_http() -> str:
     except ImportError:
         return "h11"
     return "httptools"
+
+
+def _http(settings: Settings, components: Components) -> str | type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol: with httptools and the fast path on, gateway requests skip the
+    ASGI cycle (server/fast_protocol.py); everything else is served by uvicorn as usual."""
+    best = _best_http()
+    if settings.gateway_fast_path and best == "httptools":
+        from modelport.server.fast_protocol import fast_path_protocol  # needs httptools
+
+        return fast_path_protocol(components.gateway)
+    return best
 
 
 def main() -> None:
