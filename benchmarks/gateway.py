@@ -10,11 +10,13 @@ command launches the nginx replica; the controller starts it and probes it READY
 server is available, otherwise as the gateway app alone under uvicorn + uvloop + httptools
 (benchmarks/upstream/gateway_only.py). `--baseline REF` adds the previous design: the same mode
 run from `src/` of commit REF (unpacked with `git archive`), measured in the same run.
+`--asgi` adds this checkout with the gateway fast path off (`MODELPORT_GATEWAY_FAST_PATH=0`:
+gateway requests through uvicorn's ASGI cycle); the `modelport` target has it on.
 `--profile` samples the gateway with py-spy during an extra c64 run (not a measured one) and
 adds where its time goes.
 
     python benchmarks/gateway.py [--seconds 8] [--rounds 3] [--mode auto|server|gateway]
-                                 [--baseline REF] [--profile] [--no-append]
+                                 [--baseline REF] [--asgi] [--profile] [--no-append]
 
 Each round runs every target once (c1, then c64); rounds start when the machine is quiet (or
 after 90 s of waiting) and the figures reported are medians over rounds.
@@ -123,21 +125,26 @@ def use_server(mode: str) -> bool:
 
 @contextlib.contextmanager
 def modelport(
-    server: bool, workdir: Path, upstream: tuple[int, int] | None, src: Path | None = None
+    server: bool,
+    workdir: Path,
+    upstream: tuple[int, int] | None,
+    src: Path | None = None,
+    fast_path: bool = True,
 ) -> Iterator[tuple[str, str, dict[str, int], int]]:
     """Yields (base URL, token, process groups, replica port) of a Modelport under test."""
+    env = {"MODELPORT_GATEWAY_FAST_PATH": "1" if fast_path else "0"}
     if server:
-        with modelport_server(workdir, LAUNCH_NGINX, src) as running:
+        with modelport_server(workdir, LAUNCH_NGINX, src, env) as running:
             yield running
         return
     assert upstream is not None
     port, pgid = upstream
-    with modelport_gateway(workdir, port, src) as (base, token, gateway_pgid):
+    with modelport_gateway(workdir, port, src, env) as (base, token, gateway_pgid):
         yield base, token, {"proxy": gateway_pgid, "replica": pgid}, port
 
 
 def run(
-    seconds: int, rounds: int, mode: str, baseline: str | None, want_profile: bool
+    seconds: int, rounds: int, mode: str, baseline: str | None, asgi: bool, want_profile: bool
 ) -> tuple[str, Results, str | None]:
     server = use_server(mode)
     label = (
@@ -145,7 +152,7 @@ def run(
         "the controller)"
         if server
         else "gateway app alone under uvicorn (uvloop + httptools), real SqlStore + token"
-    )
+    ) + ", gateway fast path on (`MODELPORT_GATEWAY_FAST_PATH=1`)"
     profiled = None
     with tempfile.TemporaryDirectory(prefix="mp-bench-") as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
@@ -164,6 +171,10 @@ def run(
             Target("nginx-proxy", f"http://127.0.0.1:{proxy_port}{PATH}", None, proxied),
             Target("modelport", f"{base}{PATH}", token, groups),
         ]
+        if asgi:
+            slow = modelport(server, workdir / "asgi", upstream, fast_path=False)
+            base, token, groups, _ = stack.enter_context(slow)
+            targets.append(Target("modelport-asgi", f"{base}{PATH}", token, groups))
         if baseline:
             src = export_tree(HERE.parent, baseline, workdir / "baseline")
             before = modelport(server, workdir / "baseline", upstream, src)
@@ -181,12 +192,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians")
     parser.add_argument("--mode", choices=["auto", "server", "gateway"], default="auto")
     parser.add_argument("--baseline", metavar="REF", help="also measure src/ of this commit")
+    parser.add_argument("--asgi", action="store_true", help="also measure the ASGI path")
     parser.add_argument("--profile", action="store_true", help="py-spy the gateway at c64")
     parser.add_argument("--no-append", action="store_true", help="print only")
     args = parser.parse_args()
     ensure_tools()
     label, results, profiled = run(
-        args.seconds, args.rounds, args.mode, args.baseline, args.profile
+        args.seconds, args.rounds, args.mode, args.baseline, args.asgi, args.profile
     )
     section = report(
         label, results, args.seconds, args.rounds, len(BODY), PATH, args.baseline, profiled

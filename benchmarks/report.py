@@ -13,8 +13,11 @@ HERE = Path(__file__).resolve().parent
 
 # Where a sample's innermost frame lives -> what it counts as. First match wins; a frame's
 # self time includes the C code it calls (syscalls in transport.write, the parser, uvloop).
+_FAST = "fast path (server/fast_protocol.py, gateway/fast_exchange.py)"
 _BUCKETS = (
     ("modelport/gateway/upstream", "upstream client (gateway/upstream*.py)"),
+    ("modelport/gateway/fast_exchange", _FAST),
+    ("modelport/server/fast_protocol", _FAST),
     ("modelport/gateway/proxy", "proxy (gateway/proxy.py)"),
     ("modelport/gateway/metrics", "metrics"),
     ("modelport/gateway/", "gateway app (auth, headers, routing, body)"),
@@ -85,8 +88,9 @@ def report(
     profiled: str | None,
 ) -> str:
     direct, proxy, ours = results["direct"], results["nginx-proxy"], results["modelport"]
+    names = {"baseline": f"modelport @ {baseline}", "modelport-asgi": "modelport, ASGI path"}
     rows = "\n".join(
-        f"| {name if name != 'baseline' else f'modelport @ {baseline}'} | {r['c1'].p50_ms:.3f} "
+        f"| {names.get(name, name)} | {r['c1'].p50_ms:.3f} "
         f"| {r['c1'].p99_ms:.3f} | {r['c64'].rps:,.0f} | {r['c1'].errors + r['c64'].errors} "
         f"| {_cpu(r['c64'])} | {_per_request(r['c64'])} |"
         for name, r in results.items()
@@ -112,6 +116,15 @@ def report(
             f"nginx-proxy; this checkout is {ours['c64'].rps / before['c64'].rps:.2f}x it, "
             f"p50 c1 {before['c1'].p50_ms:.3f} -> {ours['c1'].p50_ms:.3f} ms, gateway CPU per "
             f"request {_per_request(before['c64'])} -> {_per_request(ours['c64'])} µs."
+        )
+    if "modelport-asgi" in results:
+        slow = results["modelport-asgi"]
+        lines.append(
+            f"- The same checkout with the fast path off (`MODELPORT_GATEWAY_FAST_PATH=0`, same "
+            f"run): {slow['c64'].rps:,.0f} req/s = {slow['c64'].rps / proxy['c64'].rps:.2f} of "
+            f"nginx-proxy; the fast path is {ours['c64'].rps / slow['c64'].rps:.2f}x it, p50 c1 "
+            f"{slow['c1'].p50_ms:.3f} -> {ours['c1'].p50_ms:.3f} ms, gateway CPU per request "
+            f"{_per_request(slow['c64'])} -> {_per_request(ours['c64'])} µs."
         )
     load = os.getloadavg()[0]
     section = f"""

@@ -28,7 +28,7 @@ def _env(src: Path | None, **extra: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def modelport_server(
-    workdir: Path, launch_nginx: Path, src: Path | None = None
+    workdir: Path, launch_nginx: Path, src: Path | None = None, extra: dict[str, str] | None = None
 ) -> Iterator[tuple[str, str, dict[str, int], int]]:
     """The real server with endpoint `bench`: a `custom` endpoint whose command is nginx.
 
@@ -38,6 +38,7 @@ def modelport_server(
     workdir.mkdir(parents=True, exist_ok=True)
     env = _env(
         src,
+        **(extra or {}),
         MODELPORT_HOME=str(home),
         MODELPORT_PORT=str(port),
         MODELPORT_HOST="127.0.0.1",
@@ -83,7 +84,7 @@ def _wait_ready(api: httpx.Client, timeout: float = 60) -> tuple[int, int]:
 
 @contextlib.contextmanager
 def modelport_gateway(
-    workdir: Path, upstream_port: int, src: Path | None = None
+    workdir: Path, upstream_port: int, src: Path | None = None, extra: dict[str, str] | None = None
 ) -> Iterator[tuple[str, str, int]]:
     """The gateway app alone under uvicorn; yields (base URL, token, process group)."""
     port = free_port()
@@ -99,7 +100,7 @@ def modelport_gateway(
         str(workdir / "gw-home"),
     ]
     log = workdir / "gateway.log"
-    with process(argv, log, _env(src)) as gateway:
+    with process(argv, log, _env(src, **(extra or {}))) as gateway:
         wait_for_port(port, 60)
         line = next(ln for ln in log.read_text().splitlines() if ln.startswith("{"))
         yield f"http://127.0.0.1:{port}", json.loads(line)["token"], gateway.pid

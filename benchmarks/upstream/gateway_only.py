@@ -92,12 +92,17 @@ def main() -> None:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
+    http: Any = "httptools"
+    if getattr(settings, "gateway_fast_path", False):  # older checkouts have no fast path
+        from modelport.server.fast_protocol import fast_path_protocol
+
+        http = fast_path_protocol(gateway)
     uvicorn.run(
         app,
         host="127.0.0.1",
         port=args.port,
         loop="uvloop",
-        http="httptools",
+        http=http,
         lifespan="on",
         access_log=False,
         log_level="warning",

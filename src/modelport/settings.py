@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     upstream_timeout: float = 600.0  # seconds a proxied request may take
     # Gateway requests served straight from the HTTP protocol, skipping the ASGI cycle
     # (server/fast_protocol.py); False serves them through the ASGI dispatcher instead.
-    gateway_fast_path: bool = False
+    gateway_fast_path: bool = True
     startup_timeout: float = 600.0  # a replica not ready this long after launch is replaced
     plans_file: Path | None = None  # None: the plan catalog shipped with Modelport
     log_level: str = "info"
