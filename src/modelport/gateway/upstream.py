@@ -75,6 +75,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.started = 0.0  # loop time the current exchange began
         self.deadline = 0.0  # loop time after which the pool's sweeper times the request out
         self._watcher: asyncio.Task[None] | None = None
+        self._loop = asyncio.get_running_loop()  # asked once: on 3.11 each ask is a getpid()
         self._on_lost = on_lost
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpResponseParser(self)
@@ -149,7 +150,7 @@ class UpstreamConnection(asyncio.Protocol):
         """
         receive = self.receive
         if self._watcher is None and receive is not None and not self.complete:
-            self._watcher = asyncio.get_running_loop().create_task(self._watch(receive))
+            self._watcher = self._loop.create_task(self._watch(receive))
 
     def stop_watching(self) -> bool:
         """Stop listening for the client; True when it had left."""
@@ -295,7 +296,7 @@ class UpstreamConnection(asyncio.Protocol):
         return data
 
     async def _wait(self) -> None:
-        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        waiter = self._waiter = self._loop.create_future()
         try:
             await waiter
         finally:
