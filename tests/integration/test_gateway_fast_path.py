@@ -371,3 +371,44 @@ async def test_expect_100_continue_gets_its_interim_answer(world: World) -> None
         writer.write(b"hello")
         assert (await read_response(reader)).body == b"POST /x HTTP/1.1|5|hello"
         writer.close()
+
+
+async def test_answers_without_a_body_get_no_framing(world: World) -> None:
+    async def answer(exchange: Exchange) -> None:
+        status = b"204 No Content" if b"/204" in exchange.head else b"304 Not Modified"
+        await exchange.write(b"HTTP/1.1 %s\r\nETag: x\r\n\r\n" % status)
+
+    async with ScriptedServer(answer) as replica:
+        await world.add("e", [replica.port])
+        reader, writer = await world.connect()
+        for status in (204, 304):
+            writer.write(request("GET", f"/endpoints/e/{status}", world.token))
+            answer_ = await read_response(reader)
+            assert answer_.status == status and answer_.headers["etag"] == "x"
+            assert "transfer-encoding" not in answer_.headers
+        writer.write(request("GET", "/endpoints/e/204", world.token))
+        assert (await read_response(reader)).status == 204  # the connection is still in step
+        writer.close()
+
+
+async def test_upstream_failures_before_and_after_the_first_byte(world: World) -> None:
+    async def answer(exchange: Exchange) -> None:
+        if b"/garbage" in exchange.head:
+            await exchange.write(b"SPDY/9 what\r\n\r\n")
+        else:  # half a stream, then the replica dies
+            await exchange.write(SSE_HEAD + chunk(b"data: partial\n\n"))
+            await asyncio.sleep(0.05)
+            exchange.writer.transport.abort()
+
+    async with ScriptedServer(answer) as replica:
+        await world.add("e", [replica.port])
+        reader, writer = await world.connect()
+        writer.write(request("GET", "/endpoints/e/garbage", world.token))
+        invalid = await read_response(reader)
+        assert invalid.status == 502 and b"upstream_protocol_error" in invalid.body
+        writer.write(request("GET", "/endpoints/e/cut", world.token))
+        status, _ = await read_head(reader)
+        assert status == 200 and await read_chunk(reader) == b"data: partial\n\n"
+        # The client must see the response cut short, not a clean end.
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        writer.close()
