@@ -11,12 +11,15 @@ server is available, otherwise as the gateway app alone under uvicorn + uvloop +
 (benchmarks/upstream/gateway_only.py). `--baseline REF` adds the previous design: the same mode
 run from `src/` of commit REF (unpacked with `git archive`), measured in the same run.
 `--asgi` adds this checkout with the gateway fast path off (`MODELPORT_GATEWAY_FAST_PATH=0`:
-gateway requests through uvicorn's ASGI cycle); the `modelport` target has it on.
+gateway requests through uvicorn's ASGI cycle); the `modelport` target has it on. `--fresh`
+starts every Modelport target anew each round (on a small shared VM one Python process can run
+10-20 % faster or slower than the next start of the same code, for its whole life; medians over
+fresh processes average that out).
 `--profile` samples the gateway with py-spy during an extra c64 run (not a measured one) and
 adds where its time goes.
 
     python benchmarks/gateway.py [--seconds 8] [--rounds 3] [--mode auto|server|gateway]
-                                 [--baseline REF] [--asgi] [--profile] [--no-append]
+                                 [--baseline REF] [--asgi] [--fresh] [--profile] [--no-append]
 
 Each round runs every target once (c1, then c64); rounds start when the machine is quiet (or
 after 90 s of waiting) and the figures reported are medians over rounds.
@@ -32,7 +35,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +59,8 @@ RESULTS = HERE / "RESULTS.md"
 BODY = '{"model":"bench","messages":[{"role":"user","content":"Say hi"}],"max_tokens":16}'
 PATH = "/v1/chat/completions"
 Results = dict[str, dict[str, WrkResult]]  # target -> "c1" / "c64" -> median over rounds
+Running = tuple[str, str, dict[str, int], int]  # base URL, token, process groups, replica port
+Starter = Callable[[], contextlib.AbstractContextManager[Running]]
 
 
 @dataclass
@@ -64,6 +69,7 @@ class Target:
     url: str
     token: str | None
     groups: dict[str, int]  # role ("proxy", "replica") -> process group, for CPU accounting
+    start: Starter | None = None  # set: a fresh process per round (url, token, groups unused)
 
 
 @contextlib.contextmanager
@@ -77,24 +83,36 @@ def nginx(kind: str, port: int, workdir: Path, upstream: str | None = None) -> I
         yield proc.pid
 
 
+def wrk(target: Target, connections: int, threads: int, duration: int, workdir: Path) -> WrkResult:
+    groups = target.groups if connections > 1 else None
+    return run_wrk(target.url, connections, threads, duration, target.token, workdir, BODY, groups)
+
+
+@contextlib.contextmanager
+def live(target: Target, workdir: Path) -> Iterator[Target]:
+    """The target itself, or a fresh process of it (warmed up) for as long as it is used."""
+    if target.start is None:
+        yield target
+        return
+    with target.start() as (base, token, groups, _):
+        running = Target(target.name, f"{base}{PATH}", token, groups)
+        wrk(running, 64, 2, 2, workdir)  # warm the connection pools and the token cache
+        yield running
+
+
 def measure(targets: list[Target], seconds: int, rounds: int, workdir: Path) -> Results:
     """Every target in turn, `rounds` times over (so drifting load hits them alike); medians."""
-
-    def wrk(target: Target, connections: int, threads: int, duration: int) -> WrkResult:
-        groups = target.groups if connections > 1 else None
-        return run_wrk(
-            target.url, connections, threads, duration, target.token, workdir, BODY, groups
-        )
-
     for target in targets:
-        wrk(target, 64, 2, 2)  # warm the connection pools (and the token cache); not recorded
+        if target.start is None:  # warm the connection pools (and the token cache)
+            wrk(target, 64, 2, 2, workdir)
     runs: dict[str, dict[str, list[WrkResult]]] = {t.name: {"c1": [], "c64": []} for t in targets}
     for number in range(rounds):
-        busy = wait_until_quiet()
-        print(f"round {number + 1}/{rounds} (machine busy {busy:.2f} CPUs before it)", flush=True)
         for target in targets:
-            runs[target.name]["c1"].append(wrk(target, 1, 1, seconds))
-            runs[target.name]["c64"].append(wrk(target, 64, 2, seconds))
+            with live(target, workdir) as running:
+                busy = wait_until_quiet()
+                print(f"round {number + 1}/{rounds}, machine busy {busy:.2f} CPUs", flush=True)
+                runs[target.name]["c1"].append(wrk(running, 1, 1, seconds, workdir))
+                runs[target.name]["c64"].append(wrk(running, 64, 2, seconds, workdir))
             last = runs[target.name]["c64"][-1]
             print(f"  {target.name:18s} c64 {last.rps:8,.0f} req/s  " + " ".join(
                 f"{k} {v:.2f}" for k, v in last.cpu.items()), flush=True)  # fmt: skip
@@ -144,7 +162,13 @@ def modelport(
 
 
 def run(
-    seconds: int, rounds: int, mode: str, baseline: str | None, asgi: bool, want_profile: bool
+    seconds: int,
+    rounds: int,
+    mode: str,
+    baseline: str | None,
+    asgi: bool,
+    fresh: bool,
+    want_profile: bool,
 ) -> tuple[str, Results, str | None]:
     server = use_server(mode)
     label = (
@@ -153,6 +177,8 @@ def run(
         if server
         else "gateway app alone under uvicorn (uvloop + httptools), real SqlStore + token"
     ) + ", gateway fast path on (`MODELPORT_GATEWAY_FAST_PATH=1`)"
+    if fresh:
+        label += "; every Modelport target started anew for each round"
     profiled = None
     with tempfile.TemporaryDirectory(prefix="mp-bench-") as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
@@ -169,20 +195,30 @@ def run(
         targets = [
             Target("direct", f"http://127.0.0.1:{port}{PATH}", None, replica),
             Target("nginx-proxy", f"http://127.0.0.1:{proxy_port}{PATH}", None, proxied),
-            Target("modelport", f"{base}{PATH}", token, groups),
         ]
+
+        def add(name: str, starter: Starter) -> None:
+            if fresh:  # the first Modelport above only serves the replica the others use
+                targets.append(Target(name, "", None, {}, starter))
+                return
+            base, token, groups, _ = stack.enter_context(starter())
+            targets.append(Target(name, f"{base}{PATH}", token, groups))
+
+        if fresh:
+            add("modelport", lambda: modelport(server, workdir / "fresh", upstream))
+        else:
+            targets.append(Target("modelport", f"{base}{PATH}", token, groups))
         if asgi:
-            slow = modelport(server, workdir / "asgi", upstream, fast_path=False)
-            base, token, groups, _ = stack.enter_context(slow)
-            targets.append(Target("modelport-asgi", f"{base}{PATH}", token, groups))
+            add(
+                "modelport-asgi", lambda: modelport(server, workdir / "asgi", upstream, None, False)
+            )
         if baseline:
             src = export_tree(HERE.parent, baseline, workdir / "baseline")
-            before = modelport(server, workdir / "baseline", upstream, src)
-            base, token, groups, _ = stack.enter_context(before)
-            targets.append(Target("baseline", f"{base}{PATH}", token, groups))
+            add("baseline", lambda: modelport(server, workdir / "baseline", upstream, src))
         results = measure(targets, seconds, rounds, workdir)
         if want_profile:
-            profiled = profile(targets[2], seconds, workdir)
+            with live(targets[2], workdir) as running:
+                profiled = profile(running, seconds, workdir)
     return label, results, profiled
 
 
@@ -193,12 +229,13 @@ def main() -> None:
     parser.add_argument("--mode", choices=["auto", "server", "gateway"], default="auto")
     parser.add_argument("--baseline", metavar="REF", help="also measure src/ of this commit")
     parser.add_argument("--asgi", action="store_true", help="also measure the ASGI path")
+    parser.add_argument("--fresh", action="store_true", help="new Modelport processes per round")
     parser.add_argument("--profile", action="store_true", help="py-spy the gateway at c64")
     parser.add_argument("--no-append", action="store_true", help="print only")
     args = parser.parse_args()
     ensure_tools()
     label, results, profiled = run(
-        args.seconds, args.rounds, args.mode, args.baseline, args.asgi, args.profile
+        args.seconds, args.rounds, args.mode, args.baseline, args.asgi, args.fresh, args.profile
     )
     section = report(
         label, results, args.seconds, args.rounds, len(BODY), PATH, args.baseline, profiled
