@@ -8,8 +8,7 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,13 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from tests.support.server import ServerProcess, kill_process_groups
+from tests.support.server import (
+    ServerProcess,
+    running_server,
+)
+from tests.support.server import (
+    wait_until as _wait,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.engine, pytest.mark.timeout(600)]
 
@@ -66,14 +71,8 @@ class Client:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -> Iterator[ServerProcess]:
-    srv = ServerProcess(tmp_path_factory.mktemp("mp-home"))
-    srv.start()
-    try:
+    with running_server(tmp_path_factory.mktemp("mp-home")) as srv:
         yield srv
-    finally:
-        pids = _replica_pids(srv) if srv.proc and srv.proc.poll() is None else []
-        srv.stop()
-        kill_process_groups(pids)
 
 
 @pytest.fixture(scope="module")
@@ -98,25 +97,6 @@ def deployed(di: Client, smollm2_path: Path) -> dict[str, Any]:
         di.deployment(out["deploy_id"])
     )
     return out
-
-
-def _replica_pids(srv: ServerProcess) -> list[int]:
-    with srv.api() as api:
-        items = api.get("/api/v1/endpoints").json()["items"]
-        pids: list[int] = []
-        for endpoint in items:
-            replicas = api.get(f"/api/v1/endpoints/{endpoint['name']}/replicas").json()["items"]
-            pids += [r["handle"]["pid"] for r in replicas if r.get("handle")]
-    return pids
-
-
-def _wait(predicate: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def _native(di: Client, deploy_id: str) -> dict[str, Any]:

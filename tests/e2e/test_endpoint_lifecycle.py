@@ -14,7 +14,16 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from tests.support.server import ServerProcess, kill_process_groups
+from tests.support.server import (
+    ServerProcess,
+    kill_process_groups,
+)
+from tests.support.server import (
+    pid_alive as _alive,
+)
+from tests.support.server import (
+    wait_until as _wait,
+)
 from tests.support.traffic import SteadyTraffic
 
 pytestmark = [pytest.mark.e2e, pytest.mark.engine, pytest.mark.timeout(900)]
@@ -59,15 +68,6 @@ def _endpoint(srv: ServerProcess) -> dict:
     return dict(resp.json())
 
 
-def _wait(predicate, timeout: float, interval: float = 0.5) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
-
-
 def _all_ready(srv: ServerProcess, generation: int | None = None) -> bool:
     ep = _endpoint(srv)
     reps = _replicas(srv)
@@ -77,15 +77,6 @@ def _all_ready(srv: ServerProcess, generation: int | None = None) -> bool:
         and len(reps) == 2
         and all(r["state"] == "ready" and r["generation"] == gen for r in reps)
     )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_deploy_with_cli_and_chat_through_gateway(server: ServerProcess, smollm2_path: Path):

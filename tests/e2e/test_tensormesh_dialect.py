@@ -10,8 +10,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,13 @@ import httpx
 import pytest
 from openai import NotFoundError, OpenAI
 
-from tests.support.server import ServerProcess, kill_process_groups
+from tests.support.server import (
+    ServerProcess,
+    kill_process_groups,
+)
+from tests.support.server import (
+    wait_until as _wait,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.engine, pytest.mark.timeout(600)]
 
@@ -54,15 +59,6 @@ def _replica_pids(srv: ServerProcess) -> list[int]:
         if resp.status_code == 200:
             pids += [r["handle"]["pid"] for r in resp.json()["items"] if r.get("handle")]
     return pids
-
-
-def _wait(predicate: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def _tm(srv: ServerProcess) -> httpx.Client:

@@ -8,12 +8,10 @@ and find the secret env value nowhere it must not be.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,16 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from tests.support.server import ServerProcess, kill_process_groups
+from tests.support.server import (
+    ServerProcess,
+    running_server,
+)
+from tests.support.server import (
+    pid_alive as _alive,
+)
+from tests.support.server import (
+    wait_until as _wait,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.engine, pytest.mark.timeout(900)]
 
@@ -90,39 +97,10 @@ class Tir:
         )
 
 
-def _wait(predicate: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -> Iterator[ServerProcess]:
-    srv = ServerProcess(tmp_path_factory.mktemp("mp-home"))
-    srv.start()
-    try:
+    with running_server(tmp_path_factory.mktemp("mp-home")) as srv:
         yield srv
-    finally:
-        pids: list[int] = []
-        if srv.proc and srv.proc.poll() is None:
-            with srv.api() as api:
-                for endpoint in api.get("/api/v1/endpoints").json()["items"]:
-                    reps = api.get(f"/api/v1/endpoints/{endpoint['name']}/replicas").json()
-                    pids += [r["handle"]["pid"] for r in reps["items"] if r.get("handle")]
-        srv.stop()
-        kill_process_groups(pids)
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -92,12 +93,54 @@ class ServerProcess:
             check=False,
         )
 
+    def replica_pids(self) -> list[int]:
+        """The pids of every replica of every endpoint the admin token sees."""
+        pids: list[int] = []
+        with self.api() as api:
+            for endpoint in api.get("/api/v1/endpoints").json()["items"]:
+                reps = api.get(f"/api/v1/endpoints/{endpoint['name']}/replicas").json()
+                pids += [r["handle"]["pid"] for r in reps["items"] if r.get("handle")]
+        return pids
+
     def api(self) -> httpx.Client:
         return httpx.Client(
             base_url=self.base_url,
             headers={"Authorization": f"Bearer {self.admin_token}"},
             timeout=30,
         )
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
+    """Poll `predicate` until it holds (True) or `timeout` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def pid_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@contextlib.contextmanager
+def running_server(home: Path) -> Iterator[ServerProcess]:
+    """A started server; afterwards it is stopped and every replica it had is killed."""
+    srv = ServerProcess(home)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        pids = srv.replica_pids() if srv.proc and srv.proc.poll() is None else []
+        srv.stop()
+        kill_process_groups(pids)
 
 
 def kill_process_groups(pids: list[int]) -> None:
