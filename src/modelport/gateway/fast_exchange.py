@@ -32,6 +32,7 @@ from modelport.gateway.incoming import BodyTooLarge, ClientGone
 from modelport.gateway.proxy import UpstreamBroken
 from modelport.gateway.responses import Scope
 from modelport.gateway.upstream import ClientLeft, UpstreamConnection
+from modelport.gateway.waiter import Waiter
 
 log = logging.getLogger("modelport.gateway.fast")
 
@@ -65,6 +66,9 @@ class Connection(Protocol):
 
     @property
     def transport(self) -> asyncio.Transport: ...
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
 
     @property
     def flow(self) -> WriteFlow: ...
@@ -112,7 +116,7 @@ class FastExchange:
         self._started = False  # the response head went out
         self._chunked = False
         self._upstream: UpstreamConnection | None = None
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiter = Waiter(conn.loop)
 
     # --- the parser's side (the server's protocol) -------------------------------------
     def on_body(self, data: bytes) -> None:
@@ -124,11 +128,11 @@ class FastExchange:
             self._parts = []
         else:
             self._parts.append(data)
-        self._wake()
+        self._waiter.wake()
 
     def on_body_end(self) -> None:
         self._body_done = True
-        self._wake()
+        self._waiter.wake()
 
     def lost(self) -> None:
         """The client's connection is gone."""
@@ -136,7 +140,7 @@ class FastExchange:
         upstream = self._upstream
         if upstream is not None:
             upstream.client_gone()
-        self._wake()
+        self._waiter.wake()
 
     # --- run by uvicorn's task machinery ------------------------------------------------
     async def run_asgi(self, app: object = None) -> None:
@@ -179,7 +183,7 @@ class FastExchange:
                 self._expect_100 = False
                 self._conn.transport.write(_CONTINUE)
             self._conn.flow.resume_reading()
-            await self._wait()
+            await self._waiter.wait()
 
     def watch(self, upstream: UpstreamConnection | None) -> None:
         if upstream is not None and self.disconnected:
@@ -246,15 +250,3 @@ class FastExchange:
         if not self.keep_alive:
             self._conn.transport.close()
         self._conn.exchange_done(self)
-
-    async def _wait(self) -> None:
-        waiter = self._waiter = asyncio.get_running_loop().create_future()
-        try:
-            await waiter
-        finally:
-            self._waiter = None
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)

@@ -20,6 +20,8 @@ from typing import Any, cast
 
 import httptools
 
+from modelport.gateway.waiter import Waiter
+
 RawHeaders = list[tuple[bytes, bytes]]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]  # the ASGI client's receive()
 
@@ -79,6 +81,7 @@ class UpstreamConnection(asyncio.Protocol):
         self._on_lost = on_lost
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpResponseParser(self)
+        self._waiter = Waiter(self._loop)  # the proxy's coroutine, woken by the callbacks
         self.closed = False
         self._reset()
 
@@ -98,7 +101,6 @@ class UpstreamConnection(asyncio.Protocol):
         self._active = False  # a request went out and its answer is expected
         self._interim = False
         self._eof_delimited = True
-        self._waiter: asyncio.Future[None] | None = None
         self.receive: Receive | None = None  # set by the proxy: watch_client() listens on it
         self.client_left = False
 
@@ -121,14 +123,14 @@ class UpstreamConnection(asyncio.Protocol):
         while not self.head_done:
             if self._error is not None:
                 raise self._error
-            await self._wait()
+            await self._waiter.wait()
 
     async def read_body(self) -> bytes:
         """The rest of the body, whole (for bodies known to be small)."""
         while not self.complete:
             if self._error is not None:
                 raise self._error
-            await self._wait()
+            await self._waiter.wait()
         return self._take()
 
     async def next_chunk(self) -> bytes:
@@ -140,7 +142,7 @@ class UpstreamConnection(asyncio.Protocol):
                 return b""
             if self._error is not None:
                 raise self._error
-            await self._wait()
+            await self._waiter.wait()
 
     def watch_client(self) -> None:
         """From now on, fail the exchange with ClientLeft as soon as the client disconnects.
@@ -181,7 +183,7 @@ class UpstreamConnection(asyncio.Protocol):
         """End the exchange with `error` (timeout, client gone) and drop the connection."""
         if self._error is None and not self.complete:
             self._error = error
-            self._wake()
+            self._waiter.wake()
         self.close()
 
     def close(self) -> None:
@@ -218,7 +220,7 @@ class UpstreamConnection(asyncio.Protocol):
             self.complete = True  # a body without length or chunking ends with the connection
         elif not self.complete:
             self._error = self._error or UpstreamClosed(self._got_bytes)
-        self._wake()
+        self._waiter.wake()
         self._on_lost(self)
 
     # --- httptools callbacks -----------------------------------------------------------
@@ -254,7 +256,7 @@ class UpstreamConnection(asyncio.Protocol):
             self._eof_delimited = False
         if self._head_only:
             self.complete = True  # a HEAD answer has no body, whatever its headers say
-        self._wake()
+        self._waiter.wake()
 
     def on_body(self, body: bytes) -> None:
         if self.complete:
@@ -264,7 +266,7 @@ class UpstreamConnection(asyncio.Protocol):
         if self._buffered > HIGH_WATER and not self._paused and self._transport is not None:
             self._paused = True
             self._transport.pause_reading()
-        self._wake()
+        self._waiter.wake()
 
     def on_message_complete(self) -> None:
         if self.complete:
@@ -274,7 +276,7 @@ class UpstreamConnection(asyncio.Protocol):
             return
         self.complete = True
         self._keep_alive = self._parser.should_keep_alive()
-        self._wake()
+        self._waiter.wake()
 
     # --- internals -----------------------------------------------------------------------
     async def _watch(self, receive: Receive) -> None:
@@ -294,15 +296,3 @@ class UpstreamConnection(asyncio.Protocol):
             self._paused = False
             self._transport.resume_reading()
         return data
-
-    async def _wait(self) -> None:
-        waiter = self._waiter = self._loop.create_future()
-        try:
-            await waiter
-        finally:
-            self._waiter = None
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
