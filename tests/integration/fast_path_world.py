@@ -7,7 +7,6 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,8 @@ import uvicorn
 
 from modelport.clock import SystemClock
 from modelport.domain.ids import hash_token, new_token, token_display_prefix
-from modelport.domain.records import ReplicaHandle, Role
+from modelport.domain.records import Role
 from modelport.domain.specs import EndpointSpec, Framework
-from modelport.domain.states import ReplicaState
 from modelport.gateway.app import create_gateway
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.metrics import GatewayMetrics
@@ -26,8 +24,9 @@ from modelport.server.dispatch import Dispatcher
 from modelport.server.fast_protocol import fast_path_protocol
 from modelport.services.auth import Authenticator
 from modelport.settings import Settings
-from modelport.store.repositories import SqlStore, open_store
+from modelport.store.repositories import open_store
 from tests.integration.upstream_servers import Exchange, free_port, response
+from tests.support.routing import ready_replica
 
 MAX_BODY = 4 * 1024 * 1024
 SSE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
@@ -61,18 +60,6 @@ class World:
         return next((float(ln.split(" ")[-1]) for ln in lines if ln.startswith(key)), 0.0)
 
 
-def _ready_replica(store: SqlStore, endpoint_id: int, port: int) -> None:
-    now = datetime.now(UTC)
-    replica = store.create_replica(endpoint_id, 1, now)
-    handle = ReplicaHandle(backend="local", host="127.0.0.1", port=port)
-    store.transition_replica(
-        replica.id, ReplicaState.PENDING, ReplicaState.STARTING, reason="t", now=now, handle=handle
-    )
-    store.transition_replica(
-        replica.id, ReplicaState.STARTING, ReplicaState.READY, reason="t", now=now
-    )
-
-
 @asynccontextmanager
 async def fast_path_world(tmp_path: Path) -> AsyncIterator[World]:
     """The dispatcher (gateway + a management stand-in) on uvicorn with the fast-path protocol,
@@ -89,7 +76,7 @@ async def fast_path_world(tmp_path: Path) -> AsyncIterator[World]:
     async def add(name: str, ports: list[int]) -> None:
         endpoint = store.create_endpoint(project, name, spec, spec.model_dump_json())
         for port in ports:
-            _ready_replica(store, endpoint.id, port)
+            ready_replica(store, endpoint.id, port)
         await routes.refresh(store)
 
     settings = Settings(home=tmp_path, max_body_bytes=MAX_BODY, upstream_timeout=30)

@@ -12,7 +12,6 @@ import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -21,10 +20,9 @@ import uvicorn
 from aiohttp import web
 
 from modelport.clock import SystemClock
-from modelport.domain.ids import hash_token, new_token, token_display_prefix
-from modelport.domain.records import ReplicaHandle, Role
+from modelport.domain.records import Role
 from modelport.domain.specs import EndpointSpec, Framework
-from modelport.domain.states import DesiredState, ReplicaState
+from modelport.domain.states import DesiredState
 from modelport.gateway.app import create_gateway
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.metrics import GatewayMetrics
@@ -33,6 +31,7 @@ from modelport.server.fast_protocol import fast_path_protocol
 from modelport.services.auth import Authenticator
 from modelport.settings import Settings
 from modelport.store.repositories import SqlStore, open_store
+from tests.support.routing import make_token, ready_replica
 
 MAX_BODY = 64 * 1024
 
@@ -108,27 +107,6 @@ class World:
     add_endpoint: Callable[[str, list[int]], Awaitable[int]]
 
 
-def _ready_replica(store: SqlStore, endpoint_id: int, port: int) -> None:
-    now = datetime.now(UTC)
-    replica = store.create_replica(endpoint_id, 1, now)
-    handle = ReplicaHandle(backend="local", host="127.0.0.1", port=port)
-    store.transition_replica(
-        replica.id, ReplicaState.PENDING, ReplicaState.STARTING, reason="t", now=now, handle=handle
-    )
-    store.transition_replica(
-        replica.id, ReplicaState.STARTING, ReplicaState.READY, reason="t", now=now
-    )
-
-
-def _token(store: SqlStore, project_id: int, role: Role, endpoint_id: int | None = None) -> str:
-    secret = new_token()
-    store.create_token(
-        project_id, f"t-{secret[-6:]}", role, hash_token(secret), token_display_prefix(secret),
-        endpoint_id,
-    )  # fmt: skip
-    return secret
-
-
 @pytest.fixture(params=["asgi", "fast"])
 async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
     store = open_store(f"sqlite:///{tmp_path / 'gw.db'}")
@@ -143,7 +121,7 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     async def add_endpoint(name: str, ports: list[int], project_id: int = project_a) -> int:
         endpoint = store.create_endpoint(project_id, name, spec, spec.model_dump_json())
         for port in ports:
-            _ready_replica(store, endpoint.id, port)
+            ready_replica(store, endpoint.id, port)
         await routes.refresh(store)
         return endpoint.id
 
@@ -168,9 +146,9 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as client:
         yield World(
             client, store, routes, alpha, beta,
-            token_a=_token(store, project_a, Role.VIEWER),
-            token_b=_token(store, project_b, Role.ADMIN),
-            alpha_key=_token(store, project_a, Role.VIEWER, alpha_id),
+            token_a=make_token(store, project_a, Role.VIEWER),
+            token_b=make_token(store, project_b, Role.ADMIN),
+            alpha_key=make_token(store, project_a, Role.VIEWER, alpha_id),
             project_a=project_a, add_endpoint=add_endpoint,
         )  # fmt: skip
     server.should_exit = True

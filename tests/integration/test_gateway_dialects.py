@@ -15,7 +15,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +25,8 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from modelport.clock import SystemClock
-from modelport.domain.ids import hash_token, new_token, token_display_prefix
-from modelport.domain.records import ReplicaHandle, Role
+from modelport.domain.records import Role
 from modelport.domain.specs import EndpointSpec, Framework
-from modelport.domain.states import ReplicaState
 from modelport.engines.llamacpp import LlamaCppAdapter
 from modelport.gateway.app import Gateway, create_gateway
 from modelport.gateway.balancing import Balancer
@@ -42,6 +39,7 @@ from modelport.services.auth import Authenticator
 from modelport.settings import Settings
 from modelport.store.repositories import SqlStore, open_store
 from tests.conftest import need
+from tests.support.routing import make_token, ready_replica
 
 ALPHA_EXT = {
     "deepinfra": {"model_name": "acme/alpha-chat", "deploy_id": "d1a2b3"},
@@ -135,34 +133,13 @@ class World:
     alpha_key: str  # inference key scoped to "alpha"
 
 
-def _ready_replica(store: SqlStore, endpoint_id: int, port: int) -> None:
-    now = datetime.now(UTC)
-    replica = store.create_replica(endpoint_id, 1, now)
-    handle = ReplicaHandle(backend="local", host="127.0.0.1", port=port)
-    store.transition_replica(
-        replica.id, ReplicaState.PENDING, ReplicaState.STARTING, reason="t", now=now, handle=handle
-    )
-    store.transition_replica(
-        replica.id, ReplicaState.STARTING, ReplicaState.READY, reason="t", now=now
-    )
-
-
-def _token(store: SqlStore, project_id: int, role: Role, endpoint_id: int | None = None) -> str:
-    secret = new_token()
-    store.create_token(
-        project_id, f"t-{secret[-6:]}", role, hash_token(secret), token_display_prefix(secret),
-        endpoint_id,
-    )  # fmt: skip
-    return secret
-
-
 def _endpoint(
     store: SqlStore, project_id: int, name: str, ports: list[int], extensions: dict[str, Any]
 ) -> int:
     spec = EndpointSpec(framework=Framework.CUSTOM, command=["serve"], extensions=extensions)
     endpoint = store.create_endpoint(project_id, name, spec, spec.model_dump_json())
     for port in ports:
-        _ready_replica(store, endpoint.id, port)
+        ready_replica(store, endpoint.id, port)
     return endpoint.id
 
 
@@ -223,9 +200,9 @@ async def world(tmp_path: Path, path_kind: str) -> AsyncIterator[World]:
         ):
             yield World(
                 client, store, alpha, beta, project_a, project_b, ids,
-                token_a=_token(store, project_a, Role.VIEWER),
-                token_b=_token(store, project_b, Role.ADMIN),
-                alpha_key=_token(store, project_a, Role.VIEWER, ids["alpha"]),
+                token_a=make_token(store, project_a, Role.VIEWER),
+                token_b=make_token(store, project_b, Role.ADMIN),
+                alpha_key=make_token(store, project_a, Role.VIEWER, ids["alpha"]),
             )  # fmt: skip
     finally:
         await alpha.stop()
@@ -493,8 +470,8 @@ async def test_a_real_llamacpp_engine_streams_through_deepinfra_and_tir(
     try:
         project = store.create_project("team-a").id
         endpoint = store.create_endpoint(project, "smol", spec, spec.model_dump_json())
-        _ready_replica(store, endpoint.id, port)
-        token = _token(store, project, Role.VIEWER)
+        ready_replica(store, endpoint.id, port)
+        token = make_token(store, project, Role.VIEWER)
         routes = RouteTable()
         await routes.refresh(store)
         async with (
