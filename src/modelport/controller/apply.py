@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -68,6 +68,7 @@ class Applier:
         stop_grace_seconds: float,
         probes: ProbeRunner,
         probe_specs: ProbeSpecs,
+        routes_changed: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._runtime = runtime
@@ -78,6 +79,8 @@ class Applier:
         self._grace = stop_grace_seconds
         self._probes = probes
         self._probe_specs = probe_specs
+        # Told when a replica enters or leaves READY, so the gateway need not wait for its poll.
+        self._routes_changed = routes_changed
 
     async def apply(
         self, endpoint: Endpoint, replicas: Sequence[Replica], decisions: Sequence[Decision]
@@ -298,6 +301,8 @@ class Applier:
                 count_restart=count_restart,
             )
         )
+        if ReplicaState.READY in (replica.state, new):
+            self._routes_changed()
 
     async def event(
         self, endpoint: Endpoint, reason: EventReason, message: str, replica_id: int | None = None

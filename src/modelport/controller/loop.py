@@ -48,7 +48,7 @@ class Controller:
         holder_id: str | None = None,
         adapters: AdapterLookup = get_adapter,
         policy: PlannerPolicy | None = None,
-        after_tick: Callable[[], None] | None = None,
+        on_routes_changed: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._runtime = runtime
@@ -69,10 +69,9 @@ class Controller:
             settings.stop_grace_seconds,
             self._probes,
             probe_specs,
+            on_routes_changed,
         )
         self._reported: dict[int, str] = {}  # endpoint id -> the error already reported
-        # Lets the gateway pick up READY/DRAINING changes now rather than at its next poll.
-        self._after_tick = after_tick
         self._leading = False
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -119,8 +118,6 @@ class Controller:
         known = {r.id for r in replicas}
         self._probes.forget_all_but(known)
         self._probe_specs.prune(known, endpoints)
-        if self._after_tick is not None:
-            self._after_tick()
 
     async def shutdown(self) -> None:
         """Close probe connections. Replicas keep running on purpose."""

@@ -64,7 +64,7 @@ def build_components(settings: Settings) -> Components:
         settings,
         inflight=balancer.inflight,
         holder_id=f"server-{uuid.uuid4().hex[:8]}",
-        after_tick=route_table.refresh_soon,
+        on_routes_changed=route_table.refresh_soon,
     )
 
     stop = asyncio.Event()

@@ -417,3 +417,20 @@ async def test_a_process_started_for_a_replica_that_moved_meanwhile_is_stopped(w
     await ctl.tick()
     assert world.runtime.running() == [], "no process is left without a record"
     assert len(world.runtime.stop_calls) == 1
+
+
+async def test_the_gateway_is_told_when_a_replica_enters_or_leaves_ready(world: World):
+    told: list[list[ReplicaState]] = []
+    ep = world.create(replicas=1)
+    ctl = Controller(
+        world.store, world.runtime, world.box, world.clock, world.settings,
+        holder_id="test", adapters=world.adapter,
+        on_routes_changed=lambda: told.append(states(world, ep)),
+    )  # fmt: skip
+    await until(world, ctl, all_ready(world, ep, 1))
+    assert told == [[ReplicaState.READY]]  # not once per tick: only on the change
+    await ctl.tick()
+    assert len(told) == 1
+    world.store.update_endpoint(ep.id, expected_generation=None, desired_state=DesiredState.STOPPED)
+    await until(world, ctl, lambda: ReplicaState.READY not in states(world, ep))
+    assert told[-1] == [ReplicaState.DRAINING]
