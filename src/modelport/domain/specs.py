@@ -239,7 +239,9 @@ class EndpointSpec(BaseModel):
     def replica_template(self) -> EndpointSpec:
         """What a replica runs: the spec less the fields that only say how many replicas run
         or how the platform treats them. Two specs with equal templates need no rollout."""
-        return self.model_copy(update={f: _DEFAULTS[f] for f in _NOT_TEMPLATE})
+        fields = EndpointSpec.model_fields
+        defaults = {f: fields[f].get_default(call_default_factory=True) for f in _NOT_TEMPLATE}
+        return self.model_copy(update=defaults)
 
     def with_changes(self, changes: dict[str, Any]) -> EndpointSpec:
         """A new, re-validated spec with top-level fields replaced (nested dicts merged)."""
@@ -259,14 +261,6 @@ def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]
 
 # Scale, scheduling and bookkeeping fields: changing them never replaces a running replica.
 _NOT_TEMPLATE = ("replicas", "autoscale", "async_config", "labels", "description", "extensions")
-_DEFAULTS: dict[str, Any] = {
-    "replicas": 1,
-    "autoscale": AutoscalePolicy(),
-    "async_config": AsyncConfig(),
-    "labels": {},
-    "description": None,
-    "extensions": {},
-}
 
 # Maps whose keys are user data: a patch replaces them whole, so a key can be removed.
 _REPLACED = frozenset({"engine_args", "labels", "extensions"})

@@ -24,7 +24,7 @@ from modelport.security.secrets import SecretBox
 from modelport.services.auth import Principal
 from modelport.services.endpoint_views import ReplicaLog, endpoint_public, replica_logs
 from modelport.services.engine_check import check_engine_can_serve
-from modelport.services.sealed_specs import reject_masks, same_spec, same_template, unseal
+from modelport.services.sealed_specs import reject_masks, same_spec, unseal
 from modelport.services.spec_secrets import keep_unchanged_secrets, seal
 from modelport.services.tokens import mint_token
 from modelport.services.validation import invalid_spec
@@ -193,11 +193,13 @@ class EndpointService:
             kept = keep_unchanged_secrets(merged, current.spec)
             reject_masks(kept)
             new_spec = seal(kept, self._box)
-            if same_spec(new_spec, current.spec, self._box):
+            # Compared unsealed (sealing is not deterministic), each side decrypted once.
+            new_plain, old_plain = unseal(new_spec, self._box), unseal(current.spec, self._box)
+            if new_plain == old_plain:
                 return current
-            self._check_spec(name, unseal(new_spec, self._box))
+            self._check_spec(name, new_plain)
             # Scaling or autoscale/async settings keep the running replicas; the rest rolls them.
-            roll = not same_template(new_spec, current.spec, self._box)
+            roll = new_plain.replica_template() != old_plain.replica_template()
             try:
                 updated = self._store.update_endpoint(
                     current.id,

@@ -24,11 +24,6 @@ def same_spec(a: EndpointSpec, b: EndpointSpec, box: SecretBox) -> bool:
     return unseal(a, box) == unseal(b, box)
 
 
-def same_template(a: EndpointSpec, b: EndpointSpec, box: SecretBox) -> bool:
-    """Replicas of `a` serve `b` as well: only scale or bookkeeping fields differ."""
-    return same_spec(a.replica_template(), b.replica_template(), box)
-
-
 def reject_masks(spec: EndpointSpec) -> None:
     """InvalidSpec for a secret whose value is the mask: storing it would lose the secret."""
     for index, env in enumerate(spec.env):
