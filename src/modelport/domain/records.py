@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from modelport.domain.specs import EndpointSpec
 from modelport.domain.states import DesiredState, ReplicaState
@@ -31,10 +31,24 @@ class _Record(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class ProjectLimits(BaseModel):
+    """Quotas the server admin sets on a project. None: unlimited."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_endpoints: int | None = Field(default=None, ge=0, le=100_000)
+    max_replicas: int | None = Field(default=None, ge=0, le=100_000)  # over all endpoints
+    max_gpus: int | None = Field(default=None, ge=0, le=100_000)  # over all replicas
+    requests_per_minute: int | None = Field(default=None, ge=1, le=100_000_000)  # per token
+    concurrent_requests: int | None = Field(default=None, ge=1, le=1_000_000)  # per token
+
+
 class Project(_Record):
     id: int
     name: str
     created_at: datetime
+    limits: ProjectLimits = ProjectLimits()
+    host_access: bool = False  # granted by the server admin: see docs/security.md
 
 
 class Token(_Record):
@@ -48,6 +62,7 @@ class Token(_Record):
     endpoint_id: int | None  # set: the token may only call this endpoint (inference keys)
     created_at: datetime
     revoked: bool = False
+    server_admin: bool = False  # the server's operator (the first admin token)
 
 
 class Endpoint(_Record):

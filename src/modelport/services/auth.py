@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from modelport.clock import Clock
 from modelport.domain.errors import Forbidden, NotFound, Unauthorized
 from modelport.domain.ids import hash_token
-from modelport.domain.records import Role
+from modelport.domain.records import ProjectLimits, Role
 from modelport.store.base import Store
 
 
@@ -24,6 +24,14 @@ class Principal:
     project_id: int
     role: Role
     endpoint_id: int | None = None  # set: may only call this endpoint
+    server_admin: bool = False  # the server's operator: projects, limits, host grants
+    host_access: bool = False  # the project's host grant (docs/security.md)
+    limits: ProjectLimits = ProjectLimits()  # the project's quotas and rate limits
+
+    @property
+    def may_use_host(self) -> bool:
+        """May this caller put spec content that runs or reads things on the host?"""
+        return (self.server_admin or self.host_access) and self.endpoint_id is None
 
     def require_mutate(self) -> None:
         if not self.role.can_mutate or self.endpoint_id is not None:
@@ -86,11 +94,18 @@ class Authenticator:
         if entry is not None and entry[0] > now:
             return entry[1]
         record = self._store.find_token(hash_token(token))
-        principal = (
-            None
-            if record is None
-            else Principal(record.id, record.project_id, record.role, record.endpoint_id)
-        )
+        principal = None
+        if record is not None:
+            project = self._store.get_project(record.project_id)
+            principal = Principal(
+                record.id,
+                record.project_id,
+                record.role,
+                record.endpoint_id,
+                server_admin=record.server_admin,
+                host_access=project.host_access,
+                limits=project.limits,
+            )
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()

@@ -9,6 +9,7 @@ from modelport.domain.records import (
     Event,
     EventLevel,
     Project,
+    ProjectLimits,
     Replica,
     ReplicaHandle,
     Role,
@@ -20,7 +21,14 @@ from modelport.domain.states import DesiredState, ReplicaState
 
 def project_from_row(row: Row[tuple[object, ...]]) -> Project:
     m = row._mapping
-    return Project(id=m["id"], name=m["name"], created_at=m["created_at"])
+    limits = m["limits"]
+    return Project(
+        id=m["id"],
+        name=m["name"],
+        created_at=m["created_at"],
+        limits=ProjectLimits() if limits is None else ProjectLimits.model_validate_json(limits),
+        host_access=bool(m["host_access"]),
+    )
 
 
 def token_from_row(row: Row[tuple[object, ...]]) -> Token:
@@ -34,6 +42,7 @@ def token_from_row(row: Row[tuple[object, ...]]) -> Token:
         endpoint_id=m["endpoint_id"],
         created_at=m["created_at"],
         revoked=bool(m["revoked"]),
+        server_admin=bool(m["server_admin"]),
     )
 
 

@@ -60,6 +60,9 @@ projects = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(63), nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("limits", Text, nullable=True),  # ProjectLimits JSON; None: the defaults
+    # Granted by the server admin only: spec content that runs or reads things on the host.
+    Column("host_access", Boolean, nullable=False, default=False),
     sqlite_autoincrement=True,
 )
 
@@ -92,6 +95,8 @@ tokens = Table(
     Column("endpoint_id", Integer, ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=True),
     Column("revoked", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # The server's operator: creates projects, sets limits, grants host access.
+    Column("server_admin", Boolean, nullable=False, default=False),
     Index("ix_tokens_token_hash", "token_hash", unique=True),
     sqlite_autoincrement=True,
 )
@@ -141,4 +146,6 @@ leases = Table(
     Column("name", String(100), primary_key=True),
     Column("holder", String(200), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
+    # Fencing token: grows whenever the lease changes hands; writes carry it.
+    Column("generation", Integer, nullable=False, default=0),
 )
