@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -31,6 +32,9 @@ class Settings(BaseSettings):
     gateway_fast_path: bool = True
     startup_timeout: float = 600.0  # a replica not ready this long after launch is replaced
     plans_file: Path | None = None  # None: the plan catalog shipped with Modelport
+    # Directories (os.pathsep-separated) whose files any member may name as model paths, on
+    # top of the model store ($MODELPORT_HOME/models); anything else needs host access.
+    model_dirs: str = ""
     log_level: str = "info"
 
     @property
@@ -44,6 +48,15 @@ class Settings(BaseSettings):
     @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
+
+    @property
+    def models_dir(self) -> Path:
+        """The model store: model paths inside it are allowed to every member."""
+        return self.home / "models"
+
+    @property
+    def model_dir_paths(self) -> tuple[Path, ...]:
+        return tuple(Path(p).expanduser() for p in self.model_dirs.split(os.pathsep) if p)
 
     @property
     def admin_token_path(self) -> Path:

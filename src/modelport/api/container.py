@@ -8,6 +8,7 @@ from modelport.catalog import PlanCatalog
 from modelport.clock import Clock
 from modelport.security.secrets import SecretBox
 from modelport.services.endpoints import EndpointService
+from modelport.services.host_policy import allowed_dirs
 from modelport.services.projects import ProjectService
 from modelport.services.tokens import TokenService
 from modelport.settings import Settings
@@ -35,7 +36,13 @@ class ApiServices:
     ) -> ApiServices:
         base_url = gateway_base_url(settings)
         return cls(
-            endpoints=EndpointService(store, box, clock, base_url),
+            endpoints=EndpointService(
+                store,
+                box,
+                clock,
+                base_url,
+                model_dirs=allowed_dirs(settings.models_dir, settings.model_dir_paths),
+            ),
             tokens=TokenService(store),
             projects=ProjectService(store),
             plans=plans or PlanCatalog.load(settings.plans_file),

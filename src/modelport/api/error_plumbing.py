@@ -27,6 +27,7 @@ from modelport.domain.errors import (
     ModelportError,
     NotFound,
     PermanentError,
+    QuotaExceeded,
     TemporaryError,
     Unauthorized,
 )
@@ -43,6 +44,7 @@ DOMAIN_KINDS: Sequence[DomainKind] = (
     Unauthorized,
     PermanentError,
     TemporaryError,
+    QuotaExceeded,
 )
 
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
@@ -81,10 +83,20 @@ def per_kind(
     unauthorized: T,
     permanent: T,
     temporary: T,
+    quota_exceeded: T,
 ) -> Mapping[DomainKind, T]:
     """An API's value (status, code, ...) for each domain kind; keyword-only and required, so
     an envelope cannot leave one out."""
-    values = (not_found, conflict, invalid_spec, forbidden, unauthorized, permanent, temporary)
+    values = (
+        not_found,
+        conflict,
+        invalid_spec,
+        forbidden,
+        unauthorized,
+        permanent,
+        temporary,
+        quota_exceeded,
+    )
     return dict(zip(DOMAIN_KINDS, values, strict=True))
 
 
@@ -98,6 +110,8 @@ def domain_headers(exc: ModelportError) -> dict[str, str]:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, TemporaryError):
         headers["Retry-After"] = str(max(1, math.ceil(exc.delay)))
+    if isinstance(exc, QuotaExceeded):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     return headers
 
 

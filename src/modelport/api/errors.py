@@ -30,6 +30,7 @@ _DOMAIN_ERRORS = plumbing.per_kind(
     unauthorized=(401, "unauthorized"),
     permanent=(400, "bad_request"),
     temporary=(503, "unavailable"),
+    quota_exceeded=(429, "quota_exceeded"),
 )
 
 _HTTP_TYPES: Mapping[int, str] = {
@@ -44,7 +45,7 @@ _HTTP_TYPES: Mapping[int, str] = {
 
 # For OpenAPI: every route may answer with the envelope on these statuses.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorEnvelope} for status in (400, 401, 403, 404, 409, 413, 422)
+    status: {"model": ErrorEnvelope} for status in (400, 401, 403, 404, 409, 413, 422, 429)
 }
 
 

@@ -18,6 +18,7 @@ from modelport.sdk import (
     ModelportClientError,
     NotFoundError,
     PermissionDeniedError,
+    QuotaExceededError,
 )
 
 EXIT_ERROR = 1
@@ -74,7 +75,11 @@ def error_hint(exc: ModelportClientError) -> str | None:
     if isinstance(exc, AuthError):
         return _AUTH_HINT
     if isinstance(exc, PermissionDeniedError):
+        if "host access" in exc.message or "server admin" in exc.message:
+            return None  # the message says who can grant or do it
         return "this token's role cannot do that: use a member or admin token"
+    if isinstance(exc, QuotaExceededError):
+        return "see the project's limits with `modelport projects ls`"
     if isinstance(exc, NotFoundError):
         return "list what exists with `modelport ls`"
     if isinstance(exc, EndpointNotReadyError):

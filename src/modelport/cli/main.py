@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from modelport.cli import deploy, endpoints, observe, server_cmd, tokens
+from modelport.cli import deploy, endpoints, observe, projects, server_cmd, tokens
 from modelport.cli.context import Options
 
 app = typer.Typer(
@@ -51,6 +51,7 @@ app.command("events")(observe.events)
 app.command("logs")(observe.logs)
 app.command("whoami")(tokens.whoami)
 app.add_typer(tokens.token_app, name="token")
+app.add_typer(projects.projects_app, name="projects")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from modelport.domain.states import EndpointPhase, ReplicaState
 from modelport.schemas.native import (
     EndpointPublic,
     EventPublic,
+    ProjectPublic,
     ReplicaPublic,
     TokenPublic,
 )
@@ -145,6 +146,31 @@ def tokens_table(tokens: Sequence[TokenPublic]) -> Table:
     for t in tokens:
         endpoint = str(t.endpoint_id) if t.endpoint_id is not None else "-"
         table.add_row(str(t.id), t.name, t.role.value, t.prefix, endpoint, age(t.created_at))
+    return table
+
+
+def projects_table(projects: Sequence[ProjectPublic]) -> Table:
+    table = Table(box=None, header_style="bold")
+    columns = ("ID", "NAME", "HOST ACCESS", "ENDPOINTS", "REPLICAS", "GPUS", "RPM", "CONCURRENT")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for p in projects:
+        limits = p.limits
+        table.add_row(
+            str(p.id),
+            p.name,
+            "yes" if p.host_access else "no",
+            *(
+                "-" if value is None else str(value)
+                for value in (
+                    limits.max_endpoints,
+                    limits.max_replicas,
+                    limits.max_gpus,
+                    limits.requests_per_minute,
+                    limits.concurrent_requests,
+                )
+            ),
+        )
     return table
 
 

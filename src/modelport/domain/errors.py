@@ -44,5 +44,13 @@ class TemporaryError(ModelportError):
         self.delay = delay
 
 
+class QuotaExceeded(ModelportError):
+    """Over one of the project's limits (or a rate limit): 429, retry after `retry_after` s."""
+
+    def __init__(self, message: str, *, field: str | None = None, retry_after: float = 60.0):
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+
 class PermanentError(ModelportError):
     """Retrying the same thing will fail the same way (bad binary, missing model file, ...)."""

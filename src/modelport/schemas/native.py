@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from modelport.domain.ids import validate_name
-from modelport.domain.records import EventLevel, ReplicaHandle, Role
+from modelport.domain.records import EventLevel, ProjectLimits, ReplicaHandle, Role
 from modelport.domain.specs import EndpointSpec
 from modelport.domain.states import DesiredState, EndpointPhase, ReplicaState
 
@@ -156,6 +156,27 @@ class ProjectPublic(BaseModel):
     id: int
     name: str
     created_at: datetime
+    limits: ProjectLimits = ProjectLimits()  # quotas; null: unlimited (set by the server admin)
+    host_access: bool = False  # may put host-reaching content in specs (docs/security.md)
+
+
+class ProjectUpdate(BaseModel):
+    """PATCH /api/v1/projects/{name} (server admin only). Limits named are changed (null:
+    unlimited), the others kept; host_access grants or revokes the host permission."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limits: ProjectLimits | None = None
+    host_access: bool | None = None
+
+
+class ProjectTokenCreate(BaseModel):
+    """POST /api/v1/projects/{name}/tokens (server admin only): a token of that project."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    role: Role = Role.ADMIN
 
 
 class ErrorDetail(BaseModel):

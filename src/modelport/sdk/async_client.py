@@ -19,6 +19,7 @@ from modelport.schemas.native import (
     EventList,
     EventPublic,
     LogsList,
+    ProjectPublic,
     ReplicaList,
     TokenCreated,
     TokenList,
@@ -151,3 +152,21 @@ class AsyncClient(ClientBase):
 
     async def create_project(self, name: str) -> ProjectCreated:
         return await self.send(calls.create_project(name))
+
+    async def get_project(self, name: str) -> ProjectPublic:
+        return await self.send(calls.get_project(name))
+
+    async def update_project(
+        self,
+        name: str,
+        limits: Mapping[str, int | None] | None = None,
+        host_access: bool | None = None,
+    ) -> ProjectPublic:
+        """Server admin only: change some limits (None: unlimited) and/or the host grant."""
+        return await self.send(calls.update_project(name, limits, host_access))
+
+    async def create_project_token(
+        self, project: str, name: str, role: Role | str = Role.ADMIN
+    ) -> TokenCreated:
+        """Server admin only: a token of `project`, shown once."""
+        return await self.send(calls.create_project_token(project, name, role))

@@ -23,6 +23,7 @@ from modelport.schemas.native import (
     EndpointPublic,
     EventList,
     LogsList,
+    ProjectPublic,
     ReplicaList,
     TokenCreated,
     TokenList,
@@ -148,3 +149,32 @@ def projects() -> ApiCall[ProjectList]:
 
 def create_project(name: str) -> ApiCall[ProjectCreated]:
     return ApiCall("POST", f"{API}/projects", _model(ProjectCreated), body={"name": name})
+
+
+def _project(name: str) -> str:
+    return f"{API}/projects/{quote(name, safe='')}"
+
+
+def get_project(name: str) -> ApiCall[ProjectPublic]:
+    return ApiCall("GET", _project(name), _model(ProjectPublic))
+
+
+def update_project(
+    name: str,
+    limits: Mapping[str, int | None] | None = None,
+    host_access: bool | None = None,
+) -> ApiCall[ProjectPublic]:
+    """Limits named change (None: unlimited), the others stay; host_access None: unchanged."""
+    body: dict[str, Any] = {}
+    if limits is not None:
+        body["limits"] = dict(limits)
+    if host_access is not None:
+        body["host_access"] = host_access
+    return ApiCall("PATCH", _project(name), _model(ProjectPublic), body=body)
+
+
+def create_project_token(
+    project: str, name: str, role: Role | str = Role.ADMIN
+) -> ApiCall[TokenCreated]:
+    body = {"name": name, "role": str(role)}
+    return ApiCall("POST", f"{_project(project)}/tokens", _model(TokenCreated), body=body)

@@ -19,6 +19,7 @@ from modelport.schemas.native import (
     EventList,
     EventPublic,
     LogsList,
+    ProjectPublic,
     ReplicaList,
     TokenCreated,
     TokenList,
@@ -147,3 +148,21 @@ class Client(ClientBase):
 
     def create_project(self, name: str) -> ProjectCreated:
         return self.send(calls.create_project(name))
+
+    def get_project(self, name: str) -> ProjectPublic:
+        return self.send(calls.get_project(name))
+
+    def update_project(
+        self,
+        name: str,
+        limits: Mapping[str, int | None] | None = None,
+        host_access: bool | None = None,
+    ) -> ProjectPublic:
+        """Server admin only: change some limits (None: unlimited) and/or the host grant."""
+        return self.send(calls.update_project(name, limits, host_access))
+
+    def create_project_token(
+        self, project: str, name: str, role: Role | str = Role.ADMIN
+    ) -> TokenCreated:
+        """Server admin only: a token of `project`, shown once."""
+        return self.send(calls.create_project_token(project, name, role))

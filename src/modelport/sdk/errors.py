@@ -58,6 +58,12 @@ class ConflictError(ModelportAPIError):
     """409: the name is taken with another spec, or the given generation is stale."""
 
 
+class QuotaExceededError(ModelportAPIError):
+    """429: over one of the project's limits; `retry_after` is the server's hint in seconds."""
+
+    retry_after: float | None = None
+
+
 class ValidationError(ModelportAPIError):
     """400/422: the request is invalid; `field` names the culprit (e.g. "spec.replicas")."""
 
@@ -69,6 +75,7 @@ _BY_STATUS: dict[int, type[ModelportAPIError]] = {
     404: NotFoundError,
     409: ConflictError,
     422: ValidationError,
+    429: QuotaExceededError,
 }
 
 
@@ -103,8 +110,19 @@ def error_from_response(response: httpx.Response) -> ModelportAPIError:
         body = ErrorEnvelope.model_validate_json(response.content).error
     except PydanticValidationError:
         text = response.text.strip()[:_MAX_TEXT] or response.reason_phrase
-        return cls(status, "http_error", f"HTTP {status}: {text}")
-    return cls(status, body.type, body.message, body.field, body.details)
+        error = cls(status, "http_error", f"HTTP {status}: {text}")
+    else:
+        error = cls(status, body.type, body.message, body.field, body.details)
+    if isinstance(error, QuotaExceededError):
+        error.retry_after = _seconds(response.headers.get("retry-after"))
+    return error
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except ValueError:
+        return None
 
 
 def unavailable(base_url: str, exc: httpx.TransportError) -> ServerUnavailableError:

@@ -17,6 +17,8 @@ class WhoAmI(BaseModel):
     project: str  # the project's name
     role: Role
     endpoint_id: int | None = None  # set: an inference key for this endpoint only
+    server_admin: bool = False  # the server's operator: projects, limits, host access
+    host_access: bool = False  # the project may put host-reaching content in specs
 
 
 class ProjectList(BaseModel):

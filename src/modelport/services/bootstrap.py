@@ -1,14 +1,17 @@
-"""First start: a "default" project and an admin token, saved to a file only its owner reads."""
+"""First start: a "default" project and the server admin's token, in a file only its owner
+reads. That token is the server's operator: it alone creates projects, sets their limits and
+grants host access (docs/security.md)."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from modelport.domain.errors import Conflict, NotFound
-from modelport.domain.records import Project, Role
+from modelport.domain.records import Project, Role, Token
 from modelport.services.tokens import mint_token
 from modelport.settings import Settings
 from modelport.store.base import Store
@@ -26,17 +29,32 @@ def ensure_bootstrap(store: Store, settings: Settings) -> str | None:
     with a token mints more through the API, and nothing is minted behind their back.
     """
     project = _existing_default(store)
-    if project is not None and store.list_tokens(project.id):
+    if project is not None and (tokens := store.list_tokens(project.id)):
+        _promote_bootstrap_token(store, tokens)
         return None
     if project is None:
         try:
             project = store.create_project(DEFAULT_PROJECT)
         except Conflict:
             return None  # another server process bootstrapped at the same moment
-    _, plaintext = mint_token(store, project.id, BOOTSTRAP_TOKEN_NAME, Role.ADMIN)
+    # The operator's token: the one that creates projects, sets limits and grants host access.
+    _, plaintext = mint_token(
+        store, project.id, BOOTSTRAP_TOKEN_NAME, Role.ADMIN, server_admin=True
+    )
     write_private_file(settings.admin_token_path, plaintext + "\n")
     log.info("bootstrapped project %r with an admin token", DEFAULT_PROJECT)
     return plaintext
+
+
+def _promote_bootstrap_token(store: Store, tokens: Sequence[Token]) -> None:
+    """A server bootstrapped before server admins existed: its live bootstrap token becomes
+    the server admin's, as a fresh start would have made it, unless some token already is."""
+    if any(t.server_admin for t in tokens):
+        return
+    first = next((t for t in tokens if t.name == BOOTSTRAP_TOKEN_NAME and not t.revoked), None)
+    if first is not None and first.role is Role.ADMIN and first.endpoint_id is None:
+        store.make_server_admin(first.id)
+        log.info("the bootstrap admin token of project %r is now the server admin", DEFAULT_PROJECT)
 
 
 def _existing_default(store: Store) -> Project | None:

@@ -12,6 +12,7 @@ from modelport.domain.phases import derive_phase
 from modelport.domain.records import Endpoint, Replica
 from modelport.domain.states import DesiredState, ReplicaState
 from modelport.schemas.native import EndpointPublic, ReplicaCounts, ReplicaPublic
+from modelport.services.auth import Principal
 from modelport.services.spec_secrets import redact
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,14 @@ def replica_counts(endpoint: Endpoint, replicas: Sequence[Replica]) -> ReplicaCo
     )
 
 
-def replica_public(replica: Replica) -> ReplicaPublic:
+def may_see_addresses(principal: Principal) -> bool:
+    """Replica addresses (host, port, pid, log path) are for those who may manage the
+    endpoint: a viewer or an inference key would only use them to bypass the gateway."""
+    return principal.role.can_mutate and principal.endpoint_id is None
+
+
+def replica_public(replica: Replica, *, with_address: bool) -> ReplicaPublic:
+    """`with_address` False: the handle is left out (null), as for a replica not launched."""
     return ReplicaPublic(
         id=replica.id,
         endpoint_id=replica.endpoint_id,
@@ -71,7 +79,7 @@ def replica_public(replica: Replica) -> ReplicaPublic:
         state=replica.state,
         state_reason=replica.state_reason,
         restart_count=replica.restart_count,
-        handle=replica.handle,
+        handle=replica.handle if with_address else None,
         state_changed_at=replica.state_changed_at,
         ready_at=replica.ready_at,
         created_at=replica.created_at,

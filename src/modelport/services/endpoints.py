@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from modelport.clock import Clock
-from modelport.domain.errors import Conflict, InvalidSpec, NotFound
+from modelport.domain.errors import Conflict, Forbidden, InvalidSpec, NotFound
 from modelport.domain.ids import validate_name
 from modelport.domain.records import Endpoint, Event, EventLevel, Replica, Role
 from modelport.domain.specs import EndpointSpec
@@ -24,6 +24,8 @@ from modelport.security.secrets import SecretBox
 from modelport.services.auth import Principal
 from modelport.services.endpoint_views import ReplicaLog, endpoint_public, replica_logs
 from modelport.services.engine_check import check_engine_can_serve
+from modelport.services.host_policy import HostUse, host_uses, new_host_uses
+from modelport.services.quotas import admit_change, admit_new
 from modelport.services.sealed_specs import reject_masks, same_spec, unseal
 from modelport.services.spec_secrets import keep_unchanged_secrets, seal
 from modelport.services.tokens import mint_token
@@ -57,8 +59,12 @@ class EndpointService:
         gateway_base_url: str,
         *,
         check_spec: SpecCheck | None = None,
+        model_dirs: Sequence[str] = (),
     ) -> None:
+        """`model_dirs`: resolved directories whose files any member may name as model paths
+        (host_policy.allowed_dirs); anything else that reaches the host needs host access."""
         self._store = store
+        self._model_dirs = tuple(model_dirs)
         self._box = box
         self._clock = clock
         self._gateway_base_url = gateway_base_url
@@ -130,6 +136,8 @@ class EndpointService:
             validate_name(name)
         except ValueError as exc:
             raise InvalidSpec(str(exc), field="name") from exc
+        # Before anything that looks at the host (the engine check opens model paths).
+        _require_host(principal, host_uses(spec, self._model_dirs))
         existing = self._find(principal.project_id, name)
         if existing is not None:
             return self._same_or_conflict(existing, spec), None
@@ -138,7 +146,11 @@ class EndpointService:
         sealed = seal(spec, self._box)
         try:
             endpoint = self._store.create_endpoint(
-                principal.project_id, name, sealed, sealed.model_dump_json()
+                principal.project_id,
+                name,
+                sealed,
+                sealed.model_dump_json(),
+                admit=admit_new(spec),
             )
         except Conflict:
             # Another request created it meanwhile: same rules as if it had been there first.
@@ -197,6 +209,9 @@ class EndpointService:
             new_plain, old_plain = unseal(new_spec, self._box), unseal(current.spec, self._box)
             if new_plain == old_plain:
                 return current
+            # Only what the stored spec lacks needs host access: a member may scale or
+            # restart what the operator set up. Checked before the engine looks at the host.
+            _require_host(principal, new_host_uses(new_plain, old_plain, self._model_dirs))
             self._check_spec(name, new_plain)
             # Scaling or autoscale/async settings keep the running replicas; the rest rolls them.
             roll = new_plain.replica_template() != old_plain.replica_template()
@@ -207,6 +222,7 @@ class EndpointService:
                     secret_spec_json=new_spec.model_dump_json(),
                     bump_generation=True,
                     roll_replicas=roll,
+                    admit=admit_change(current.id, spec=new_plain),
                 )
             except Conflict as exc:
                 if expected_generation is not None:
@@ -242,6 +258,7 @@ class EndpointService:
             expected_generation=None,
             desired_state=DesiredState.RUNNING,
             bump_generation=True,
+            admit=admit_change(current.id, desired=DesiredState.RUNNING),
         )
         self._event(updated, LifecycleReason.ENDPOINT_RESTARTED, f"generation {updated.generation}")
         return updated
@@ -269,7 +286,10 @@ class EndpointService:
         if current.desired_state is desired:
             return current
         updated = self._store.update_endpoint(
-            current.id, expected_generation=None, desired_state=desired
+            current.id,
+            expected_generation=None,
+            desired_state=desired,
+            admit=admit_change(current.id, desired=desired),
         )
         self._event(updated, reason, f"desired state {desired.value}")
         return updated
@@ -304,6 +324,15 @@ class EndpointService:
             message=message,
             now=self._clock.now(),
         )
+
+
+def _require_host(principal: Principal, uses: Sequence[HostUse]) -> None:
+    """Forbidden, naming the first field and listing the others, unless the caller may."""
+    if not uses or principal.may_use_host:
+        return
+    first, others = uses[0], uses[1:]
+    also = f" (also: {', '.join(u.field for u in others)})" if others else ""
+    raise Forbidden(first.message() + also, field=first.field)
 
 
 def _stale(name: str, expected: int, current: int | None = None) -> Conflict:

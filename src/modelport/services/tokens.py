@@ -40,12 +40,14 @@ def mint_token(
     endpoint_id: int | None = None,
     *,
     secret: str | None = None,
+    server_admin: bool = False,
 ) -> tuple[Token, str]:
     """Store a new token's hash; return the record and the plaintext (never stored).
 
     `secret`, when given, is the caller's own plaintext (checked by `check_chosen_secret`)
     instead of a fresh random one; it is stored hashed all the same. A secret some token
-    already has (live or revoked) is a Conflict on field "secret".
+    already has (live or revoked) is a Conflict on field "secret". `server_admin` makes it
+    the server operator's token (bootstrap only): projects, limits, host grants.
     """
     if secret is not None:
         check_chosen_secret(secret)
@@ -54,7 +56,13 @@ def mint_token(
     prefix = token_display_prefix(plaintext) if secret is None else secret[:CHOSEN_PREFIX]
     try:
         token = store.create_token(
-            project_id, name, role, hash_token(plaintext), prefix, endpoint_id=endpoint_id
+            project_id,
+            name,
+            role,
+            hash_token(plaintext),
+            prefix,
+            endpoint_id=endpoint_id,
+            server_admin=server_admin,
         )
     except Conflict as exc:
         if secret is None:

@@ -7,7 +7,7 @@ another project is simply not found (NotFound), never leaked.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -16,6 +16,7 @@ from modelport.domain.records import (
     Event,
     EventLevel,
     Project,
+    ProjectLimits,
     Replica,
     ReplicaHandle,
     Role,
@@ -23,6 +24,10 @@ from modelport.domain.records import (
 )
 from modelport.domain.specs import EndpointSpec
 from modelport.domain.states import DesiredState, ReplicaState
+
+# Judges a change against the project (fresh, locked) and its endpoints as they are; raises
+# (e.g. QuotaExceeded) to refuse it. Concurrent admissions of one project run one at a time.
+Admission = Callable[[Project, Sequence[Endpoint]], None]
 
 
 class Store(Protocol):
@@ -37,6 +42,16 @@ class Store(Protocol):
 
     def list_projects(self) -> Sequence[Project]: ...
 
+    def update_project(
+        self,
+        project_id: int,
+        *,
+        limits: ProjectLimits | None = None,
+        host_access: bool | None = None,
+    ) -> Project:
+        """Set what is given (None: unchanged). NotFound if absent."""
+        ...
+
     # --- tokens -------------------------------------------------------------------------
     def create_token(
         self,
@@ -46,6 +61,8 @@ class Store(Protocol):
         token_hash: str,
         prefix: str,
         endpoint_id: int | None = None,
+        *,
+        server_admin: bool = False,
     ) -> Token: ...
 
     def find_token(self, token_hash: str) -> Token | None:
@@ -54,13 +71,22 @@ class Store(Protocol):
 
     def list_tokens(self, project_id: int) -> Sequence[Token]: ...
 
+    def make_server_admin(self, token_id: int) -> Token: ...  # NotFound
+
     def revoke_token(self, project_id: int, token_id: int) -> None: ...  # NotFound
 
     # --- endpoints ----------------------------------------------------------------------
     def create_endpoint(
-        self, project_id: int, name: str, spec: EndpointSpec, secret_spec_json: str
+        self,
+        project_id: int,
+        name: str,
+        spec: EndpointSpec,
+        secret_spec_json: str,
+        *,
+        admit: Admission | None = None,
     ) -> Endpoint:
-        """Insert with generation 1, desired RUNNING. Conflict if the name is taken.
+        """Insert with generation 1, desired RUNNING. Conflict if the name is taken. `admit`,
+        when given, judges the project's endpoints first, in the same transaction.
 
         `secret_spec_json` is the spec as stored (secret values already encrypted by the
         caller); `spec` is what the caller validated. The store persists the former.
@@ -86,8 +112,11 @@ class Store(Protocol):
         desired_state: DesiredState | None = None,
         bump_generation: bool = False,
         roll_replicas: bool = True,
+        admit: Admission | None = None,
     ) -> Endpoint:
         """Compare-and-set on generation: Conflict if `expected_generation` is stale.
+        `admit`, when given, judges the project's endpoints (before the change) first, in the
+        same transaction.
 
         `bump_generation` moves the generation on; with `roll_replicas` (the default) the
         template generation follows, so the controller replaces replicas one by one.

@@ -5,26 +5,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from modelport.domain.errors import Conflict, NotFound
 from modelport.domain.records import Endpoint
 from modelport.domain.specs import EndpointSpec
 from modelport.domain.states import DesiredState
+from modelport.store.base import Admission
 from modelport.store.repository import Repository, checked_spec_json, require_row
-from modelport.store.rows import endpoint_from_row
+from modelport.store.rows import endpoint_from_row, project_from_row
 from modelport.store.tables import endpoints, projects
 
 
 class EndpointRepository(Repository):
     def create_endpoint(
-        self, project_id: int, name: str, spec: EndpointSpec, secret_spec_json: str
+        self,
+        project_id: int,
+        name: str,
+        spec: EndpointSpec,
+        secret_spec_json: str,
+        *,
+        admit: Admission | None = None,
     ) -> Endpoint:
         """Stores `secret_spec_json` (the caller's `spec`, sealed); returns what was stored."""
         now = self._clock.now()
         try:
             with self._engine.begin() as conn:
+                if admit is not None:
+                    _admit(conn, project_id, admit)
                 require_row(conn, projects, project_id, "project", "project_id")
                 row = conn.execute(
                     insert(endpoints)
@@ -80,6 +89,7 @@ class EndpointRepository(Repository):
         desired_state: DesiredState | None = None,
         bump_generation: bool = False,
         roll_replicas: bool = True,
+        admit: Admission | None = None,
     ) -> Endpoint:
         changes: dict[str, Any] = {"updated_at": self._clock.now()}
         if secret_spec_json is not None:
@@ -95,6 +105,13 @@ class EndpointRepository(Repository):
             # One statement is the compare-and-set: a concurrent writer makes it match nothing.
             statement = statement.where(endpoints.c.generation == expected_generation)
         with self._engine.begin() as conn:
+            if admit is not None:
+                owner = conn.execute(
+                    select(endpoints.c.project_id).where(endpoints.c.id == endpoint_id)
+                ).scalar()
+                if owner is None:
+                    raise NotFound(f"endpoint {endpoint_id} not found")
+                _admit(conn, owner, admit)
             row = conn.execute(statement.values(changes).returning(*endpoints.c)).first()
             if row is None:
                 current = conn.execute(
@@ -124,3 +141,23 @@ class EndpointRepository(Repository):
         if row is None:
             raise NotFound(missing)
         return endpoint_from_row(row)
+
+
+def _admit(conn: Connection, project_id: int, admit: Admission) -> None:
+    """Lock the project, then let `admit` judge its endpoints as they are (it raises to refuse).
+
+    The lock is a write to the project row: PostgreSQL locks the row, SQLite takes its write
+    lock. Concurrent admissions for a project queue here, so each sees what the others wrote.
+    """
+    locked = conn.execute(
+        update(projects)
+        .where(projects.c.id == project_id)
+        .values(name=projects.c.name)
+        .returning(*projects.c)
+    ).first()
+    if locked is None:
+        raise NotFound(f"project {project_id} not found", field="project_id")
+    rows = conn.execute(
+        select(endpoints).where(endpoints.c.project_id == project_id).order_by(endpoints.c.id)
+    ).all()
+    admit(project_from_row(locked), [endpoint_from_row(row) for row in rows])

@@ -8,7 +8,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from modelport.domain.errors import Conflict, NotFound
-from modelport.domain.records import Project, Role, Token
+from modelport.domain.records import Project, ProjectLimits, Role, Token
 from modelport.store.repository import Repository, require_row
 from modelport.store.rows import project_from_row, token_from_row
 from modelport.store.tables import endpoints, projects, tokens
@@ -41,6 +41,28 @@ class ProjectRepository(Repository):
             raise NotFound(f"project '{name}' not found", field="name")
         return project_from_row(row)
 
+    def update_project(
+        self,
+        project_id: int,
+        *,
+        limits: ProjectLimits | None = None,
+        host_access: bool | None = None,
+    ) -> Project:
+        changes: dict[str, object] = {}
+        if limits is not None:
+            changes["limits"] = limits.model_dump_json()
+        if host_access is not None:
+            changes["host_access"] = host_access
+        with self._engine.begin() as conn:
+            statement = update(projects).where(projects.c.id == project_id)
+            if changes:
+                row = conn.execute(statement.values(changes).returning(*projects.c)).first()
+            else:
+                row = conn.execute(select(projects).where(projects.c.id == project_id)).first()
+        if row is None:
+            raise NotFound(f"project {project_id} not found")
+        return project_from_row(row)
+
     def list_projects(self) -> Sequence[Project]:
         with self._engine.connect() as conn:
             rows = conn.execute(select(projects).order_by(projects.c.id)).all()
@@ -56,6 +78,8 @@ class TokenRepository(Repository):
         token_hash: str,
         prefix: str,
         endpoint_id: int | None = None,
+        *,
+        server_admin: bool = False,
     ) -> Token:
         try:
             with self._engine.begin() as conn:
@@ -77,6 +101,7 @@ class TokenRepository(Repository):
                         endpoint_id=endpoint_id,
                         revoked=False,
                         created_at=self._clock.now(),
+                        server_admin=server_admin,
                     )
                     .returning(*tokens.c)
                 ).one()
@@ -98,6 +123,18 @@ class TokenRepository(Repository):
                 select(tokens).where(tokens.c.project_id == project_id).order_by(tokens.c.id)
             ).all()
         return [token_from_row(row) for row in rows]
+
+    def make_server_admin(self, token_id: int) -> Token:
+        with self._engine.begin() as conn:
+            row = conn.execute(
+                update(tokens)
+                .where(tokens.c.id == token_id)
+                .values(server_admin=True)
+                .returning(*tokens.c)
+            ).first()
+        if row is None:
+            raise NotFound(f"token {token_id} not found")
+        return token_from_row(row)
 
     def revoke_token(self, project_id: int, token_id: int) -> None:
         """Idempotent for a token of this project; NotFound for any other id."""

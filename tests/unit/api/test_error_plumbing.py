@@ -29,6 +29,7 @@ from modelport.domain.errors import (
     IllegalTransition,
     ModelportError,
     NotFound,
+    QuotaExceeded,
     TemporaryError,
     Unauthorized,
 )
@@ -98,6 +99,8 @@ def test_auth_and_retry_headers_are_added_to_whatever_the_envelope_renders():
         assert client.post("/raise").headers["retry-after"] == "3"
     with TestClient(_toy_app(TemporaryError("busy", delay=0.01))) as client:
         assert client.post("/raise").headers["retry-after"] == "1"
+    with TestClient(_toy_app(QuotaExceeded("over", retry_after=30))) as client:
+        assert client.post("/raise").headers["retry-after"] == "30"
 
 
 def test_a_domain_error_of_no_kind_is_a_logged_bug(caplog: pytest.LogCaptureFixture):
@@ -172,9 +175,11 @@ async def test_other_scopes_pass_through():
 
 
 def test_per_kind_maps_every_kind_in_order_and_requires_each():
-    keywords = "not_found conflict invalid_spec forbidden unauthorized permanent temporary"
+    keywords = (
+        "not_found conflict invalid_spec forbidden unauthorized permanent temporary quota_exceeded"
+    )
     table = plumbing.per_kind(**{name: i for i, name in enumerate(keywords.split(), 1)})
-    assert list(table.items()) == list(zip(plumbing.DOMAIN_KINDS, range(1, 8), strict=True))
+    assert list(table.items()) == list(zip(plumbing.DOMAIN_KINDS, range(1, 9), strict=True))
     with pytest.raises(TypeError):
         plumbing.per_kind(not_found=1)  # type: ignore[call-arg]
 
@@ -199,10 +204,10 @@ def test_validation_helpers():
 
 # Each API's status for each of DOMAIN_KINDS (in that order), as its tests and documents say.
 _STATUSES: Sequence[tuple[plumbing.Envelope, Sequence[int]]] = (
-    (native.ENVELOPE, (404, 409, 422, 403, 401, 400, 503)),
-    (tir.ENVELOPE, (404, 409, 400, 403, 401, 400, 503)),
-    (deepinfra.ENVELOPE, (404, 409, 422, 403, 401, 400, 503)),
-    (tensormesh.ENVELOPE, (404, 409, 400, 403, 401, 400, 503)),
+    (native.ENVELOPE, (404, 409, 422, 403, 401, 400, 503, 429)),
+    (tir.ENVELOPE, (404, 409, 400, 403, 401, 400, 503, 429)),
+    (deepinfra.ENVELOPE, (404, 409, 422, 403, 401, 400, 503, 429)),
+    (tensormesh.ENVELOPE, (404, 409, 400, 403, 401, 400, 503, 429)),
 )
 
 

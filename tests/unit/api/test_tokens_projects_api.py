@@ -38,10 +38,49 @@ def test_an_endpoint_scoped_token(api: Api):
 def test_projects(api: Api):
     projects = api.admin("GET", "/projects").json()["items"]
     assert [p["name"] for p in projects] == ["team-a"]
-    resp = api.admin("POST", "/projects", json={"name": "team-c"})
+    resp = api.call("server_admin", "POST", "/projects", json={"name": "team-c"})
     assert resp.status_code == 201, resp.text
     admin_token = resp.json()["admin_token"]
-    assert api.call(admin_token, "GET", "/whoami").json()["project"] == "team-c"
-    assert_error(api.admin("POST", "/projects", json={"name": "team-c"}), 409, "name")
-    assert_error(api.admin("POST", "/projects", json={"name": "Team C"}), 422, "name")
-    assert api.call("member", "POST", "/projects", json={"name": "x"}).status_code == 403
+    assert resp.json()["host_access"] is False
+    assert resp.json()["limits"]["max_endpoints"] is None
+    who = api.call(admin_token, "GET", "/whoami").json()
+    assert (who["project"], who["server_admin"], who["host_access"]) == ("team-c", False, False)
+    again = api.call("server_admin", "POST", "/projects", json={"name": "team-c"})
+    assert_error(again, 409, "name")
+    bad = api.call("server_admin", "POST", "/projects", json={"name": "Team C"})
+    assert_error(bad, 422, "name")
+    for who in ("admin", "member"):
+        assert_error(api.call(who, "POST", "/projects", json={"name": "x"}), 403, None)
+
+
+def test_the_server_admin_sets_limits_and_host_access(api: Api):
+    patch = {"limits": {"max_endpoints": 1, "max_gpus": 0}, "host_access": True}
+    for who in ("admin", "other_admin", "member"):
+        assert_error(api.call(who, "PATCH", "/projects/team-b", json=patch), 403, None)
+    resp = api.call("server_admin", "PATCH", "/projects/team-b", json=patch)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["host_access"] is True
+    assert resp.json()["limits"]["max_endpoints"] == 1
+    # Only the named limits change; null lifts one.
+    resp = api.call(
+        "server_admin", "PATCH", "/projects/team-b", json={"limits": {"max_gpus": None}}
+    )
+    assert (resp.json()["limits"]["max_endpoints"], resp.json()["limits"]["max_gpus"]) == (1, None)
+    assert resp.json()["host_access"] is True
+    # The grant applies at once to the project's tokens (no 5 s cache).
+    assert api.call("other_admin", "GET", "/whoami").json()["host_access"] is True
+    seen = api.call("other_admin", "GET", "/projects/team-b").json()
+    assert seen["limits"]["max_endpoints"] == 1
+    assert_error(api.call("other_admin", "GET", "/projects/team-a"), 404, "name")
+    bad = api.call("server_admin", "PATCH", "/projects/team-b", json={"limits": {"max_gpus": -1}})
+    assert_error(bad, 422, "limits.max_gpus")
+    assert_error(api.call("server_admin", "PATCH", "/projects/nope", json=patch), 404, "name")
+
+
+def test_the_server_admin_mints_a_token_for_a_team(api: Api):
+    body = {"name": "team-b-admin", "role": "admin"}
+    assert_error(api.call("admin", "POST", "/projects/team-b/tokens", json=body), 403, None)
+    resp = api.call("server_admin", "POST", "/projects/team-b/tokens", json=body)
+    assert resp.status_code == 201, resp.text
+    who = api.call(resp.json()["token"], "GET", "/whoami").json()
+    assert (who["project"], who["role"], who["server_admin"]) == ("team-b", "admin", False)

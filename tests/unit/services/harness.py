@@ -43,7 +43,9 @@ class World:
     projects: ProjectService
     project: Project
     other_project: Project
-    keys: dict[str, str]  # "admin", "member", "viewer", "other_admin" -> plaintext token
+    # "admin", "member", "viewer" (team-a, granted host access), "other_admin", "other_member"
+    # (team-b, not granted), "server_admin" (project "operators") -> plaintext token
+    keys: dict[str, str]
 
     def principal(self, who: str) -> Principal:
         return self.authenticator.authenticate(f"Bearer {self.keys[who]}")
@@ -54,13 +56,20 @@ def make_world(tmp_path: Path) -> World:
     clock = FakeClock()
     store = open_store(f"sqlite:///{db_path}", clock)
     box = SecretBox(Fernet.generate_key())
-    project = store.create_project("team-a")
+    # team-a may use the host (its specs run custom commands); team-b is an ordinary project.
+    project = store.update_project(store.create_project("team-a").id, host_access=True)
     other = store.create_project("team-b")
     keys = {
         role.value: mint_token(store, project.id, role.value, role)[1]
         for role in (Role.ADMIN, Role.MEMBER, Role.VIEWER)
     }
     keys["other_admin"] = mint_token(store, other.id, "other", Role.ADMIN)[1]
+    keys["other_member"] = mint_token(store, other.id, "other-member", Role.MEMBER)[1]
+    # The operator's token lives in a project of its own, so team-a's listings stay as they were.
+    operators = store.create_project("operators")
+    keys["server_admin"] = mint_token(
+        store, operators.id, "operator", Role.ADMIN, server_admin=True
+    )[1]
     return World(
         db_path=db_path,
         store=store,

@@ -11,6 +11,7 @@ from modelport.domain.errors import Forbidden, InvalidSpec, NotFound, Unauthoriz
 from modelport.domain.ids import hash_token
 from modelport.domain.records import Role
 from modelport.services.bootstrap import ensure_bootstrap
+from modelport.services.tokens import mint_token
 from modelport.settings import Settings
 from modelport.store import open_store
 from tests.unit.services.harness import World, web_spec
@@ -48,16 +49,19 @@ def test_endpoint_scoped_tokens(world: World):
     assert missing.value.field == "endpoint"
 
 
-def test_projects_are_created_by_admins_with_a_first_admin_token(world: World):
+def test_projects_are_created_by_the_server_admin_with_a_first_admin_token(world: World):
     admin = world.principal("admin")
     assert [p.name for p in world.projects.list(admin)] == ["team-a"]
-    project, token = world.projects.create(admin, "team-c")
+    operator = world.principal("server_admin")
+    project, token = world.projects.create(operator, "team-c")
     principal = world.authenticator.authenticate(f"Bearer {token}")
     assert (principal.project_id, principal.role) == (project.id, Role.ADMIN)
-    with pytest.raises(Forbidden):
-        world.projects.create(world.principal("member"), "team-d")
+    assert not principal.server_admin  # a project's admin is not the server's
+    for who in ("admin", "member"):
+        with pytest.raises(Forbidden):
+            world.projects.create(world.principal(who), "team-d")
     with pytest.raises(InvalidSpec):
-        world.projects.create(admin, "Team_D")
+        world.projects.create(operator, "Team_D")
 
 
 def test_bootstrap_writes_a_private_admin_token_once(tmp_path: Path):
@@ -74,6 +78,7 @@ def test_bootstrap_writes_a_private_admin_token_once(tmp_path: Path):
         record = store.find_token(hash_token(token))
         assert record is not None and record.role is Role.ADMIN
         assert record.project_id == project.id
+        assert record.server_admin  # the operator's token
 
         before = path.stat().st_mtime_ns
         assert ensure_bootstrap(store, settings) is None
@@ -83,5 +88,23 @@ def test_bootstrap_writes_a_private_admin_token_once(tmp_path: Path):
         assert ensure_bootstrap(store, settings) is None
         assert not path.exists()
         assert len(store.list_tokens(project.id)) == 1
+    finally:
+        store.close()
+
+
+def test_a_server_bootstrapped_before_server_admins_gets_its_operator_back(tmp_path: Path):
+    """An upgrade: the bootstrap token minted by an older version becomes the server admin."""
+    settings = Settings(home=tmp_path / "home")
+    settings.ensure_home()
+    store = open_store(settings.effective_database_url)
+    try:
+        project = store.create_project("default")
+        _, plaintext = mint_token(store, project.id, "bootstrap-admin", Role.ADMIN)
+        other, _ = mint_token(store, project.id, "ci", Role.ADMIN)
+        assert ensure_bootstrap(store, settings) is None
+        record = store.find_token(hash_token(plaintext))
+        assert record is not None and record.server_admin
+        ci = next(t for t in store.list_tokens(project.id) if t.id == other.id)
+        assert not ci.server_admin
     finally:
         store.close()

@@ -20,7 +20,7 @@ from modelport.schemas.native import (
     LogsPublic,
     ReplicaList,
 )
-from modelport.services.endpoint_views import replica_public
+from modelport.services.endpoint_views import may_see_addresses, replica_public
 from modelport.services.endpoints import MAX_EVENTS_PAGE, MAX_TAIL_BYTES
 
 router = APIRouter(prefix="/endpoints", tags=["endpoints"])
@@ -105,8 +105,10 @@ def restart_endpoint(name: str, principal: CurrentPrincipal, services: Services)
 
 @router.get("/{name}/replicas", response_model=ReplicaList)
 def list_replicas(name: str, principal: CurrentPrincipal, services: Services) -> ReplicaList:
+    """Replica states; addresses (handle) only for admin and member tokens of the project."""
     replicas = services.endpoints.replicas(principal, name)
-    return ReplicaList(items=[replica_public(r) for r in replicas])
+    shown = may_see_addresses(principal)
+    return ReplicaList(items=[replica_public(r, with_address=shown) for r in replicas])
 
 
 @router.get("/{name}/events", response_model=EventList)

@@ -31,6 +31,7 @@ _STATUSES = plumbing.per_kind(
     unauthorized=401,
     permanent=400,
     temporary=503,
+    quota_exceeded=429,
 )
 
 # Modelport spec paths (as the endpoint service names them) -> DeepInfra request fields.
@@ -48,7 +49,7 @@ _SPEC_FIELDS: Sequence[tuple[str, str]] = (
 )
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **{status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409)},
+    **{status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 429)},
     422: {"model": ValidationErrorOut},
 }
 
@@ -95,7 +96,10 @@ def _domain(exc: ModelportError, kind: plumbing.DomainKind) -> JSONResponse:
         field = deepinfra_field(exc.field)
         detail = exc.message.removeprefix(f"{exc.field}: ") if exc.field else exc.message
         return field_response(field, f"{field}: {detail}", "value_error")
-    return detail_response(_STATUSES[kind], exc.message)
+    message = exc.message
+    if exc.field and message.startswith(f"{exc.field}: "):  # e.g. a 403 naming "spec.extra_args"
+        message = f"{deepinfra_field(exc.field)}: {message.removeprefix(f'{exc.field}: ')}"
+    return detail_response(_STATUSES[kind], message)
 
 
 def validation_error_response(raw: Sequence[Any]) -> JSONResponse:

@@ -57,6 +57,7 @@ _DOMAIN_CODES = plumbing.per_kind(
     unauthorized=RpcCode.UNAUTHENTICATED,
     permanent=RpcCode.FAILED_PRECONDITION,
     temporary=RpcCode.UNAVAILABLE,
+    quota_exceeded=RpcCode.RESOURCE_EXHAUSTED,
 )
 
 _HTTP_CODES: Mapping[int, RpcCode] = {

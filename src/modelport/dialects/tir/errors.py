@@ -29,6 +29,7 @@ _DOMAIN_STATUS = plumbing.per_kind(
     unauthorized=401,
     permanent=400,
     temporary=503,
+    quota_exceeded=429,
 )
 
 
