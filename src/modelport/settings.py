@@ -24,6 +24,14 @@ class Settings(BaseSettings):
     drain_seconds: float = 30.0  # longest a draining replica keeps serving in-flight requests
     stop_grace_seconds: float = 10.0  # SIGTERM -> SIGKILL
     max_body_bytes: int = 8 * 1024 * 1024  # API request bodies larger than this get 413
+    # Edge limits on every client connection (server/edge.py).
+    header_timeout: float = 10.0  # seconds to send a whole request head, else 408
+    body_timeout: float = 60.0  # seconds to send a whole request body after its head
+    keep_alive_timeout: float = 5.0  # an idle keep-alive connection is closed after this
+    max_connections: int = Field(default=0, ge=0)  # 0: from the open-files limit (ulimit -n)
+    max_header_bytes: int = 64 * 1024  # request line plus header fields, else 431
+    max_headers: int = 100  # header fields per request, else 431
+    max_json_depth: int = 64  # deeper JSON request bodies get 400 (API and gateway)
     backoff_initial: float = 1.0  # first crash-restart delay, doubled each time
     backoff_max: float = 60.0  # cap on the crash-restart delay
     upstream_timeout: float = 600.0  # seconds a proxied request may take

@@ -7,7 +7,7 @@ from fastapi import APIRouter, FastAPI
 from modelport import __version__
 from modelport.api.container import ApiServices
 from modelport.api.errors import ERROR_RESPONSES, install_error_handlers
-from modelport.api.middleware import BodySizeLimit, CatchUnexpected
+from modelport.api.middleware import BodyLimits, CatchUnexpected
 from modelport.api.routes import endpoints, projects, tokens
 from modelport.api.schemas import Health
 from modelport.services.auth import Authenticator
@@ -29,7 +29,9 @@ def create_app(services: ApiServices, authenticator: Authenticator, settings: Se
     install_error_handlers(app)
     # Added last = outermost: the size limit sees the request before anything else.
     app.add_middleware(CatchUnexpected)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimits, max_bytes=settings.max_body_bytes, max_json_depth=settings.max_json_depth
+    )
 
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
     api.include_router(endpoints.router)

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from modelport.api.container import ApiServices
-from modelport.services.auth import Authenticator, Principal
+from modelport.services.auth import Authenticator, Principal, single_header
 
 # Declares the scheme in the OpenAPI document; the Authenticator does the actual check.
 _bearer_scheme = HTTPBearer(auto_error=False, description="a Modelport API token")
@@ -32,7 +32,8 @@ def get_principal(
     _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
 ) -> Principal:
     """Sync on purpose: FastAPI runs it in the threadpool, so a cache miss may hit the store."""
-    return authenticator.authenticate(request.headers.get("authorization"))
+    authorization = single_header(request.headers.getlist("authorization"), "Authorization")
+    return authenticator.authenticate(authorization)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

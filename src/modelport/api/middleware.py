@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: a request body limit, and a last-resort 500 in the error envelope."""
+"""Pure ASGI middleware: request body limits (size, JSON depth), and a last-resort 500 in the
+error envelope."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelport.api import error_plumbing
 from modelport.api.errors import ENVELOPE
+from modelport.domain.json_depth import nesting_exceeds
 
 
 class BodyTooLarge(HTTPException):
@@ -16,19 +18,30 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"body: larger than the {limit}-byte limit")
 
 
-class BodySizeLimit:
-    """413 for bodies over `max_bytes`: by Content-Length up front, else by counting chunks."""
+class JsonTooDeep(HTTPException):
+    """Raised from `receive` like BodyTooLarge: FastAPI's body reader passes it through."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, limit: int) -> None:
+        super().__init__(400, f"body: JSON nested deeper than {limit} levels")
+
+
+class BodyLimits:
+    """413 for bodies over `max_bytes`: by Content-Length up front, else by counting chunks.
+    400 for a JSON body nested deeper than `max_json_depth`, checked on the bytes once the body
+    is complete, before the app parses it (parsing and validating deep JSON recurses)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, max_json_depth: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_json_depth = max_json_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
+        declared, json_body = _body_headers(scope)
         seen = 0
+        parts: list[bytes] = []  # the body so far, when it is JSON
 
         async def counted_receive() -> Message:
             # Raised where the app reads the body, so the app that owns the path (the native
@@ -39,22 +52,35 @@ class BodySizeLimit:
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
+                chunk: bytes = message.get("body", b"")
+                seen += len(chunk)
                 if seen > self.max_bytes:
                     raise BodyTooLarge(self.max_bytes)
+                if json_body:
+                    parts.append(chunk)
+                    if not message.get("more_body", False):
+                        body = parts[0] if len(parts) == 1 else b"".join(parts)
+                        if nesting_exceeds(body, self.max_json_depth):
+                            raise JsonTooDeep(self.max_json_depth)
             return message
 
         await self.app(scope, counted_receive, send)
 
 
-def _content_length(scope: Scope) -> int | None:
+def _body_headers(scope: Scope) -> tuple[int | None, bool]:
+    """The declared Content-Length, and whether the body would be parsed as JSON (FastAPI
+    parses a body without a content type as JSON too)."""
+    length: int | None = None
+    json_body = True
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             try:
-                return int(value)
+                length = int(value)
             except ValueError:
-                return None
-    return None
+                length = None
+        elif name == b"content-type":
+            json_body = b"json" in value.lower()
+    return length, json_body
 
 
 class CatchUnexpected(error_plumbing.CatchUnexpected):

@@ -20,7 +20,7 @@ from modelport.gateway import dialect_paths
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.dialect_paths import DIALECT_PREFIXES, Kind, parse_dialect_path
 from modelport.gateway.downstream import AsgiClient, ClientSide
-from modelport.gateway.headers import split_request_headers
+from modelport.gateway.headers import IncomingHeaders, split_request_headers
 from modelport.gateway.incoming import (
     BadRequest,
     BodyTooLarge,
@@ -30,6 +30,7 @@ from modelport.gateway.incoming import (
     with_model,
     with_query,
 )
+from modelport.gateway.limits import Refusal, RequestLimiter
 from modelport.gateway.metrics import CLIENT_CLOSED, UNROUTED, GatewayMetrics
 from modelport.gateway.proxy import Proxy, ProxyRequest
 from modelport.gateway.responses import (
@@ -69,6 +70,8 @@ class Gateway:
         self._routes = route_table
         self._metrics = metrics
         self._max_body = settings.max_body_bytes
+        self._max_depth = settings.max_json_depth
+        self._limiter = RequestLimiter()
         self._proxy = Proxy(balancer, metrics, settings.upstream_timeout)
         self._project_names: dict[int, str] = {}
 
@@ -105,16 +108,46 @@ class Gateway:
             scope["headers"], peer[0] if peer else None, scope.get("scheme", "http")
         )
         request_id = incoming.request_id
-        principal = self._auth.cached(incoming.authorization)
+        principal = None if incoming.duplicate else self._auth.cached(incoming.authorization)
         if principal is None:
             try:
-                principal = await asyncio.to_thread(self._auth.authenticate, incoming.authorization)
+                principal = await asyncio.to_thread(self._authenticate, incoming)
             except Unauthorized as exc:
                 await respond_error(
                     client, 401, exc.message, "authentication_error", "invalid_api_key", request_id
                 )
                 self._metrics.answered(UNROUTED, 401, time.perf_counter() - started)
                 return
+        limits = principal.limits
+        if limits.requests_per_minute is None and limits.concurrent_requests is None:
+            await self._serve(scope, client, principal, incoming, started)
+            return
+        admitted = self._limiter.admit(principal)
+        if isinstance(admitted, Refusal):
+            retry_after = (b"retry-after", b"%d" % admitted.retry_after)
+            await respond_error(
+                client, 429, admitted.message, "rate_limit_error", admitted.code, request_id,
+                [retry_after],
+            )  # fmt: skip
+            self._metrics.answered(UNROUTED, 429, time.perf_counter() - started)
+            return
+        try:
+            await self._serve(scope, client, principal, incoming, started)
+        finally:
+            if admitted:  # holds a concurrency slot: given back however the request ended
+                self._limiter.release(principal)
+
+    async def _serve(
+        self,
+        scope: Scope,
+        client: ClientSide,
+        principal: Principal,
+        incoming: IncomingHeaders,
+        started: float,
+    ) -> None:
+        """Route an authenticated, admitted request and forward it (or answer it here)."""
+        path: str = scope["path"]
+        request_id = incoming.request_id
         method: str = scope["method"]
         declared = incoming.content_length
         try:
@@ -127,7 +160,7 @@ class Gateway:
                     raise BadRequest(f"{path} takes POST", "method_not_allowed")
                 forward_path = with_query(raw_path(scope), scope)
                 body = await client.read_body(declared, self._max_body)
-                route = self._resolve(principal, parse_model(body)[1])
+                route = self._resolve(principal, parse_model(body, self._max_depth)[1])
             elif path == MODELS_PATH or path.startswith(MODELS_PATH + "/"):
                 native = [(r.name, r) for r in self._routes.endpoints(principal.project_id)]
                 wanted = path[len(MODELS_PATH) + 1 :] or None
@@ -179,6 +212,12 @@ class Gateway:
         finally:
             metrics.finished(route.name, status, time.perf_counter() - started)
 
+    def _authenticate(self, incoming: IncomingHeaders) -> Principal:
+        """In a worker thread (a cache miss reads the store); Unauthorized if it fails."""
+        if incoming.duplicate:
+            raise Unauthorized(f"send one {incoming.duplicate} header, not several")
+        return self._auth.authenticate(incoming.authorization)
+
     def _resolve(self, principal: Principal, name: str) -> EndpointRoute:
         route = self._routes.lookup(principal.project_id, name)
         if route is None:
@@ -201,7 +240,7 @@ class Gateway:
         if method != "POST":
             raise BadRequest(f"{request.forward_path} takes POST", "method_not_allowed")
         body = await client.read_body(declared, self._max_body)
-        payload, model = parse_model(body)
+        payload, model = parse_model(body, self._max_depth)
         route = dialect_paths.resolve_model(self._routes, principal, request.dialect, model)
         return route, with_model(payload, body, route.name)
 

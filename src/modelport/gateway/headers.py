@@ -1,10 +1,16 @@
 """Which request and response headers cross the gateway, in one pass over the ASGI list.
 
-Hop-by-hop headers describe one connection and must not be forwarded (RFC 9110 7.6.1). The
-client's Authorization is our token: engines never see it. Host and Content-Length are set by
-the upstream client for the upstream connection.
-`xi-api-key` (DeepInfra's alternative to Authorization) is a credential too: it is read when no
-Authorization header is sent, and never forwarded.
+Request headers reach an engine only from an allowlist (`FORWARDED`): what it needs to read the
+body and shape its answer (content-type, content-encoding, accept, accept-encoding), W3C trace
+context, and OpenAI's request options (`openai-*`, e.g. OpenAI-Beta). Everything else stays at
+the gateway: our token (Authorization, DeepInfra's `xi-api-key`), cookies, other systems'
+credentials, hop-by-hop headers (RFC 9110 7.6.1), and floods of made-up headers an engine
+would have to parse. The gateway adds its own X-Request-Id, X-Forwarded-For / -Proto; Host and
+Content-Length are the upstream client's.
+
+A credential header sent twice is refused (`IncomingHeaders.duplicate`), as the management
+APIs do: which copy counts must never depend on who reads the headers.
+`xi-api-key` is read when no Authorization header is sent.
 """
 
 from __future__ import annotations
@@ -30,17 +36,18 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
-# Request headers we drop on top of hop-by-hop ones, because we own or recompute them.
-_REQUEST_DROPPED = HOP_BY_HOP | {
-    b"authorization",
-    b"host",
-    b"content-length",
-    b"expect",
-    b"x-request-id",
-    b"x-forwarded-for",
-    b"x-forwarded-proto",
-    b"xi-api-key",
-}
+# The client's request headers an engine gets (plus any `openai-*`); see the module docstring.
+FORWARDED = frozenset(
+    {
+        b"content-type",
+        b"content-encoding",
+        b"accept",
+        b"accept-encoding",
+        b"traceparent",
+        b"tracestate",
+    }
+)
+_FORWARDED_PREFIX = b"openai-"
 # Response headers we drop: hop-by-hop ones, the engine's own request id (we send ours), its
 # Date (the ASGI server writes one; two would be invalid) and its Server (names the engine).
 _RESPONSE_DROPPED = HOP_BY_HOP | {b"x-request-id", b"date", b"server"}
@@ -56,6 +63,7 @@ class IncomingHeaders:
     request_id: str
     content_length: int | None
     forward: list[tuple[str, str]]
+    duplicate: str | None = None  # a credential header sent more than once: refuse (401)
 
 
 def new_request_id() -> str:
@@ -76,9 +84,10 @@ def _uuid_shaped(value: str) -> bool:
 
 
 def split_request_headers(raw: RawHeaders, client_host: str | None, scheme: str) -> IncomingHeaders:
-    """One pass: pick out auth, request id and length; keep the rest for the upstream."""
+    """One pass: pick out auth, request id and length; keep the allowed rest for the upstream."""
     authorization: str | None = None
     api_key: bytes | None = None
+    duplicate: str | None = None
     request_id: str | None = None
     content_length: int | None = None
     forwarded_for: str | None = None
@@ -86,10 +95,12 @@ def split_request_headers(raw: RawHeaders, client_host: str | None, scheme: str)
     connection_tokens: frozenset[bytes] = frozenset()
     accept_encoding = False
     for name, value in raw:
-        if name not in _REQUEST_DROPPED:
+        if name in FORWARDED or name.startswith(_FORWARDED_PREFIX):
             forward.append((name.decode("latin-1"), value.decode("latin-1")))
             accept_encoding = accept_encoding or name == b"accept-encoding"
         elif name == b"authorization":
+            if authorization is not None:
+                duplicate = "Authorization"
             authorization = value.decode("latin-1")
         elif name == b"x-request-id":
             if _SANE_REQUEST_ID.match(value):
@@ -102,6 +113,8 @@ def split_request_headers(raw: RawHeaders, client_host: str | None, scheme: str)
             # Headers named in Connection are hop-by-hop too (RFC 9110 7.6.1).
             connection_tokens = frozenset(t.strip().lower() for t in value.split(b","))
         elif name == b"xi-api-key":
+            if api_key is not None:
+                duplicate = "xi-api-key"
             api_key = value
     if authorization is None and api_key:
         authorization = "Bearer " + api_key.decode("latin-1")
@@ -126,7 +139,7 @@ def split_request_headers(raw: RawHeaders, client_host: str | None, scheme: str)
         forward.append(("X-Forwarded-For", forwarded_for))
     forward.append(("X-Forwarded-Proto", scheme))
     forward.append(("X-Request-Id", upstream_id))
-    return IncomingHeaders(authorization, request_id, content_length, forward)
+    return IncomingHeaders(authorization, request_id, content_length, forward, duplicate)
 
 
 def response_headers(

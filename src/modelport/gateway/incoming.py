@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from modelport.domain.json_depth import nesting_exceeds
 from modelport.gateway.responses import Receive, Scope
 
 
@@ -64,8 +65,13 @@ async def read_body(receive: Receive, declared: int | None, limit: int) -> bytes
             return b"".join(parts)
 
 
-def parse_model(body: bytes) -> tuple[dict[str, Any], str]:
-    """The JSON object and its non-empty string `model`; BadRequest naming what is wrong."""
+def parse_model(body: bytes, max_depth: int = 64) -> tuple[dict[str, Any], str]:
+    """The JSON object and its non-empty string `model`; BadRequest naming what is wrong.
+    Nesting deeper than `max_depth` is refused before parsing (no RecursionError, no 500)."""
+    if nesting_exceeds(body, max_depth):
+        raise BadRequest(
+            f"the request body nests JSON deeper than {max_depth} levels", "json_too_deep"
+        )
     try:
         payload = json.loads(body)
     except ValueError:

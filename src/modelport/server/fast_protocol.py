@@ -7,15 +7,21 @@ the body from this protocol's parser callbacks and writes the response straight 
 transport. Everything else (the management API, dialect management apps, upgrades, HTTP edge
 cases) goes to uvicorn unchanged, through the ASGI dispatcher.
 
+The same protocol enforces the edge limits of server/edge.py on every connection (gateway and
+API paths, fast path on or off): read timeouts, the header size and count limits and the
+connection cap. Per request that is a few attribute updates; timers are armed only when a head
+or body does not arrive in one read.
+
 This subclass relies on uvicorn internals (`cycle`, `pipeline`, `flow`, `_start_asgi_task`,
-`on_response_complete`, the parser callbacks); pyproject pins the uvicorn versions it was checked
-against.
+`on_response_complete`, `timeout_keep_alive_task`, the parser callbacks); pyproject pins the
+uvicorn versions it was checked against.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, cast
+import enum
+from typing import Any, ClassVar, cast
 from urllib.parse import unquote
 
 import httptools
@@ -25,23 +31,101 @@ from modelport.gateway.app import Gateway
 from modelport.gateway.downstream import Headers
 from modelport.gateway.fast_exchange import FastExchange
 from modelport.server.dispatch import is_gateway_path
+from modelport.server.edge import EdgeLimits, refusal
+
+
+class _Phase(enum.Enum):
+    WAIT = "wait"  # between requests: no head begun (idle, or a response still going out)
+    HEAD = "head"  # a request head has begun and is not complete
+    BODY = "body"  # the head is complete, its body is arriving
+
+
+class _Refused(Exception):
+    """Raised from a parser callback to stop parsing; `data_received` answers the refusal."""
 
 
 class GatewayFastProtocol(HttpToolsProtocol):
-    """One client connection; `gateway` is set on the subclass `fast_path_protocol` makes."""
+    """One client connection; the class attributes are set on the subclass
+    `fast_path_protocol` makes, one per server."""
 
-    gateway: Gateway
+    gateway: ClassVar[Gateway]
+    edge: ClassVar[EdgeLimits]
+    fast_path: ClassVar[bool]
+    # Connections with no request in progress and no complete head, longest waiting first:
+    # the ones a new connection over the cap may replace (closing them loses no request).
+    waiting: ClassVar[dict[GatewayFastProtocol, None]]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._handle = self.gateway.handle
         self._limit = self.gateway.max_body_bytes
         self._exchanges: set[FastExchange] = set()  # started or queued, not yet answered
+        self._phase = _Phase.WAIT
+        self._timer: asyncio.TimerHandle | None = None  # header or body read deadline
+        self._chunk = 0  # length of the data being parsed
+        self._head_first = 0  # length of the data the current head began in (an upper bound)
+        self._head_rest = 0  # bytes received for the current head after that data
+        self._refusal: tuple[int, str] | None = None
+
+    # --- reading ---------------------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:
+        # uvicorn's, plus the refusals and read deadlines of server/edge.py.
+        self._unset_keepalive_if_required()
+        self._chunk = len(data)
+        if self._phase is _Phase.HEAD:
+            self._head_rest += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        except httptools.HttpParserError:
+            if self._refusal is not None:
+                self._refuse(*self._refusal)
+                return
+            msg = "Invalid HTTP request received."
+            self.logger.warning(msg)
+            self.send_400_response(msg)
+            return
+        if self._timer is None:
+            phase = self._phase
+            if phase is _Phase.HEAD:
+                if self._head_rest > self.edge.max_header_bytes:  # every byte of it is head
+                    self._refuse(431, self._head_too_large())
+                    return
+                self._arm(self.edge.header_timeout)
+            elif phase is _Phase.BODY:
+                self._arm(self.edge.body_timeout)
+            elif self.timeout_keep_alive_task is None and self._idle():
+                self._arm(self.edge.header_timeout)  # stray bytes, no head: still a deadline
+        elif self._phase is _Phase.HEAD and self._head_rest > self.edge.max_header_bytes:
+            self._refuse(431, self._head_too_large())
 
     # --- parser callbacks ----------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._phase = _Phase.HEAD
+        self._head_first = self._chunk
+        self._head_rest = 0
+
     def on_headers_complete(self) -> None:
+        self._disarm()
+        self._phase = _Phase.BODY
+        self.waiting.pop(self, None)
+        edge = self.edge
+        if len(self.headers) > edge.max_headers:
+            self._refusal = (431, f"more than {edge.max_headers} header fields")
+            raise _Refused
+        if self._head_first + self._head_rest > edge.max_header_bytes:  # may be: count them
+            size = len(self.url) + sum(len(k) + len(v) + 4 for k, v in self.headers)
+            if size > edge.max_header_bytes:
+                self._refusal = (431, self._head_too_large())
+                raise _Refused
         parser = self.parser
-        if self.limit_concurrency is None and not parser.should_upgrade():
+        if self.fast_path and not parser.should_upgrade():
             url = httptools.parse_url(self.url)
             raw_path: bytes = url.path
             path = raw_path.decode("ascii")
@@ -60,6 +144,8 @@ class GatewayFastProtocol(HttpToolsProtocol):
             super().on_body(body)
 
     def on_message_complete(self) -> None:
+        self._disarm()
+        self._phase = _Phase.WAIT
         cycle: object = self.cycle
         if isinstance(cycle, FastExchange):
             cycle.on_body_end()
@@ -67,7 +153,23 @@ class GatewayFastProtocol(HttpToolsProtocol):
             super().on_message_complete()
 
     # --- connection events ----------------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        over_cap = len(self.connections) >= self.edge.max_connections
+        super().connection_made(transport)
+        if over_cap and not self._evict_one():
+            self._refuse(503, "too many connections; try again shortly")
+            return
+        self.waiting[self] = None
+        self._arm(self.edge.header_timeout)  # a client that connects must send a head
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._idle() and not self.transport.is_closing():
+            self.waiting[self] = None  # idle keep-alive, or the next head still incomplete
+
     def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        self.waiting.pop(self, None)
         for exchange in self._exchanges:
             exchange.lost()
         self._exchanges.clear()
@@ -85,6 +187,64 @@ class GatewayFastProtocol(HttpToolsProtocol):
         self.on_response_complete()
 
     # --- internals -------------------------------------------------------------------------
+    def _idle(self) -> bool:
+        """No request of this connection is being answered."""
+        cycle = self.cycle
+        return cycle is None or cycle.response_complete
+
+    def _arm(self, seconds: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.loop.call_later(seconds, self._timed_out)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        if self.transport.is_closing():
+            return
+        body = self._phase is _Phase.BODY
+        if self.flow.read_paused:
+            # We stopped reading (a pipelined request waits, or the app has not taken the
+            # body yet): the client is not late.
+            self._arm(self.edge.body_timeout if body else self.edge.header_timeout)
+        elif body:
+            self.transport.close()  # the request is being served: it sees the client leave
+        else:
+            self._refuse(408, f"no complete request head within {self.edge.header_timeout:g}s")
+
+    def _evict_one(self) -> bool:
+        """Close the connection that has waited longest without a request; False if none."""
+        victim = next(iter(self.waiting), None)
+        if victim is None:
+            return False
+        del self.waiting[victim]
+        victim._disarm()
+        victim.transport.close()
+        return True
+
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer `status` (unless a response is going out) and close the connection."""
+        self._disarm()
+        self.waiting.pop(self, None)
+        if self._idle():
+            self.transport.write(refusal(self._path(), status, message))
+        self.transport.close()
+
+    def _path(self) -> str | None:
+        """The path of the request being read, as far as it is known."""
+        try:
+            path: str = httptools.parse_url(self.url).path.decode("ascii")
+        except (AttributeError, httptools.HttpParserError, UnicodeDecodeError):
+            return None
+        return unquote(path) if "%" in path else path
+
+    def _head_too_large(self) -> str:
+        return f"request head larger than {self.edge.max_header_bytes} bytes"
+
     def _start_exchange(self, path: str, raw_path: bytes, query: bytes) -> None:
         parser = self.parser
         http_version = parser.get_http_version()
@@ -115,11 +275,17 @@ class GatewayFastProtocol(HttpToolsProtocol):
             self.pipeline.appendleft((cast(Any, exchange), cast(Any, None)))
 
 
-def fast_path_protocol(gateway: Gateway) -> type[asyncio.Protocol]:
-    """The protocol class to give uvicorn (`Config(http=...)`) for this gateway."""
+def fast_path_protocol(
+    gateway: Gateway, edge: EdgeLimits | None = None, fast_path: bool = True
+) -> type[asyncio.Protocol]:
+    """The protocol class to give uvicorn (`Config(http=...)`) for this gateway: the edge
+    limits always, gateway requests off the ASGI cycle when `fast_path`."""
 
     class Bound(GatewayFastProtocol):
         pass
 
     Bound.gateway = gateway
+    Bound.edge = edge or EdgeLimits()
+    Bound.fast_path = fast_path
+    Bound.waiting = {}
     return Bound

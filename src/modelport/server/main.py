@@ -31,6 +31,10 @@ def serve(settings: Settings) -> None:
         server_header=False,  # no "server: uvicorn" on every response (the gateway's included)
         log_level="warning",
         timeout_graceful_shutdown=5,
+        # Read deadlines, header limits and the connection cap are the protocol's
+        # (server/edge.py); these two are what uvicorn applies itself.
+        timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]  # a float works
+        h11_max_incomplete_event_size=settings.max_header_bytes,  # the h11 fallback only
     )
     server = uvicorn.Server(config)
     try:
@@ -68,13 +72,16 @@ def _best_http() -> str:
 
 
 def _http(settings: Settings, components: Components) -> str | type[asyncio.Protocol]:
-    """uvicorn's HTTP protocol: with httptools and the fast path on, gateway requests skip the
-    ASGI cycle (server/fast_protocol.py); everything else is served by uvicorn as usual."""
+    """uvicorn's HTTP protocol: with httptools, ours (server/fast_protocol.py), which enforces
+    the edge limits and, with the fast path on, serves gateway requests without the ASGI
+    cycle. Without httptools, uvicorn's h11 protocol with only uvicorn's own limits."""
     best = _best_http()
-    if settings.gateway_fast_path and best == "httptools":
+    if best == "httptools":
+        from modelport.server.edge import EdgeLimits
         from modelport.server.fast_protocol import fast_path_protocol  # needs httptools
 
-        return fast_path_protocol(components.gateway)
+        edge = EdgeLimits.from_settings(settings)
+        return fast_path_protocol(components.gateway, edge, settings.gateway_fast_path)
     return best
 
 

@@ -47,6 +47,14 @@ class Principal:
             raise NotFound("endpoint not found")
 
 
+def single_header(values: list[str], name: str) -> str | None:
+    """The one value of a credential header. Sent twice, it is refused: which copy counts
+    must not depend on who reads the headers (the gateway and every API answer alike)."""
+    if len(values) > 1:
+        raise Unauthorized(f"send one {name} header, not several")
+    return values[0] if values else None
+
+
 def bearer_token(authorization: str | None) -> str | None:
     if not authorization:
         return None

@@ -22,7 +22,7 @@ from modelport.dialects.deepinfra.schemas import (
     DeployStatus,
     DeployUpdateIn,
 )
-from modelport.services.auth import Authenticator, Principal
+from modelport.services.auth import Authenticator, Principal, single_header
 from modelport.settings import Settings
 
 API_KEY_HEADER = "xi-api-key"
@@ -40,8 +40,8 @@ def _principal(
 ) -> Principal:
     """Sync on purpose: FastAPI runs it in the threadpool, so a cache miss may hit the store."""
     authenticator = cast(Authenticator, request.app.state.authenticator)
-    authorization = request.headers.get("authorization")
-    key = request.headers.get(API_KEY_HEADER, "").strip()
+    authorization = single_header(request.headers.getlist("authorization"), "Authorization")
+    key = (single_header(request.headers.getlist(API_KEY_HEADER), API_KEY_HEADER) or "").strip()
     if not authorization and key:
         authorization = key if key.lower().startswith("bearer ") else f"Bearer {key}"
     return authenticator.authenticate(authorization)

@@ -22,7 +22,7 @@ from modelport.dialects.tir.frameworks import resolve_framework
 from modelport.dialects.tir.schemas import EndpointRequest, UpdateRequest
 from modelport.dialects.tir.views import endpoint_data, plans_data
 from modelport.domain.errors import InvalidSpec, NotFound
-from modelport.services.auth import Authenticator, Principal
+from modelport.services.auth import Authenticator, Principal, single_header
 from modelport.settings import Settings
 
 INFERENCE = "/serving/inference/"
@@ -36,7 +36,8 @@ InferenceId = Annotated[int, Path(ge=1, description="the endpoint's id")]
 
 def _caller(request: Request) -> Principal:
     authenticator: Authenticator = get_authenticator(request)
-    return authenticator.authenticate(request.headers.get("authorization"))
+    authorization = single_header(request.headers.getlist("authorization"), "Authorization")
+    return authenticator.authenticate(authorization)
 
 
 def project_principal(
