@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     gateway_fast_path: bool = True
     startup_timeout: float = 600.0  # a replica not ready this long after launch is replaced
     plans_file: Path | None = None  # None: the plan catalog shipped with Modelport
+    # Where each replica gets its private working directory (never inside the server home).
+    # None: /var/lib/modelport/replicas when the server runs as root, else a per-user cache dir.
+    replica_dir: Path | None = None
+    # Who replicas run as: "auto" (as root, each replica its own uid from 2000000-2999999;
+    # otherwise the server's user), a uid range "A-B", a user name or uid (all replicas as it),
+    # or "server" (the server's own user: no isolation from the server). See docs/security.md.
+    replica_user: str = "auto"
     # Directories (os.pathsep-separated) whose files any member may name as model paths, on
     # top of the model store ($MODELPORT_HOME/models); anything else needs host access.
     model_dirs: str = ""
@@ -75,5 +82,8 @@ class Settings(BaseSettings):
         return self.home / "secret.key"
 
     def ensure_home(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        """Create the home; it and its logs are the server's alone (replicas run as other
+        users and must not read the database, keys or other replicas' logs)."""
+        for directory in (self.home, self.logs_dir):
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            directory.chmod(0o700)  # also when it existed already with a looser mode

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
@@ -174,8 +175,19 @@ class Applier:
         key = f"{endpoint.name}-r{replica.id}-g{replica.generation}"
         try:
             env = spec_secrets.engine_environment(spec, self._box)
-            plan = adapter.plan(spec, host=host, port=port, env=env, name=endpoint.name)
+            plan = adapter.plan(
+                spec,
+                host=host,
+                port=port,
+                env=env,
+                name=endpoint.name,
+                replica_key=secrets.token_urlsafe(32),  # only the gateway and probes send it
+            )
             handle = await self._runtime.start(key, plan)
+            if plan.replica_key is not None:  # sealed: survives a restart, never shown
+                handle = handle.model_copy(
+                    update={"sealed_key": self._box.encrypt(plan.replica_key)}
+                )
         except InvalidSpec as exc:
             await self._fail_launch(endpoint, replica, EventReason.INVALID_SPEC, exc.message)
             return

@@ -56,7 +56,7 @@ class Controller:
         self._interval = settings.reconcile_interval
         self._policy = policy or PlannerPolicy.from_settings(settings)
         self.holder_id = holder_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self._probes = ProbeRunner(runtime, clock)
+        self._probes = ProbeRunner(runtime, clock, unseal=box.decrypt)  # sends replica keys
         self._probe_specs = probe_specs = ProbeSpecs(adapters, box)
         self._observer = Observer(runtime, self._probes, probe_specs, inflight or _none_inflight)
         self._applier = Applier(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -75,9 +76,12 @@ class _Tracked:
 class ProbeRunner:
     """Runs the probes that are due (honouring period and initial delay) and keeps counters."""
 
-    def __init__(self, runtime: RuntimeBackend, clock: Clock) -> None:
+    def __init__(
+        self, runtime: RuntimeBackend, clock: Clock, unseal: Callable[[str], str] = str
+    ) -> None:
         self._runtime = runtime
         self._clock = clock
+        self._unseal = unseal  # opens a handle's sealed replica key
         self._tracked: dict[int, _Tracked] = {}
         self._session: aiohttp.ClientSession | None = None
 
@@ -123,7 +127,14 @@ class ProbeRunner:
         """One probe attempt against a replica's process."""
         port = probe.port or handle.port
         if probe.protocol is ProbeProtocol.HTTP:
-            return await self._http(handle.host, port, probe.path or "/", probe.timeout_seconds)
+            # The engine requires the replica's key of every request, probes included; the
+            # key goes to the replica's own port only, never to another a probe names.
+            sealed = handle.sealed_key if port == handle.port else None
+            headers = {} if sealed is None else {
+                "Authorization": f"Bearer {self._unseal(sealed)}"
+            }  # fmt: skip
+            path = probe.path or "/"
+            return await self._http(handle.host, port, path, probe.timeout_seconds, headers)
         if probe.protocol is ProbeProtocol.EXEC:
             return await self._exec(handle, probe)
         # GRPC: checked as a TCP connect until a gRPC health client exists.
@@ -139,13 +150,18 @@ class ProbeRunner:
         assert replica.handle is not None
         counter.record(await self.check(replica.handle, probe), now)
 
-    async def _http(self, host: str, port: int, path: str, timeout: float) -> ProbeOutcome:
+    async def _http(
+        self, host: str, port: int, path: str, timeout: float, headers: dict[str, str]
+    ) -> ProbeOutcome:
         if self._session is None:
             self._session = aiohttp.ClientSession()
         url = f"http://{_host_in_url(host)}:{port}{path}"
         try:
             async with self._session.get(
-                url, timeout=aiohttp.ClientTimeout(total=timeout), allow_redirects=False
+                url,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+                allow_redirects=False,
+                headers=headers,
             ) as resp:
                 return ProbeOutcome(resp.status < 400, f"GET {path}: HTTP {resp.status}")
         except TimeoutError:

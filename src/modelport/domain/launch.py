@@ -13,7 +13,8 @@ class LaunchPlan(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     argv: list[str]
-    env: dict[str, str] = Field(default_factory=dict)  # added to a minimal base environment
+    # Added to a minimal base environment; holds decrypted secrets, so never in a repr.
+    env: dict[str, str] = Field(default_factory=dict, repr=False)
     host: str  # the engine must listen only here (loopback or a private address)
     port: int
     readiness: ProbeSpec  # resolved: the spec's probe or the engine default
@@ -21,3 +22,6 @@ class LaunchPlan(BaseModel):
     workdir: str | None = None
     image: str | None = None  # container runtimes: the image to run argv in
     stop_grace_seconds: float = 10.0
+    # The per-replica key the engine now requires of every request (the gateway and the probes
+    # send it); None when this engine has no way to require one.
+    replica_key: str | None = Field(default=None, repr=False)

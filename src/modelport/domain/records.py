@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
 
@@ -95,6 +96,18 @@ class ReplicaHandle(_Record):
     start_time: int | None = None  # process start time (clock ticks) guards against pid reuse
     container_id: str | None = None
     log_path: str | None = None
+    workdir: str | None = None  # the replica's private directory (removed when it stops)
+    uid: int | None = None  # the user it runs as, when not the server's; exec probes run so too
+    gid: int | None = None
+    # The per-replica key its engine requires, sealed with the server's SecretBox. Excluded from
+    # every dump (API answers, logs, events); only the store writes it, via stored_json().
+    sealed_key: str | None = Field(default=None, exclude=True, repr=False)
+
+    def stored_json(self) -> str:
+        """The handle as the store keeps it: every field, the sealed key included."""
+        stored = self.model_dump(mode="json")
+        stored["sealed_key"] = self.sealed_key
+        return json.dumps(stored)
 
 
 class Replica(_Record):

@@ -12,9 +12,20 @@ class EngineAdapter(Protocol):
     framework: Framework
 
     def plan(
-        self, spec: EndpointSpec, *, host: str, port: int, env: dict[str, str], name: str
+        self,
+        spec: EndpointSpec,
+        *,
+        host: str,
+        port: int,
+        env: dict[str, str],
+        name: str,
+        replica_key: str | None = None,
     ) -> LaunchPlan:
         """The command that serves `spec` on host:port. `env` holds decrypted user variables.
+
+        `replica_key`, when given, is a secret the engine must require of every request (only
+        the gateway and the probes know it); the plan carries it in `replica_key` when the
+        engine can enforce one, else leaves that None.
 
         Raises InvalidSpec (naming the field) for a spec this engine cannot serve.
         """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import shutil
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from enum import Enum
 
 from modelport.domain.errors import InvalidSpec
@@ -77,10 +77,11 @@ def checked_flag(
             field=field,
         )
     name = flag_name(key, case)
-    if name in reserved:
+    hit = reserved_flag_hit(name, reserved)
+    if hit is not None:
         raise InvalidSpec(
-            f"{field}: Modelport sets --{name} itself (from the spec and the replica's "
-            "address); remove it",
+            f"{field}: Modelport sets --{hit} itself (from the spec, the replica's address "
+            "and key); remove it",
             field=field,
         )
     if known is not None and name not in known:
@@ -169,3 +170,65 @@ def missing_module(module: str, engine: str, install: str) -> str | None:
     if importlib.util.find_spec(module) is not None:
         return None
     return f"{engine} is not installed on this host: Python module {module!r} not found ({install})"
+
+
+# Every engine's key, where it has one, is a reserved flag; the env variable is how custom
+# commands (and the docs) learn the key their server must require.
+REPLICA_KEY_ENV = "MODELPORT_REPLICA_KEY"
+
+
+def _normal_flag(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+def reserved_flag_hit(name: str, reserved: Collection[str]) -> str | None:
+    """The reserved flag that `--name` would set, if any.
+
+    Both spellings (_ and -) count, and so does any prefix of a reserved flag: argparse and
+    getopt_long accept an unambiguous abbreviation (`--mod` for `--model`).
+    """
+    given = _normal_flag(name)
+    if not given:
+        return None
+    for flag in sorted(reserved):
+        if _normal_flag(flag).startswith(given):
+            return flag
+    return None
+
+
+def checked_extra_args(extra_args: Sequence[str], reserved: Collection[str]) -> list[str]:
+    """extra_args as given, unless one sets a reserved flag (InvalidSpec naming `extra_args.N`).
+
+    Adapters also put their reserved flags after extra_args, so an engine whose parser keeps the
+    last value would keep Modelport's even if a spelling slipped through this check.
+    """
+    for index, arg in enumerate(extra_args):
+        if not arg.startswith("--"):
+            continue
+        hit = reserved_flag_hit(arg[2:].split("=", 1)[0], reserved)
+        if hit is not None:
+            field = f"extra_args.{index}"
+            raise InvalidSpec(
+                f"{field}: {arg.split('=', 1)[0]!r} would set --{hit}, which Modelport sets "
+                "itself (from the spec, the replica's address and key); remove it",
+                field=field,
+            )
+    return list(extra_args)
+
+
+def check_reserved_env(spec: EndpointSpec, reserved: Collection[str]) -> None:
+    """Refuse env variables the engine would read instead of what Modelport sets (its key, its
+    config file). Compared without case: pydantic-settings reads `api_key` as `API_KEY`."""
+    names = {name.upper() for name in reserved}
+    for index, var in enumerate(spec.env):
+        if var.name.upper() in names:
+            field = f"env.{index}.name"
+            raise InvalidSpec(
+                f"{field}: {var.name} is set by Modelport for every replica; remove it",
+                field=field,
+            )
+
+
+def key_env(variable: str, replica_key: str | None) -> dict[str, str]:
+    """The environment entry that hands an engine its key ({} when the replica has none)."""
+    return {} if replica_key is None else {variable: replica_key}

@@ -8,9 +8,12 @@ from modelport.domain.errors import InvalidSpec
 from modelport.domain.launch import LaunchPlan
 from modelport.domain.specs import EndpointSpec, Framework
 from modelport.engines.common import (
+    REPLICA_KEY_ENV,
     BoolStyle,
     FlagCase,
+    check_reserved_env,
     engine_flags,
+    key_env,
     resolve_probe,
     tcp_probe,
 )
@@ -24,8 +27,16 @@ class CustomAdapter:
     framework = Framework.CUSTOM
 
     def plan(
-        self, spec: EndpointSpec, *, host: str, port: int, env: dict[str, str], name: str
+        self,
+        spec: EndpointSpec,
+        *,
+        host: str,
+        port: int,
+        env: dict[str, str],
+        name: str,
+        replica_key: str | None = None,
     ) -> LaunchPlan:
+        check_reserved_env(spec, {REPLICA_KEY_ENV})
         command = _split(spec.command)
         if not command and not spec.model.image:
             raise InvalidSpec(
@@ -41,7 +52,10 @@ class CustomAdapter:
         argv += [_fill(part, host, port) for part in spec.extra_args]
         return LaunchPlan(
             argv=argv,
-            env={**env, "HOST": host, "PORT": str(port)},
+            # The command is expected to require `Authorization: Bearer $MODELPORT_REPLICA_KEY`
+            # (docs/security.md); Modelport cannot check that it does.
+            env={**env, "HOST": host, "PORT": str(port), **key_env(REPLICA_KEY_ENV, replica_key)},
+            replica_key=replica_key,
             host=host,
             port=port,
             readiness=resolve_probe(spec.readiness, READINESS),

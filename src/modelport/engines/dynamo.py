@@ -10,6 +10,7 @@ from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
 from modelport.engines.common import (
     BoolStyle,
     FlagCase,
+    checked_extra_args,
     engine_flags,
     http_probe,
     missing_module,
@@ -21,6 +22,7 @@ from modelport.engines.common import (
 
 ENGINE = "NVIDIA Dynamo"
 RESERVED_FLAGS = frozenset({"model", "host", "port", "discovery-backend"})
+# Dynamo's frontend has no API key option: not enforced, replica_key stays None.
 READINESS = http_probe("/health", period=2.0)
 LIVENESS = http_probe("/health", period=10.0, timeout=5.0, failure_threshold=3)
 
@@ -33,7 +35,14 @@ class DynamoAdapter:
     framework = Framework.DYNAMO
 
     def plan(
-        self, spec: EndpointSpec, *, host: str, port: int, env: dict[str, str], name: str
+        self,
+        spec: EndpointSpec,
+        *,
+        host: str,
+        port: int,
+        env: dict[str, str],
+        name: str,
+        replica_key: str | None = None,
     ) -> LaunchPlan:
         model = model_reference(spec, ENGINE)
         # File-based discovery needs no etcd/NATS; the namespace keeps replicas on one host
@@ -45,7 +54,7 @@ class DynamoAdapter:
         tp = tensor_parallel(spec)
         if tp is not None:
             defaults["tensor-parallel-size"] = tp
-        worker = [sys.executable, "-m", "dynamo.vllm", "--model", model, *discovery]
+        worker = [sys.executable, "-m", "dynamo.vllm"]
         worker += engine_flags(
             with_defaults(spec.engine_args, defaults, FlagCase.KEBAB),
             case=FlagCase.KEBAB,
@@ -53,7 +62,8 @@ class DynamoAdapter:
             reserved=RESERVED_FLAGS,
             engine=ENGINE,
         )
-        worker += spec.extra_args
+        worker += checked_extra_args(spec.extra_args, RESERVED_FLAGS)
+        worker += ["--model", model, *discovery]  # last: argparse keeps the last
         script = _SUPERVISE.format(frontend=shlex.join(frontend), worker=shlex.join(worker))
         return LaunchPlan(
             argv=["bash", "-c", script],

@@ -10,10 +10,14 @@ from modelport.domain.errors import InvalidSpec
 from modelport.domain.launch import LaunchPlan
 from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
 from modelport.engines.common import (
+    REPLICA_KEY_ENV,
     BoolStyle,
     FlagCase,
+    check_reserved_env,
+    checked_extra_args,
     engine_flags,
     http_probe,
+    key_env,
     missing_module,
     resolve_probe,
     with_defaults,
@@ -38,7 +42,11 @@ KNOWN_FLAGS = frozenset(
         )
     ).split(" ")
 )
-RESERVED_FLAGS = frozenset({"model", "host", "port", "config_file"})
+RESERVED_FLAGS = frozenset({"model", "host", "port", "config_file", "api_key"})
+# The server's settings are pydantic-settings read from the environment too: the key goes in
+# API_KEY (argv is world-readable in /proc), and a CONFIG_FILE would replace argv altogether.
+KEY_ENV = "API_KEY"
+RESERVED_ENV = frozenset({KEY_ENV, "CONFIG_FILE", REPLICA_KEY_ENV})
 
 # The server loads the model before it listens, so any HTTP answer means "loaded". Probes use
 # /docs, which takes no lock: /v1/models waits for the model lock behind every generation, and
@@ -51,9 +59,17 @@ class LlamaCppAdapter:
     framework = Framework.LLAMACPP
 
     def plan(
-        self, spec: EndpointSpec, *, host: str, port: int, env: dict[str, str], name: str
+        self,
+        spec: EndpointSpec,
+        *,
+        host: str,
+        port: int,
+        env: dict[str, str],
+        name: str,
+        replica_key: str | None = None,
     ) -> LaunchPlan:
         model = _gguf_path(spec)
+        check_reserved_env(spec, RESERVED_ENV)
         defaults: dict[str, EngineArgValue] = {
             # Replicas share few cores: one thread per requested core, not one per host core.
             "n_threads": max(1, math.floor(spec.resources.cpu)),
@@ -66,12 +82,6 @@ class LlamaCppAdapter:
             sys.executable,
             "-m",
             "llama_cpp.server",
-            "--model",
-            model,
-            "--host",
-            host,
-            "--port",
-            str(port),
             *(["--model_alias", name] if "model_alias" not in args else []),
             *engine_flags(
                 args,
@@ -81,11 +91,14 @@ class LlamaCppAdapter:
                 known=KNOWN_FLAGS,
                 engine=ENGINE,
             ),
-            *spec.extra_args,
+            *checked_extra_args(spec.extra_args, RESERVED_FLAGS),
+            # Last: argparse keeps the last value of a flag.
+            *["--model", model, "--host", host, "--port", str(port)],
         ]
         return LaunchPlan(
             argv=argv,
-            env=dict(env),
+            env={**env, **key_env(KEY_ENV, replica_key)},
+            replica_key=replica_key,
             host=host,
             port=port,
             readiness=resolve_probe(spec.readiness, READINESS),

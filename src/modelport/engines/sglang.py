@@ -9,6 +9,7 @@ from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
 from modelport.engines.common import (
     BoolStyle,
     FlagCase,
+    checked_extra_args,
     engine_flags,
     http_probe,
     missing_module,
@@ -19,7 +20,9 @@ from modelport.engines.common import (
 )
 
 ENGINE = "SGLang"
-RESERVED_FLAGS = frozenset({"host", "port", "model-path"})
+# --model is an alias of --model-path in recent releases. SGLang takes its key only as
+# --api-key, so it shows in the replica's argv (`ps`, /proc/PID/cmdline).
+RESERVED_FLAGS = frozenset({"host", "port", "model-path", "model", "api-key"})
 READINESS = http_probe("/health", period=2.0)
 LIVENESS = http_probe("/health", period=10.0, timeout=5.0, failure_threshold=3)
 
@@ -28,7 +31,14 @@ class SglangAdapter:
     framework = Framework.SGLANG
 
     def plan(
-        self, spec: EndpointSpec, *, host: str, port: int, env: dict[str, str], name: str
+        self,
+        spec: EndpointSpec,
+        *,
+        host: str,
+        port: int,
+        env: dict[str, str],
+        name: str,
+        replica_key: str | None = None,
     ) -> LaunchPlan:
         model = model_reference(spec, ENGINE)
         defaults: dict[str, EngineArgValue] = {}
@@ -38,8 +48,7 @@ class SglangAdapter:
         if spec.max_concurrency is not None:
             defaults["max-running-requests"] = spec.max_concurrency
         args = with_defaults(spec.engine_args, defaults, FlagCase.KEBAB)
-        argv = [sys.executable, "-m", "sglang.launch_server", "--model-path", model]
-        argv += ["--host", host, "--port", str(port)]
+        argv = [sys.executable, "-m", "sglang.launch_server"]
         if spec.model.revision:
             argv += ["--revision", spec.model.revision]
         if spec.model.tokenizer:
@@ -51,9 +60,15 @@ class SglangAdapter:
             reserved=RESERVED_FLAGS,
             engine=ENGINE,
         )
+        argv += checked_extra_args(spec.extra_args, RESERVED_FLAGS)
+        # Last: argparse keeps the last value of a flag.
+        argv += ["--model-path", model, "--host", host, "--port", str(port)]
+        if replica_key is not None:
+            argv += ["--api-key", replica_key]
         return LaunchPlan(
-            argv=[*argv, *spec.extra_args],
+            argv=argv,
             env=dict(env),
+            replica_key=replica_key,
             host=host,
             port=port,
             readiness=resolve_probe(spec.readiness, READINESS),

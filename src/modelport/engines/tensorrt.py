@@ -7,6 +7,7 @@ from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
 from modelport.engines.common import (
     BoolStyle,
     FlagCase,
+    checked_extra_args,
     engine_flags,
     http_probe,
     missing_executable,
@@ -18,6 +19,7 @@ from modelport.engines.common import (
 
 ENGINE = "TensorRT-LLM"
 RESERVED_FLAGS = frozenset({"host", "port"})
+# trtllm-serve has no API key option (NVIDIA/TensorRT-LLM#9950): not enforced, replica_key None.
 READINESS = http_probe("/health", period=2.0)
 LIVENESS = http_probe("/health", period=10.0, timeout=5.0, failure_threshold=3)
 
@@ -26,7 +28,14 @@ class TensorRtAdapter:
     framework = Framework.TENSORRT
 
     def plan(
-        self, spec: EndpointSpec, *, host: str, port: int, env: dict[str, str], name: str
+        self,
+        spec: EndpointSpec,
+        *,
+        host: str,
+        port: int,
+        env: dict[str, str],
+        name: str,
+        replica_key: str | None = None,
     ) -> LaunchPlan:
         model = model_reference(spec, ENGINE)
         defaults: dict[str, EngineArgValue] = {}
@@ -36,7 +45,7 @@ class TensorRtAdapter:
         if spec.max_concurrency is not None:
             defaults["max_batch_size"] = spec.max_concurrency
         args = with_defaults(spec.engine_args, defaults, FlagCase.SNAKE)
-        argv = ["trtllm-serve", model, "--host", host, "--port", str(port)]
+        argv = ["trtllm-serve", model]
         if spec.model.tokenizer:
             argv += ["--tokenizer", spec.model.tokenizer]
         argv += engine_flags(
@@ -46,8 +55,9 @@ class TensorRtAdapter:
             reserved=RESERVED_FLAGS,
             engine=ENGINE,
         )
+        argv += checked_extra_args(spec.extra_args, RESERVED_FLAGS)
         return LaunchPlan(
-            argv=[*argv, *spec.extra_args],
+            argv=[*argv, "--host", host, "--port", str(port)],  # last: click keeps the last
             env=dict(env),
             host=host,
             port=port,

@@ -10,6 +10,7 @@ from modelport.domain.launch import LaunchPlan
 from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
 from modelport.engines.common import (
     FlagCase,
+    checked_extra_args,
     checked_flag,
     http_probe,
     missing_executable,
@@ -20,6 +21,10 @@ ENGINE = "TorchServe"
 RESERVED_PROPERTIES = frozenset(
     {"inference_address", "management_address", "metrics_address", "model_store"}
 )
+# Flags of the torchserve command Modelport sets (the config file holds the addresses).
+# TorchServe's own token authorization makes its keys itself (a key file), so Modelport cannot
+# hand it the replica key: not enforced, replica_key stays None.
+RESERVED_FLAGS = frozenset({"model-store", "ts-config", "start", "foreground"})
 READINESS = http_probe("/ping", period=2.0)
 LIVENESS = http_probe("/ping", period=10.0, timeout=5.0, failure_threshold=3)
 
@@ -38,7 +43,14 @@ class TorchServeAdapter:
     framework = Framework.TORCHSERVE
 
     def plan(
-        self, spec: EndpointSpec, *, host: str, port: int, env: dict[str, str], name: str
+        self,
+        spec: EndpointSpec,
+        *,
+        host: str,
+        port: int,
+        env: dict[str, str],
+        name: str,
+        replica_key: str | None = None,
     ) -> LaunchPlan:
         store, models = _model_store(spec, name)
         properties = [
@@ -51,11 +63,11 @@ class TorchServeAdapter:
             "--start",
             "--foreground",
             "--ncs",  # no config snapshots: a restart starts from this plan, not the last run
-            "--model-store",
-            store,
             "--models",
             models,
-            *spec.extra_args,
+            *checked_extra_args(spec.extra_args, RESERVED_FLAGS),
+            "--model-store",  # last: argparse keeps the last value
+            store,
         ]
         script = _LAUNCH.format(torchserve=shlex.join(torchserve))
         return LaunchPlan(

@@ -8,6 +8,7 @@ from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
 from modelport.engines.common import (
     BoolStyle,
     FlagCase,
+    checked_extra_args,
     engine_flags,
     http_probe,
     missing_executable,
@@ -17,6 +18,8 @@ from modelport.engines.common import (
 
 ENGINE = "Triton Inference Server"
 RESERVED_FLAGS = frozenset({"http-port", "http-address", "model-repository", "model-store"})
+# Triton has no per-server API key on its HTTP endpoint: a Triton replica's port answers any
+# local caller (docs/security.md). replica_key stays None, so the gateway sends none.
 READINESS = http_probe("/v2/health/ready", period=2.0)
 LIVENESS = http_probe("/v2/health/live", period=10.0, timeout=5.0, failure_threshold=3)
 
@@ -29,7 +32,14 @@ class TritonAdapter:
     framework = Framework.TRITON
 
     def plan(
-        self, spec: EndpointSpec, *, host: str, port: int, env: dict[str, str], name: str
+        self,
+        spec: EndpointSpec,
+        *,
+        host: str,
+        port: int,
+        env: dict[str, str],
+        name: str,
+        replica_key: str | None = None,
     ) -> LaunchPlan:
         repository = spec.model.path
         if not repository:
@@ -39,9 +49,6 @@ class TritonAdapter:
             )
         argv = [
             "tritonserver",
-            f"--model-repository={repository}",
-            f"--http-address={host}",
-            f"--http-port={port}",
             *engine_flags(
                 with_defaults(spec.engine_args, _DEFAULTS, FlagCase.KEBAB),
                 case=FlagCase.KEBAB,
@@ -50,7 +57,11 @@ class TritonAdapter:
                 engine=ENGINE,
                 joined=True,  # Triton's own spelling: --allow-grpc=false
             ),
-            *spec.extra_args,
+            *checked_extra_args(spec.extra_args, RESERVED_FLAGS),
+            # Last: tritonserver keeps the last value of an option.
+            f"--model-repository={repository}",
+            f"--http-address={host}",
+            f"--http-port={port}",
         ]
         return LaunchPlan(
             argv=argv,

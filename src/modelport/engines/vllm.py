@@ -5,10 +5,14 @@ from __future__ import annotations
 from modelport.domain.launch import LaunchPlan
 from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
 from modelport.engines.common import (
+    REPLICA_KEY_ENV,
     BoolStyle,
     FlagCase,
+    check_reserved_env,
+    checked_extra_args,
     engine_flags,
     http_probe,
+    key_env,
     missing_executable,
     model_reference,
     resolve_probe,
@@ -17,7 +21,11 @@ from modelport.engines.common import (
 )
 
 ENGINE = "vLLM"
-RESERVED_FLAGS = frozenset({"host", "port", "model"})
+RESERVED_FLAGS = frozenset({"host", "port", "model", "api-key", "config"})
+# vLLM reads its key from VLLM_API_KEY, which keeps it out of argv (world-readable in /proc).
+# It checks the key on /v1 routes only (docs.vllm.ai, "Security"): other routes stay open to
+# local callers, so the key narrows rather than closes direct access to a vLLM replica.
+KEY_ENV = "VLLM_API_KEY"
 READINESS = http_probe("/health", period=2.0)
 # /health answers while requests run; a busy GPU can still be slow to reply.
 LIVENESS = http_probe("/health", period=10.0, timeout=5.0, failure_threshold=3)
@@ -27,11 +35,19 @@ class VllmAdapter:
     framework = Framework.VLLM
 
     def plan(
-        self, spec: EndpointSpec, *, host: str, port: int, env: dict[str, str], name: str
+        self,
+        spec: EndpointSpec,
+        *,
+        host: str,
+        port: int,
+        env: dict[str, str],
+        name: str,
+        replica_key: str | None = None,
     ) -> LaunchPlan:
         model = model_reference(spec, ENGINE)
+        check_reserved_env(spec, {KEY_ENV, REPLICA_KEY_ENV})
         args = with_defaults(spec.engine_args, _defaults(spec), FlagCase.KEBAB)
-        argv = ["vllm", "serve", model, "--host", host, "--port", str(port)]
+        argv = ["vllm", "serve", model]
         if spec.model.revision:
             argv += ["--revision", spec.model.revision]
         if spec.model.tokenizer:
@@ -46,9 +62,11 @@ class VllmAdapter:
             reserved=RESERVED_FLAGS,
             engine=ENGINE,
         )
+        argv += checked_extra_args(spec.extra_args, RESERVED_FLAGS)
         return LaunchPlan(
-            argv=[*argv, *spec.extra_args],
-            env=dict(env),
+            argv=[*argv, "--host", host, "--port", str(port)],  # last: argparse keeps the last
+            env={**env, **key_env(KEY_ENV, replica_key)},
+            replica_key=replica_key,
             host=host,
             port=port,
             readiness=resolve_probe(spec.readiness, READINESS),

@@ -130,8 +130,9 @@ class Proxy:
                 client.watch(upstream)  # its leaving ends the exchange (ClientLeft)
                 body = request.body
                 head = request_head(
-                    request.method, request.path_qs, upstream.host, request.headers, len(body)
-                )
+                    request.method, request.path_qs, upstream.host, request.headers, len(body),
+                    target.authorization,
+                )  # fmt: skip
                 try:
                     upstream.send(head, body, request.method == "HEAD")
                     await upstream.read_head()

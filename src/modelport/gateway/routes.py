@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from modelport.domain.errors import PermanentError
 from modelport.domain.records import Endpoint, Replica
 from modelport.domain.states import DesiredState
 from modelport.gateway.aliases import DIALECT_NAMES, DialectNames, explicit_names
@@ -36,6 +37,9 @@ class RouteSource(Protocol):
 class ReplicaTarget:
     replica_id: int
     url: str  # "http://host:port", no trailing slash
+    # "Bearer <replica key>": the engine answers only requests that carry it (None: the engine
+    # enforces no key). Never logged; the client's own Authorization is never forwarded.
+    authorization: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +70,16 @@ def build_snapshot(
     endpoints: Sequence[Endpoint],
     replicas: Sequence[Replica],
     dialects: Mapping[str, DialectNames] = DIALECT_NAMES,
+    authorization: Callable[[str], str | None] | None = None,
 ) -> _Snapshot:
+    """`authorization` turns a handle's sealed replica key into the header value to send."""
     targets: dict[int, list[ReplicaTarget]] = defaultdict(list)
     for replica in replicas:
         url = replica.url
         if url is not None:
-            targets[replica.endpoint_id].append(ReplicaTarget(replica.id, url))
+            sealed = replica.handle.sealed_key if replica.handle is not None else None
+            header = authorization(sealed) if sealed is not None and authorization else None
+            targets[replica.endpoint_id].append(ReplicaTarget(replica.id, url, header))
     by_name: dict[tuple[int, str], EndpointRoute] = {}
     by_id: dict[int, EndpointRoute] = {}
     by_project: dict[int, list[EndpointRoute]] = defaultdict(list)
@@ -156,8 +164,10 @@ def _claim(
 
 
 class RouteTable:
-    def __init__(self) -> None:
+    def __init__(self, unseal: Callable[[str], str] | None = None) -> None:
         self._snapshot = _Snapshot()
+        self._unseal = unseal  # opens sealed replica keys; None: send no key (tests)
+        self._headers: dict[str, str] = {}  # sealed key -> header value, decrypted once
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -185,7 +195,9 @@ class RouteTable:
         """Rebuild from the store and swap the table in; raises (old table kept) on failure."""
         replicas = await asyncio.to_thread(store.list_ready_replicas)
         endpoints = await asyncio.to_thread(store.list_endpoints)
-        snapshot = build_snapshot(endpoints, replicas)
+        snapshot = build_snapshot(endpoints, replicas, authorization=self._authorization)
+        live = {r.handle.sealed_key for r in replicas if r.handle is not None}
+        self._headers = {k: v for k, v in self._headers.items() if k in live}
         for clash in sorted(snapshot.clashes - self._snapshot.clashes):
             log.warning("%s; the older endpoint keeps it", clash)  # once, not every refresh
         self._snapshot = snapshot
@@ -209,6 +221,19 @@ class RouteTable:
                 self._wake.clear()
         finally:
             stopping.cancel()
+
+    def _authorization(self, sealed: str) -> str | None:
+        if self._unseal is None:
+            return None
+        header = self._headers.get(sealed)
+        if header is None:
+            try:
+                header = f"Bearer {self._unseal(sealed)}"
+            except PermanentError as exc:  # the secret key changed: this replica is unreachable
+                log.error("a replica key cannot be opened: %s", exc.message)
+                return None
+            self._headers[sealed] = header
+        return header
 
     def refresh_soon(self) -> None:
         """Ask the running loop to refresh now (e.g. a replica became READY or is draining).

@@ -54,10 +54,19 @@ class UpstreamProtocolError(Exception):
 
 
 def request_head(
-    method: str, path_qs: str, host: str, headers: list[tuple[str, str]], body_length: int
+    method: str,
+    path_qs: str,
+    host: str,
+    headers: list[tuple[str, str]],
+    body_length: int,
+    authorization: str | None = None,
 ) -> bytes:
-    """The request line and headers, ready for the wire (names and values are latin-1)."""
+    """The request line and headers, ready for the wire (names and values are latin-1).
+
+    `authorization` is the replica's own key header (the gateway's, never the client's)."""
     parts = [method, " ", path_qs, " HTTP/1.1\r\nHost: ", host, "\r\n"]
+    if authorization is not None:
+        parts += ("Authorization: ", authorization, "\r\n")
     for name, value in headers:
         parts += (name, ": ", value, "\r\n")
     if body_length or method in _BODY_METHODS:

@@ -2,6 +2,8 @@
 
 A replica outlives the control plane that started it (own session, output to a file, never a
 pipe), so a restarted control plane adopts it by pid; /proc start times guard against pid reuse.
+Each replica runs in its own private directory and, as root, as an unprivileged user
+(runtime/isolation.py); root may still signal it, so stop and adoption work as before.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from modelport.domain.errors import PermanentError, TemporaryError
 from modelport.domain.launch import LaunchPlan
 from modelport.domain.records import ReplicaHandle
 from modelport.runtime.base import ProcessState, ProcessStatus
 from modelport.runtime.gpus import query_gpus
+from modelport.runtime.isolation import Placement, ReplicaIsolation
 from modelport.runtime.ports import PortAllocator
 from modelport.runtime.procinfo import (
     group_has_live_members,
@@ -32,7 +35,8 @@ from modelport.runtime.procinfo import (
 
 log = logging.getLogger("modelport.runtime.local")
 
-_INHERITED_ENV = ("PATH", "HOME", "LANG", "TMPDIR", "VIRTUAL_ENV")
+_INHERITED_ENV = ("PATH", "LANG", "VIRTUAL_ENV")
+_REPLICA_USER_NAME = "modelport-replica"  # USER / LOGNAME for a uid with no passwd entry
 _POLL_SECONDS = 0.05
 _REAP_SECONDS = 2.0  # after SIGKILL, how long to wait for the kernel to end the group
 _FORGET_EXITED_SECONDS = 600.0  # exit codes of children nobody stopped are kept this long
@@ -51,9 +55,12 @@ class _Child:
 class LocalRuntime:
     name = "local"
 
-    def __init__(self, logs_dir: Path, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, logs_dir: Path, host: str = "127.0.0.1", isolation: ReplicaIsolation | None = None
+    ) -> None:
         self.logs_dir = logs_dir
         self.host = host
+        self.isolation = isolation or ReplicaIsolation()
         self._ports = PortAllocator(host)
         self._children: dict[int, _Child] = {}  # processes this instance started, by pid
         self._gpus: dict[str, int] | None = None
@@ -70,20 +77,34 @@ class LocalRuntime:
         if "/" in replica_key or replica_key in {"", ".", ".."}:
             raise ValueError(f"replica key {replica_key!r} is not a valid file name")
         self._forget_old_exits()
-        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        self.logs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         log_path = self.logs_dir / f"{replica_key}.log"
-        workdir = Path(plan.workdir) if plan.workdir else self.logs_dir
-        if not workdir.is_dir():
-            raise PermanentError(f"workdir {str(workdir)!r} is not a directory on this host")
-        with log_path.open("ab") as log_file:
-            stamp = datetime.now(UTC).isoformat(timespec="seconds")
-            # argv may carry secrets (an --api_key in extra_args): name the program only.
-            log_file.write(f"--- modelport: {stamp} starting {plan.argv[0]} ---\n".encode())
-            log_file.flush()
-            popen = _spawn(plan, _environment(plan.env, plan.host, plan.port), workdir, log_file)
+        if plan.workdir and not await asyncio.to_thread(os.path.isdir, plan.workdir):
+            raise PermanentError(f"workdir {plan.workdir!r} is not a directory on this host")
+        placement = await asyncio.to_thread(self.isolation.place, replica_key)
+        try:
+            env = _environment(plan.env, plan.host, plan.port, placement)
+            self.isolation.check_can_run(plan.argv[0], placement, env.get("PATH"))
+            # The server opens the log (in its own 0700 logs dir) and hands the replica only
+            # the open file.
+            fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "ab") as log_file:
+                stamp = datetime.now(UTC).isoformat(timespec="seconds")
+                # argv may carry secrets (an --api-key): name the program only.
+                log_file.write(f"--- modelport: {stamp} starting {plan.argv[0]} ---\n".encode())
+                log_file.flush()
+                cwd = Path(plan.workdir) if plan.workdir else placement.workdir
+                popen = _spawn(plan, env, cwd, placement, log_file)
+        except BaseException:
+            self.isolation.release(str(placement.workdir))
+            raise
         start_time = start_time_of(popen.pid)
         self._children[popen.pid] = _Child(popen, start_time)
-        log.info("started %s as pid %d (logs: %s)", replica_key, popen.pid, log_path)
+        log.info(
+            "started %s as pid %d, uid %s, in %s (logs: %s)",
+            replica_key, popen.pid, "server" if placement.uid is None else placement.uid,
+            placement.workdir, log_path,
+        )  # fmt: skip
         return ReplicaHandle(
             backend=self.name,
             host=plan.host,
@@ -91,6 +112,9 @@ class LocalRuntime:
             pid=popen.pid,
             start_time=start_time,
             log_path=str(log_path),
+            workdir=str(placement.workdir),
+            uid=placement.uid,
+            gid=placement.gid,
         )
 
     async def status(self, handle: ReplicaHandle) -> ProcessStatus:
@@ -101,9 +125,11 @@ class LocalRuntime:
                 return RUNNING
             if child.exit_seen_at is None:
                 child.exit_seen_at = time.monotonic()
+                await self._release(handle)  # a crashed replica's directory (and uid) is free
             return ProcessStatus(state=ProcessState.EXITED, exit_code=code)
         if handle.pid is not None and is_same_live_process(handle.pid, handle.start_time):
             return RUNNING  # adopted: started by an earlier control plane
+        await self._release(handle)
         return MISSING
 
     async def stop(self, handle: ReplicaHandle, grace_seconds: float) -> None:
@@ -112,6 +138,7 @@ class LocalRuntime:
             return
         child = self._own_child(handle)
         if child is None and not is_same_live_process(pid, handle.start_time):
+            await self._release(handle)
             return  # already gone, or the pid now belongs to someone else: never signal it
         _signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + max(grace_seconds, 0.0)
@@ -127,18 +154,28 @@ class LocalRuntime:
                 await asyncio.sleep(_POLL_SECONDS)
         if child is not None:
             self._children.pop(pid, None)
+        if self._group_gone(pid, child):
+            await self._release(handle)
 
     async def exec_probe(self, handle: ReplicaHandle, argv: list[str], timeout: float) -> bool:
         if not argv:
             return False
+        # Beside the replica: as its user, in its directory (never as the server's user).
+        placement = Placement(
+            Path(handle.workdir) if handle.workdir else self.isolation.base_dir,
+            handle.uid,
+            handle.gid,
+        )
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                env=_environment({}, handle.host, handle.port),
+                env=_environment({}, handle.host, handle.port, placement),
+                cwd=placement.workdir,
                 start_new_session=True,  # a timed-out probe is killed with all its children
+                **_as_user(placement),
             )
         except OSError as exc:
             log.debug("exec probe %s could not run: %s", argv[0], exc)
@@ -162,6 +199,10 @@ class LocalRuntime:
         return dict(self._gpus)
 
     # --- helpers --------------------------------------------------------------------------
+    async def _release(self, handle: ReplicaHandle) -> None:
+        if handle.workdir is not None:
+            await asyncio.to_thread(self.isolation.release, handle.workdir)
+
     def _own_child(self, handle: ReplicaHandle) -> _Child | None:
         """Our Popen for this handle; None for adopted pids and for a pid reused since."""
         if handle.pid is None:
@@ -190,17 +231,31 @@ class LocalRuntime:
                 del self._children[pid]
 
 
-def _environment(extra: dict[str, str], host: str, port: int) -> dict[str, str]:
+def _environment(
+    extra: dict[str, str], host: str, port: int, placement: Placement
+) -> dict[str, str]:
     env = {k: os.environ[k] for k in _INHERITED_ENV if k in os.environ}
     env["PYTHONUNBUFFERED"] = "1"  # engine output reaches the log as it happens
+    # Caches and temporary files stay in the replica's own directory, not the server's home.
+    env["HOME"] = env["TMPDIR"] = str(placement.workdir)
+    if placement.uid is not None:
+        env["USER"] = env["LOGNAME"] = placement.user_name or _REPLICA_USER_NAME
     env.update(extra)
     env["HOST"] = host
     env["PORT"] = str(port)
     return env
 
 
+def _as_user(placement: Placement) -> dict[str, Any]:
+    """Popen arguments that drop to the replica's uid and gid, with no supplementary groups
+    (root's would otherwise be kept). A bare uid with no passwd entry works."""
+    if placement.uid is None:
+        return {}
+    return {"user": placement.uid, "group": placement.gid, "extra_groups": []}
+
+
 def _spawn(
-    plan: LaunchPlan, env: dict[str, str], workdir: Path, log_file: IO[bytes]
+    plan: LaunchPlan, env: dict[str, str], cwd: Path, placement: Placement, log_file: IO[bytes]
 ) -> subprocess.Popen[bytes]:
     try:
         return subprocess.Popen(
@@ -209,9 +264,11 @@ def _spawn(
             stdout=log_file,
             stderr=subprocess.STDOUT,
             env=env,
-            cwd=workdir,
+            cwd=cwd,
             start_new_session=True,  # own process group: survives us, is killed as a group
             close_fds=True,
+            umask=0o077,  # what the replica writes is its own
+            **_as_user(placement),
         )
     except (FileNotFoundError, PermissionError) as exc:
         raise PermanentError(

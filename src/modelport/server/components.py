@@ -16,6 +16,7 @@ from modelport.gateway.app import Gateway, create_gateway
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.metrics import GatewayMetrics
 from modelport.gateway.routes import RouteTable
+from modelport.runtime.isolation import ReplicaIsolation
 from modelport.runtime.local import LocalRuntime
 from modelport.security.secrets import SecretBox
 from modelport.server.dispatch import ASGIApp, Dispatcher
@@ -47,9 +48,12 @@ def build_components(settings: Settings) -> Components:
     box = SecretBox.from_key_file(settings.secret_key_path, settings.secret_key)
     first_token = ensure_bootstrap(store, settings)
     authenticator = Authenticator(store, clock)
-    runtime = LocalRuntime(settings.logs_dir, host=settings.engine_host)
+    isolation = ReplicaIsolation.from_settings(
+        settings.replica_dir, settings.replica_user, settings.home
+    )
+    runtime = LocalRuntime(settings.logs_dir, host=settings.engine_host, isolation=isolation)
 
-    route_table = RouteTable()
+    route_table = RouteTable(unseal=box.decrypt)  # the replica keys the proxy sends
     balancer = Balancer()
     metrics = GatewayMetrics()
     gateway = create_gateway(store, authenticator, route_table, balancer, metrics, settings)

@@ -90,7 +90,7 @@ class ReplicaRepository(Repository):
             "state_changed_at": now,
         }
         if handle is not None:
-            changes["handle"] = handle.model_dump_json()
+            changes["handle"] = handle.stored_json()  # keeps the sealed replica key
         if next_attempt_at is not None:
             changes["next_attempt_at"] = next_attempt_at
         if new is ReplicaState.READY:

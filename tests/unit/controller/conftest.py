@@ -41,7 +41,14 @@ class StubEngine:
     plans: list[LaunchPlan] = field(default_factory=list)
 
     def plan(
-        self, spec: EndpointSpec, *, host: str, port: int, env: dict[str, str], name: str
+        self,
+        spec: EndpointSpec,
+        *,
+        host: str,
+        port: int,
+        env: dict[str, str],
+        name: str,
+        replica_key: str | None = None,
     ) -> LaunchPlan:
         if self.error is not None:
             raise self.error
@@ -52,6 +59,7 @@ class StubEngine:
             port=port,
             readiness=READY_PROBE,
             liveness=ALIVE_PROBE,
+            replica_key=replica_key,  # as an engine that enforces a key
         )
         self.plans.append(plan)
         return plan

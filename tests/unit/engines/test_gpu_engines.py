@@ -31,10 +31,11 @@ def test_vllm_serve_with_kebab_flags_and_both_model_names() -> None:
     plan = VllmAdapter().plan(spec, host=HOST, port=PORT, env={"HF_TOKEN": "t"}, name="qwen")
 
     assert plan.argv == [
-        "vllm", "serve", QWEN, "--host", HOST, "--port", str(PORT), "--revision", "main",
+        "vllm", "serve", QWEN, "--revision", "main",
         "--served-model-name", QWEN, "qwen",
         "--tensor-parallel-size", "2", "--max-num-seqs", "32", "--max-model-len", "4096",
         "--enforce-eager", "--no-enable-prefix-caching", "--dtype", "half",
+        "--host", HOST, "--port", str(PORT),
     ]  # fmt: skip
     assert plan.env == {"HF_TOKEN": "t"}
     assert (plan.readiness.path, plan.liveness.path) == ("/health", "/health")
@@ -60,9 +61,9 @@ def test_sglang_launch_server() -> None:
     plan = SglangAdapter().plan(spec, host=HOST, port=PORT, env={}, name="qwen")
 
     assert plan.argv == [
-        sys.executable, "-m", "sglang.launch_server", "--model-path", "/models/qwen",
-        "--host", HOST, "--port", str(PORT), "--tokenizer-path", "/models/tok",
+        sys.executable, "-m", "sglang.launch_server", "--tokenizer-path", "/models/tok",
         "--tp-size", "4", "--mem-fraction-static", "0.8", "--trust-remote-code",
+        "--model-path", "/models/qwen", "--host", HOST, "--port", str(PORT),
     ]  # fmt: skip
     assert plan.readiness.path == "/health"
 
@@ -79,9 +80,10 @@ def test_trtllm_serve_uses_snake_case_flags() -> None:
     plan = TensorRtAdapter().plan(spec, host=HOST, port=PORT, env={}, name="qwen")
 
     assert plan.argv == [
-        "trtllm-serve", QWEN, "--host", HOST, "--port", str(PORT),
+        "trtllm-serve", QWEN,
         "--tp_size", "2", "--max_batch_size", "16",
         "--kv_cache_free_gpu_memory_fraction", "0.9", "--backend", "pytorch",
+        "--host", HOST, "--port", str(PORT),
     ]  # fmt: skip
     assert plan.readiness.path == "/health"
 
@@ -96,10 +98,10 @@ def test_triton_listens_only_on_the_replica_address() -> None:
     plan = TritonAdapter().plan(spec, host=HOST, port=PORT, env={}, name="t")
 
     assert plan.argv == [
-        "tritonserver", "--model-repository=/models/repo",
-        f"--http-address={HOST}", f"--http-port={PORT}",
+        "tritonserver",
         "--allow-grpc=false", "--allow-metrics=false", "--log-verbose=1",
-        "--strict-readiness=true",
+        "--strict-readiness=true", "--model-repository=/models/repo",
+        f"--http-address={HOST}", f"--http-port={PORT}",
     ]  # fmt: skip
     assert plan.readiness.path == "/v2/health/ready"
     assert plan.liveness.path == "/v2/health/live"
@@ -115,7 +117,7 @@ def test_triton_grpc_can_be_turned_on_with_its_own_port() -> None:
     argv = TritonAdapter().plan(spec, host=HOST, port=PORT, env={}, name="t").argv
 
     assert "--allow-grpc=false" not in argv
-    assert argv[-3:] == ["--allow-metrics=false", "--allow-grpc=true", "--grpc-port=9001"]
+    assert argv[1:4] == ["--allow-metrics=false", "--allow-grpc=true", "--grpc-port=9001"]
 
 
 @pytest.mark.parametrize("framework", ["vllm", "sglang", "tensorrt", "dynamo"])

@@ -52,7 +52,7 @@ def test_torchserve_gets_a_config_with_our_addresses(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith(
-        "argv: --start --foreground --ncs --model-store /store --models resnet=resnet.mar "
+        "argv: --start --foreground --ncs --models resnet=resnet.mar --model-store /store "
         "--ts-config "
     )
     config = lines[1:]
@@ -120,8 +120,8 @@ def test_dynamo_runs_frontend_and_worker_and_ends_with_the_first_to_exit(
         done.stdout
     )
     assert (
-        f"worker modelport-{PORT} --model Qwen/Qwen3-0.6B --discovery-backend file "
-        "--enforce-eager" in done.stdout
+        f"worker modelport-{PORT} --enforce-eager --model Qwen/Qwen3-0.6B "
+        "--discovery-backend file" in done.stdout
     )
     frontend_pid = int(pid_file.read_text())
     assert not Path(f"/proc/{frontend_pid}").exists() or _zombie(frontend_pid)

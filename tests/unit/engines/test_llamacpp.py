@@ -26,9 +26,9 @@ def test_plan_serves_the_gguf_on_the_given_address(gguf: str) -> None:
     plan = LlamaCppAdapter().plan(spec, host=HOST, port=PORT, env={"HF_TOKEN": "t"}, name="chat")
 
     assert plan.argv == [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", gguf, "--host", HOST, "--port", str(PORT), "--model_alias", "chat",
+        sys.executable, "-m", "llama_cpp.server", "--model_alias", "chat",
         "--n_threads", "1", "--n_ctx", "2048", "--interrupt_requests", "false",
+        "--model", gguf, "--host", HOST, "--port", str(PORT),  # last: argparse keeps the last
     ]  # fmt: skip
     assert (plan.host, plan.port) == (HOST, PORT)
     assert plan.env == {"HF_TOKEN": "t"}
@@ -46,7 +46,7 @@ def test_engine_args_override_defaults_and_render_bools_as_words(gguf: str) -> N
     argv = LlamaCppAdapter().plan(spec, host=HOST, port=PORT, env={}, name="chat").argv
 
     assert argv[argv.index("--n_threads") + 1] == "2"  # one thread per requested core
-    assert argv[-14:] == [
+    assert argv[-20:-6] == [
         "--n_threads", "2", "--interrupt_requests", "false", "--n_ctx", "4096",
         "--chat_format", "chatml", "--embedding", "true", "--n_batch", "64", "--seed", "7",
     ]  # fmt: skip

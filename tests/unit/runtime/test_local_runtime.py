@@ -19,6 +19,7 @@ from modelport.domain.records import ReplicaHandle
 from modelport.domain.specs import ProbeProtocol, ProbeSpec
 from modelport.runtime.base import ProcessState
 from modelport.runtime.gpus import parse_gpu_names
+from modelport.runtime.isolation import ReplicaIsolation
 from modelport.runtime.local import LocalRuntime
 
 TCP = ProbeSpec(protocol=ProbeProtocol.TCP)
@@ -66,7 +67,7 @@ def plan_of(code: str, env: dict[str, str] | None = None, port: int = 9) -> Laun
 
 @pytest.fixture
 async def runtime(tmp_path: Path) -> AsyncIterator[LocalRuntime]:
-    rt = LocalRuntime(tmp_path / "logs")
+    rt = LocalRuntime(tmp_path / "logs", isolation=ReplicaIsolation(tmp_path / "replicas"))
     yield rt
     for handle in list(_started(rt)):
         await rt.stop(handle, grace_seconds=0)
@@ -121,9 +122,17 @@ async def test_started_process_runs_with_its_environment_and_logs_to_a_file(
     assert handle.pid is not None and handle.start_time is not None
     assert handle.log_path == str(runtime.logs_dir / "ep-r1-g1.log")
     assert (await runtime.status(handle)).state is ProcessState.RUNNING
-    cwd = os.path.realpath(runtime.logs_dir)
+    # Its own private directory, outside the logs and the server home, is its cwd and HOME.
+    assert handle.workdir is not None
+    workdir = Path(handle.workdir)
+    assert workdir.parent == runtime.isolation.base_dir
+    assert workdir.name.startswith("ep-r1-g1-") and workdir.stat().st_mode & 0o777 == 0o700
+    cwd = os.path.realpath(workdir)
     await logged(runtime, handle, f"port 4321 host 127.0.0.1 user v1 leak None cwd {cwd}")
     assert os.getpgid(handle.pid) == handle.pid  # its own process group
+
+    await runtime.stop(handle, grace_seconds=5)
+    assert not workdir.exists()  # removed with the replica: nothing of it lingers
 
 
 async def test_exit_code_of_a_process_that_ended(runtime: LocalRuntime) -> None:
