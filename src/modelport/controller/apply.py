@@ -2,7 +2,9 @@
 
 Every replica transition is a compare-and-set on the state observed this tick and writes one
 event. A decision that meets a replica in another state (Conflict) is dropped: the next tick
-looks again.
+looks again. Every store write carries the controller's lease fence (LeaseLost when refused).
+A process to stop is stopped in the background (controller/stopping.py): its replica is left
+alone until the process is gone, then the decision that stopped it is carried out.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from modelport.clock import Clock
 from modelport.controller.facts import PlannerPolicy
 from modelport.controller.observe import AdapterLookup, ProbeSpecs
 from modelport.controller.probes import ProbeRunner, ResolvedProbes
+from modelport.controller.stopping import Stopper
 from modelport.domain.decisions import (
     CreateReplica,
     Decision,
@@ -34,9 +37,9 @@ from modelport.domain.decisions import (
     state_reason,
 )
 from modelport.domain.errors import Conflict, InvalidSpec, NotFound, PermanentError, TemporaryError
-from modelport.domain.records import Endpoint, EventLevel, Replica, ReplicaHandle
+from modelport.domain.records import Endpoint, EventLevel, LeaseFence, Replica, ReplicaHandle
 from modelport.domain.states import LIVE_REPLICA_STATES, ReplicaState
-from modelport.runtime.base import RuntimeBackend
+from modelport.runtime.base import ProcessState, RuntimeBackend
 from modelport.security.secrets import SecretBox
 from modelport.services import spec_secrets
 from modelport.store.base import Store
@@ -70,6 +73,7 @@ class Applier:
         probes: ProbeRunner,
         probe_specs: ProbeSpecs,
         routes_changed: Callable[[], None] = lambda: None,
+        fence: Callable[[], LeaseFence | None] = lambda: None,
     ) -> None:
         self._store = store
         self._runtime = runtime
@@ -82,6 +86,9 @@ class Applier:
         self._probe_specs = probe_specs
         # Told when a replica enters or leaves READY, so the gateway need not wait for its poll.
         self._routes_changed = routes_changed
+        # The lease fence for each write and runtime action; raises LeaseLost to stop acting.
+        self._fence = fence
+        self._stopper = Stopper(runtime, stop_grace_seconds)
 
     async def apply(
         self, endpoint: Endpoint, replicas: Sequence[Replica], decisions: Sequence[Decision]
@@ -93,14 +100,36 @@ class Applier:
             except (Conflict, NotFound) as exc:
                 log.info("endpoint %s: skipped %s: %s", endpoint.name, decision, exc.message)
 
+    def abandon_stops(self) -> None:
+        self._stopper.abandon()
+
+    def forget_stops_but(self, replica_ids: set[int]) -> None:
+        self._stopper.forget_all_but(replica_ids)
+
+    async def wait_for_stops(self) -> None:
+        await self._stopper.wait()
+
+    async def close(self) -> None:
+        await self._stopper.close()
+
     async def _apply_one(
         self, endpoint: Endpoint, by_id: dict[int, Replica], decision: Decision
     ) -> None:
+        # Every decision about one replica carries its id; a replica being stopped is left
+        # alone until its process is gone, then the decision that stopped it is carried out.
+        replica_id: int | None = getattr(decision, "replica_id", None)
+        if replica_id is not None and self._stopper.stopping(replica_id):
+            began = await self._stopper.outcome(replica_id)
+            if began is None:
+                return
+            decision = began
         match decision:
             case CreateReplica():
                 await self._create(endpoint, decision)
             case DeleteEndpoint():
-                await asyncio.to_thread(self._store.delete_endpoint, decision.endpoint_id)
+                await asyncio.to_thread(
+                    partial(self._store.delete_endpoint, decision.endpoint_id, fence=self._fence())
+                )
                 log.info("endpoint %s (id %d) deleted", endpoint.name, endpoint.id)
             case LaunchReplica():
                 await self._launch(endpoint, by_id[decision.replica_id])
@@ -159,7 +188,13 @@ class Applier:
             message = f"rolling out generation {decision.generation}, one replica at a time"
             await self.event(endpoint, EventReason.ROLLOUT_STARTED, message)
         replica = await asyncio.to_thread(
-            self._store.create_replica, endpoint.id, decision.generation, now
+            partial(
+                self._store.create_replica,
+                endpoint.id,
+                decision.generation,
+                now,
+                fence=self._fence(),
+            )
         )
         message = f"replica {replica.id} created (generation {replica.generation})"
         await self.event(endpoint, EventReason.REPLICA_CREATED, message, replica.id)
@@ -171,6 +206,7 @@ class Applier:
         if missing is not None:
             await self._fail_launch(endpoint, replica, EventReason.ENGINE_UNAVAILABLE, missing)
             return
+        self._fence()  # a runtime action: only while the lease is ours
         host, port = self._runtime.address()
         key = f"{endpoint.name}-r{replica.id}-g{replica.generation}"
         try:
@@ -213,7 +249,7 @@ class Applier:
         try:
             await self._transition(replica, ReplicaState.STARTING, why, handle=handle)
         except Exception:
-            await self._runtime.stop(handle, self._grace)  # no record owns this process
+            self._stopper.stop_orphan(handle)  # no record owns this process
             raise
         await self.event(endpoint, EventReason.REPLICA_STARTING, message, replica.id)
         self._probe_specs.remember(replica.id, ResolvedProbes.of(plan))
@@ -226,19 +262,42 @@ class Applier:
         await self._move(endpoint, replica, ReplicaState.FAILED, reason, message)
 
     async def _fail(self, endpoint: Endpoint, replica: Replica, decision: FailReplica) -> None:
-        if decision.kill and replica.handle is not None:
-            await self._runtime.stop(replica.handle, self._grace)
+        if decision.kill and await self._stopping(endpoint, replica, decision):
+            return
         await self._move(endpoint, replica, ReplicaState.FAILED, decision.reason, decision.message)
         self._probes.forget(replica.id)
 
+    async def _stopping(self, endpoint: Endpoint, replica: Replica, cause: Decision) -> bool:
+        """True while the replica's process must still be stopped: begins its stop in the
+        background (once) and takes a READY replica out of traffic meanwhile."""
+        handle = replica.handle
+        if replica.state not in LIVE_REPLICA_STATES or handle is None:
+            return False
+        if (await self._runtime.status(handle)).state is not ProcessState.RUNNING:
+            return False
+        self._fence()  # a runtime action: only while the lease is ours
+        message = (
+            f"replica {replica.id} stopping: SIGTERM sent, SIGKILL if it still runs "
+            f"after {self._grace:g}s"
+        )
+        if replica.state is ReplicaState.READY:
+            why = state_reason(EventReason.REPLICA_STOPPING, message)
+            await self._transition(replica, ReplicaState.STARTING, why)
+        self._stopper.begin(replica.id, handle, cause)
+        await self.event(endpoint, EventReason.REPLICA_STOPPING, message, replica.id)
+        return True
+
     async def _stop(self, endpoint: Endpoint, replica: Replica, decision: StopReplica) -> None:
-        if replica.state in LIVE_REPLICA_STATES and replica.handle is not None:
-            await self._runtime.stop(replica.handle, self._grace)
+        if await self._stopping(endpoint, replica, decision):
+            return
         message = f"replica {replica.id} stopped ({decision.message})"
         await self._move(
             endpoint, replica, ReplicaState.STOPPED, EventReason.REPLICA_STOPPED, message
         )
-        await asyncio.to_thread(self._store.delete_replica, replica.id)  # history stays in events
+        # The history stays in events.
+        await asyncio.to_thread(
+            partial(self._store.delete_replica, replica.id, fence=self._fence())
+        )
         self._probes.forget(replica.id)
         self._probe_specs.forget(replica.id)
         if decision.completes_rollout:
@@ -262,7 +321,9 @@ class Applier:
         """
         now = self._clock.now()
         why = state_reason(reason, detail)
-        move = partial(self._store.transition_replica, replica.id, reason=why, now=now)
+        move = partial(
+            self._store.transition_replica, replica.id, reason=why, now=now, fence=self._fence()
+        )
         await asyncio.to_thread(move, ReplicaState.PENDING, ReplicaState.FAILED)
         await asyncio.to_thread(
             move, ReplicaState.FAILED, ReplicaState.PENDING, next_attempt_at=not_before
@@ -311,6 +372,7 @@ class Applier:
                 handle=handle,
                 next_attempt_at=next_attempt_at,
                 count_restart=count_restart,
+                fence=self._fence(),
             )
         )
         if ReplicaState.READY in (replica.state, new):
@@ -328,6 +390,7 @@ class Applier:
                 message=message,
                 now=self._clock.now(),
                 replica_id=replica_id,
+                fence=self._fence(),
             )
         )
 

@@ -1,7 +1,9 @@
 """The controller loop: observe -> plan -> apply for every endpoint, once per tick, while leader.
 
 Replicas are never stopped on shutdown: they outlive the control plane and the next controller
-adopts those whose process still runs.
+adopts those whose process still runs. Only the lease holder acts, and only while its lease has
+time to spare (controller/lease.py); every store write it makes carries the lease's fence, and a
+refused one (LeaseLost) ends the tick and demotes it to standby.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from modelport.clock import Clock
 from modelport.controller.apply import Applier
 from modelport.controller.capacity import GpuPool
 from modelport.controller.facts import PlannerPolicy
+from modelport.controller.lease import LeaseKeeper
 from modelport.controller.observe import AdapterLookup, InflightLookup, Observer, ProbeSpecs
 from modelport.controller.planner import plan
 from modelport.controller.probes import ProbeRunner
 from modelport.domain.decisions import EventReason, LaunchReplica
+from modelport.domain.errors import LeaseLost
 from modelport.domain.records import Endpoint, Replica
 from modelport.domain.states import LIVE_REPLICA_STATES
 from modelport.engines.registry import get_adapter
@@ -56,6 +60,7 @@ class Controller:
         self._interval = settings.reconcile_interval
         self._policy = policy or PlannerPolicy.from_settings(settings)
         self.holder_id = holder_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._lease = LeaseKeeper(store, LEASE_NAME, self.holder_id, clock, self._interval)
         self._probes = ProbeRunner(runtime, clock, unseal=box.decrypt)  # sends replica keys
         self._probe_specs = probe_specs = ProbeSpecs(adapters, box)
         self._observer = Observer(runtime, self._probes, probe_specs, inflight or _none_inflight)
@@ -70,9 +75,10 @@ class Controller:
             self._probes,
             probe_specs,
             on_routes_changed,
+            self._lease.fence,
         )
         self._reported: dict[int, str] = {}  # endpoint id -> the error already reported
-        self._leading = False
+        self._term: int | None = None  # the lease generation this controller leads with
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick every reconcile_interval while holding the lease, until `stop` is set."""
@@ -88,20 +94,25 @@ class Controller:
             await self._release_lease()
 
     async def tick_if_leader(self) -> bool:
-        """Take or renew the lease; tick if it is ours. True if this controller acted."""
-        ttl = 5 * self._interval
-        held = await asyncio.to_thread(
-            self._store.try_acquire_lease, LEASE_NAME, self.holder_id, ttl, self._clock.now()
-        )
-        if held != self._leading:
-            log.info("controller %s %s", self.holder_id, "leads" if held else "stands by")
-            self._leading = held
-        if held:
+        """Take or renew the lease; tick if it is ours. True if this controller acted all tick."""
+        held = await self._lease.acquire()
+        self._enter_term(self._lease.generation if held else None)
+        if not held:
+            return False
+        try:
             await self.tick()
-        return held
+        except LeaseLost as exc:
+            log.warning("controller %s stops acting mid-tick: %s", self.holder_id, exc.message)
+            self._enter_term(None)
+            return False
+        return True
 
     async def tick(self) -> None:
-        """One reconcile pass over every endpoint; one endpoint's error never stops the others."""
+        """One reconcile pass over every endpoint; one endpoint's error never stops the others.
+
+        Driven directly (unit tests) it acts without a lease; under tick_if_leader it renews the
+        lease between endpoints and raises LeaseLost once it must stop acting.
+        """
         endpoints = await asyncio.to_thread(self._store.list_endpoints)
         replicas = await asyncio.to_thread(self._store.list_replicas)
         by_endpoint: dict[int, list[Replica]] = defaultdict(list)
@@ -109,8 +120,11 @@ class Controller:
             by_endpoint[replica.endpoint_id].append(replica)
         gpus = _gpu_pool(self._runtime.gpu_inventory(), endpoints, by_endpoint)
         for endpoint in endpoints:
+            await self._lease.keep()
             try:
                 gpus = await self._reconcile(endpoint, by_endpoint[endpoint.id], gpus)
+            except LeaseLost:
+                raise
             except Exception as exc:
                 await self._report(endpoint, exc)
             else:
@@ -118,10 +132,30 @@ class Controller:
         known = {r.id for r in replicas}
         self._probes.forget_all_but(known)
         self._probe_specs.prune(known, endpoints)
+        self._applier.forget_stops_but(known)
+
+    async def wait_for_stops(self) -> None:
+        """Until every replica stop begun so far has ended (bounded by the grace period)."""
+        await self._applier.wait_for_stops()
 
     async def shutdown(self) -> None:
-        """Close probe connections. Replicas keep running on purpose."""
+        """Close probe connections and finish stopping processes no record owns. Replicas keep
+        running on purpose; one whose stop was under way is still in the store, in its old
+        state, and the next controller stops it again."""
+        await self._applier.close()
         await self._probes.close()
+
+    def _enter_term(self, term: int | None) -> None:
+        """Lead with lease generation `term`, or stand by (None). Stops begun in an earlier
+        term are abandoned: the store says what the new term must stop."""
+        if term == self._term:
+            return
+        if term is None:
+            log.info("controller %s stands by", self.holder_id)
+        else:
+            log.info("controller %s leads (lease generation %d)", self.holder_id, term)
+        self._applier.abandon_stops()
+        self._term = term
 
     async def _reconcile(
         self, endpoint: Endpoint, replicas: Sequence[Replica], gpus: GpuPool
@@ -150,11 +184,9 @@ class Controller:
             log.exception("could not record the error of endpoint %s", endpoint.name)
 
     async def _release_lease(self) -> None:
-        if not self._leading:
-            return
-        self._leading = False
+        self._enter_term(None)
         try:
-            await asyncio.to_thread(self._store.release_lease, LEASE_NAME, self.holder_id)
+            await self._lease.release()
         except Exception:
             log.exception("could not release the controller lease; it expires on its own")
 

@@ -24,6 +24,7 @@ class EventReason(StrEnum):
     STARTUP_TIMEOUT = "StartupTimeout"  # never became ready in time; the process was killed
     RESTART_SCHEDULED = "RestartScheduled"  # a failed replica waits out its backoff
     REPLICA_DRAINING = "ReplicaDraining"  # out of traffic, finishing in-flight requests
+    REPLICA_STOPPING = "ReplicaStopping"  # SIGTERM sent; killed if it outlives the grace period
     REPLICA_STOPPED = "ReplicaStopped"  # stopped on purpose and removed
     ROLLOUT_STARTED = "RolloutStarted"  # the first replica of a new generation was created
     ROLLOUT_COMPLETE = "RolloutComplete"  # the last replica of an older generation was stopped

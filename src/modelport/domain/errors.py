@@ -54,3 +54,10 @@ class QuotaExceeded(ModelportError):
 
 class PermanentError(ModelportError):
     """Retrying the same thing will fail the same way (bad binary, missing model file, ...)."""
+
+
+class LeaseLost(ModelportError):
+    """The controller's lease moved on (or may have): the store refuses its writes (fencing).
+
+    Never user-facing: it ends the controller's tick and demotes it to standby.
+    """

@@ -148,3 +148,12 @@ class Event(_Record):
     reason: str  # CamelCase machine-readable reason, e.g. "ReplicaReady", "LivenessFailed"
     message: str
     created_at: datetime
+
+
+class LeaseFence(_Record):
+    """Proof of holding a lease: a write carrying it lands only while the lease row still has
+    this holder and generation (the generation grows whenever the lease changes hands)."""
+
+    name: str
+    holder: str
+    generation: int

@@ -44,7 +44,12 @@ class RuntimeBackend(Protocol):
         ...
 
     async def stop(self, handle: ReplicaHandle, grace_seconds: float) -> None:
-        """SIGTERM the replica's process group, SIGKILL after the grace period. Idempotent."""
+        """SIGTERM the replica's process group, SIGKILL after the grace period. Idempotent.
+
+        Returns once the group is gone, or after SIGKILL and a short wait for the kernel: it
+        may take the whole grace period, so the controller runs it in the background (never
+        inline in a tick) and asks status() whether the process is gone.
+        """
         ...
 
     async def status(self, handle: ReplicaHandle) -> ProcessStatus: ...

@@ -33,6 +33,8 @@ from modelport.gateway.fast_exchange import FastExchange
 from modelport.server.dispatch import is_gateway_path
 from modelport.server.edge import EdgeLimits, refusal
 
+_LINGER_SECONDS = 2.0  # after a 431, how long the rest of the client's head is read and dropped
+
 
 class _Phase(enum.Enum):
     WAIT = "wait"  # between requests: no head begun (idle, or a response still going out)
@@ -66,10 +68,13 @@ class GatewayFastProtocol(HttpToolsProtocol):
         self._head_first = 0  # length of the data the current head began in (an upper bound)
         self._head_rest = 0  # bytes received for the current head after that data
         self._refusal: tuple[int, str] | None = None
+        self._lingering = False  # refused, answered, dropping input until closed
 
     # --- reading ---------------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
         # uvicorn's, plus the refusals and read deadlines of server/edge.py.
+        if self._lingering:
+            return  # refused: the rest of what the client sends is dropped
         self._unset_keepalive_if_required()
         self._chunk = len(data)
         if self._phase is _Phase.HEAD:
@@ -230,9 +235,20 @@ class GatewayFastProtocol(HttpToolsProtocol):
         """Answer `status` (unless a response is going out) and close the connection."""
         self._disarm()
         self.waiting.pop(self, None)
-        if self._idle():
-            self.transport.write(refusal(self._path(), status, message))
-        self.transport.close()
+        if not self._idle():
+            self.transport.close()
+            return
+        self.transport.write(refusal(self._path(), status, message))
+        if status == 431 and self.transport.can_write_eof():
+            # The client may still be sending its head: closing now would reset the
+            # connection and could destroy the answer before it reads it. Read and drop
+            # what comes for a moment, then close (a "lingering close").
+            self.transport.write_eof()
+            self._lingering = True
+            self.flow.resume_reading()
+            self._timer = self.loop.call_later(_LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()
 
     def _path(self) -> str | None:
         """The path of the request being read, as far as it is known."""

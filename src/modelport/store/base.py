@@ -15,6 +15,7 @@ from modelport.domain.records import (
     Endpoint,
     Event,
     EventLevel,
+    LeaseFence,
     Project,
     ProjectLimits,
     Replica,
@@ -126,12 +127,14 @@ class Store(Protocol):
         """
         ...
 
-    def delete_endpoint(self, endpoint_id: int) -> None:
+    def delete_endpoint(self, endpoint_id: int, *, fence: LeaseFence | None = None) -> None:
         """Remove the endpoint with its replicas and events. NotFound if absent."""
         ...
 
     # --- replicas -----------------------------------------------------------------------
-    def create_replica(self, endpoint_id: int, generation: int, now: datetime) -> Replica:
+    def create_replica(
+        self, endpoint_id: int, generation: int, now: datetime, *, fence: LeaseFence | None = None
+    ) -> Replica:
         """A new PENDING replica."""
         ...
 
@@ -158,6 +161,7 @@ class Store(Protocol):
         handle: ReplicaHandle | None = None,
         next_attempt_at: datetime | None = None,
         count_restart: bool = False,
+        fence: LeaseFence | None = None,
     ) -> Replica:
         """Move a replica from `expected` to `new`, checking the transition table.
 
@@ -166,7 +170,7 @@ class Store(Protocol):
         """
         ...
 
-    def delete_replica(self, replica_id: int) -> None: ...
+    def delete_replica(self, replica_id: int, *, fence: LeaseFence | None = None) -> None: ...
 
     # --- events -------------------------------------------------------------------------
     def add_event(
@@ -178,6 +182,7 @@ class Store(Protocol):
         message: str,
         now: datetime,
         replica_id: int | None = None,
+        fence: LeaseFence | None = None,
     ) -> Event: ...
 
     def list_events(
@@ -187,10 +192,18 @@ class Store(Protocol):
         ...
 
     # --- leader lease -------------------------------------------------------------------
-    def try_acquire_lease(self, name: str, holder: str, ttl_seconds: float, now: datetime) -> bool:
-        """Take or renew the named lease; True if `holder` holds it until now + ttl."""
+    # The controller's writes above take `fence`: with one, the write lands only if the lease
+    # is still that holder's at that generation (checked in the same transaction); otherwise
+    # LeaseLost. Without one (the API's writes) nothing is checked.
+    def try_acquire_lease(
+        self, name: str, holder: str, ttl_seconds: float, now: datetime
+    ) -> LeaseFence | None:
+        """Take or renew the named lease until now + ttl; its fence, or None if another holds
+        it. The generation stays on renewal and grows on every other acquisition."""
         ...
 
-    def release_lease(self, name: str, holder: str) -> None: ...
+    def release_lease(self, name: str, holder: str) -> None:
+        """Expire the lease now if `holder` has it (the row and its generation stay)."""
+        ...
 
     def close(self) -> None: ...

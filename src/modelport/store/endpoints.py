@@ -9,10 +9,11 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from modelport.domain.errors import Conflict, NotFound
-from modelport.domain.records import Endpoint
+from modelport.domain.records import Endpoint, LeaseFence
 from modelport.domain.specs import EndpointSpec
 from modelport.domain.states import DesiredState
 from modelport.store.base import Admission
+from modelport.store.leases import hold_fence
 from modelport.store.repository import Repository, checked_spec_json, require_row
 from modelport.store.rows import endpoint_from_row, project_from_row
 from modelport.store.tables import endpoints, projects
@@ -126,9 +127,10 @@ class EndpointRepository(Repository):
                 )
         return endpoint_from_row(row)
 
-    def delete_endpoint(self, endpoint_id: int) -> None:
+    def delete_endpoint(self, endpoint_id: int, *, fence: LeaseFence | None = None) -> None:
         """Replicas, events and endpoint-scoped tokens go with it (ON DELETE CASCADE)."""
         with self._engine.begin() as conn:
+            hold_fence(conn, fence)
             gone = conn.execute(
                 delete(endpoints).where(endpoints.c.id == endpoint_id).returning(endpoints.c.id)
             ).first()

@@ -9,16 +9,20 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 
 from modelport.domain.errors import Conflict, NotFound
-from modelport.domain.records import Replica, ReplicaHandle
+from modelport.domain.records import LeaseFence, Replica, ReplicaHandle
 from modelport.domain.states import ReplicaState, check_replica_transition
+from modelport.store.leases import hold_fence
 from modelport.store.repository import Repository
 from modelport.store.rows import replica_from_row
 from modelport.store.tables import endpoints, replicas
 
 
 class ReplicaRepository(Repository):
-    def create_replica(self, endpoint_id: int, generation: int, now: datetime) -> Replica:
+    def create_replica(
+        self, endpoint_id: int, generation: int, now: datetime, *, fence: LeaseFence | None = None
+    ) -> Replica:
         with self._engine.begin() as conn:
+            hold_fence(conn, fence)
             project_id = conn.execute(
                 select(endpoints.c.project_id).where(endpoints.c.id == endpoint_id)
             ).scalar()
@@ -81,6 +85,7 @@ class ReplicaRepository(Repository):
         handle: ReplicaHandle | None = None,
         next_attempt_at: datetime | None = None,
         count_restart: bool = False,
+        fence: LeaseFence | None = None,
     ) -> Replica:
         """`handle` and `next_attempt_at` replace the stored values only when given."""
         check_replica_transition(expected, new)
@@ -105,6 +110,7 @@ class ReplicaRepository(Repository):
             .returning(*replicas.c)
         )
         with self._engine.begin() as conn:
+            hold_fence(conn, fence)
             row = conn.execute(statement).first()
             if row is None:
                 current = conn.execute(
@@ -117,7 +123,8 @@ class ReplicaRepository(Repository):
                 )
         return replica_from_row(row)
 
-    def delete_replica(self, replica_id: int) -> None:
+    def delete_replica(self, replica_id: int, *, fence: LeaseFence | None = None) -> None:
         """Idempotent: a replica already gone (e.g. with its endpoint) is not an error."""
         with self._engine.begin() as conn:
+            hold_fence(conn, fence)
             conn.execute(delete(replicas).where(replicas.c.id == replica_id))

@@ -8,7 +8,8 @@ from modelport.clock import Clock, SystemClock
 from modelport.store.base import Store
 from modelport.store.endpoints import EndpointRepository
 from modelport.store.engine import make_engine
-from modelport.store.events import EventRepository, LeaseRepository
+from modelport.store.events import EventRepository
+from modelport.store.leases import LeaseRepository
 from modelport.store.migrate import upgrade_to_head
 from modelport.store.projects import ProjectRepository, TokenRepository
 from modelport.store.replicas import ReplicaRepository

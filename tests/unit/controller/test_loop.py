@@ -191,7 +191,9 @@ async def test_waits_for_in_flight_requests_before_stopping_a_draining_replica(w
     await world.ticks(ctl, 10)
     assert states(world, ep) == [ReplicaState.DRAINING]
     inflight["count"] = 0
-    await ctl.tick()
+    await ctl.tick()  # begins the stop in the background
+    await ctl.wait_for_stops()
+    await ctl.tick()  # sees the process gone: the record goes
     assert world.replicas(ep) == []
 
 
@@ -415,6 +417,7 @@ async def test_a_process_started_for_a_replica_that_moved_meanwhile_is_stopped(w
 
     world.runtime.start = start_while_someone_stops_it  # type: ignore[method-assign]
     await ctl.tick()
+    await ctl.wait_for_stops()  # stopped in the background: the tick did not wait for it
     assert world.runtime.running() == [], "no process is left without a record"
     assert len(world.runtime.stop_calls) == 1
 
