@@ -14,6 +14,9 @@ from pathlib import Path
 
 import httpx
 
+from modelport.domain.errors import PermanentError
+from modelport.runtime.isolation import DEFAULT_UID_RANGE, Placement, ReplicaIsolation
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -32,6 +35,7 @@ class ServerProcess:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = home / "server.log"
         self._env = {
+            "MODELPORT_REPLICA_USER": replica_user_for_tests(),  # the environment may override
             **os.environ,
             "MODELPORT_HOME": str(home),
             "MODELPORT_PORT": str(self.port),
@@ -108,6 +112,19 @@ class ServerProcess:
             headers={"Authorization": f"Bearer {self.admin_token}"},
             timeout=30,
         )
+
+
+def replica_user_for_tests() -> str:
+    """MODELPORT_REPLICA_USER for test servers: "auto" (as root, a uid per replica) where such a
+    uid can run this interpreter; else "server". On hosts whose Python lives under /root (mode
+    0700) no other user can run it, so llama.cpp replicas could not start; tests/security runs
+    the uid switch there with an interpreter other users can reach."""
+    probe = Placement(Path("/"), DEFAULT_UID_RANGE[0], DEFAULT_UID_RANGE[0])
+    try:
+        ReplicaIsolation.check_can_run(sys.executable, probe, None)
+    except PermanentError:
+        return "server"
+    return "auto"
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -167,24 +168,29 @@ class LocalRuntime:
             handle.gid,
         )
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=_environment({}, handle.host, handle.port, placement),
-                cwd=placement.workdir,
-                start_new_session=True,  # a timed-out probe is killed with all its children
-                **_as_user(placement),
+            # subprocess, not asyncio's: uvloop's subprocess_exec takes no user/group arguments.
+            proc = await asyncio.to_thread(
+                functools.partial(
+                    subprocess.Popen,
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env=_environment({}, handle.host, handle.port, placement),
+                    cwd=placement.workdir,
+                    start_new_session=True,  # a timed-out probe is killed with its children
+                    close_fds=True,
+                    **_as_user(placement),
+                )
             )
         except OSError as exc:
             log.debug("exec probe %s could not run: %s", argv[0], exc)
             return False
         try:
-            code = await asyncio.wait_for(proc.wait(), timeout)
-        except TimeoutError:
+            code = await asyncio.to_thread(proc.wait, timeout)
+        except subprocess.TimeoutExpired:
             _signal_group(proc.pid, signal.SIGKILL)
-            await proc.wait()
+            await asyncio.to_thread(proc.wait)
             return False
         return code == 0
 

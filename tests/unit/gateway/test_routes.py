@@ -115,3 +115,30 @@ async def test_loop_keeps_the_last_good_table_and_picks_up_changes_when_poked() 
     finally:
         stop.set()
         await asyncio.wait_for(loop, timeout=5)
+
+
+async def test_each_target_carries_its_replica_key_opened_once() -> None:
+    opened: list[str] = []
+
+    def unseal(sealed: str) -> str:
+        opened.append(sealed)
+        return sealed.removeprefix("sealed:")
+
+    store = StubStore()
+    store.endpoints = [endpoint(1, 1, "web", DesiredState.RUNNING)]
+    keyed = replica(10, 1, 9000)
+    assert keyed.handle is not None
+    keyed = keyed.model_copy(
+        update={"handle": keyed.handle.model_copy(update={"sealed_key": "sealed:k10"})}
+    )
+    store.replicas = [keyed, replica(11, 1, 9001)]  # 11: an engine without a key
+    table = RouteTable(unseal=unseal)
+
+    await table.refresh(store)
+    await table.refresh(store)
+
+    route = table.lookup(1, "web")
+    assert route is not None
+    assert [t.authorization for t in route.replicas] == ["Bearer k10", None]
+    assert opened == ["sealed:k10"]  # decrypted once, not on every refresh
+    assert "k10" not in repr(route)
