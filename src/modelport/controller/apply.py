@@ -212,7 +212,7 @@ class Applier:
         try:
             env = spec_secrets.engine_environment(spec, self._box)
             plan = adapter.plan(
-                spec,
+                spec_secrets.unseal(spec, self._box),
                 host=host,
                 port=port,
                 env=env,

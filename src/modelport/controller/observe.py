@@ -56,7 +56,7 @@ class ProbeSpecs:
         assert replica.handle is not None
         try:
             plan = self._adapters(spec.framework).plan(
-                spec,
+                spec_secrets.unseal(spec, self._box),
                 host=replica.handle.host,
                 port=replica.handle.port,
                 env=spec_secrets.engine_environment(spec, self._box),

@@ -6,15 +6,21 @@ import hashlib
 import re
 import secrets
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Used with fullmatch: Python's "$" alone also matches before a trailing newline.
+DNS_LABEL_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+_DNS_LABEL = re.compile(DNS_LABEL_PATTERN)
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+# Row ids, generations and event cursors are signed 64-bit integers in SQLite and PostgreSQL:
+# a larger number in a path or query is invalid input, not a database error.
+MAX_ID = 2**63 - 1
 
 TOKEN_PREFIX = "mp_"  # noqa: S105 - a public prefix that makes leaked keys greppable
 
 
 def validate_name(name: str) -> str:
     """Endpoint and project names are DNS labels: they appear in URLs and hostnames."""
-    if not _DNS_LABEL.match(name):
+    if not _DNS_LABEL.fullmatch(name):
         raise ValueError(
             "name: must be a DNS label (1-63 chars of a-z, 0-9 and '-', "
             "starting and ending with a letter or digit)"
@@ -23,7 +29,7 @@ def validate_name(name: str) -> str:
 
 
 def validate_env_name(name: str) -> str:
-    if not _ENV_NAME.match(name):
+    if not _ENV_NAME.fullmatch(name):
         raise ValueError("name: environment variable names are letters, digits and '_'")
     return name
 

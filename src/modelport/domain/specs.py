@@ -11,7 +11,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from modelport.domain.credentials import looks_like_credential
 from modelport.domain.ids import validate_env_name
+from modelport.domain.text import Line, Text, check_text
 
 EngineArgValue = str | int | float | bool
 
@@ -45,10 +47,10 @@ class ProbeSpec(BaseModel):
 
     enabled: bool = True
     protocol: ProbeProtocol = ProbeProtocol.HTTP
-    path: str | None = None  # None: the engine's own health route
+    path: Line | None = None  # None: the engine's own health route
     port: int | None = Field(default=None, ge=1, le=65535)  # None: the replica's serving port
-    commands: list[str] = Field(default_factory=list)
-    grpc_service: str | None = None
+    commands: list[Text] = Field(default_factory=list)
+    grpc_service: Line | None = None
     initial_delay_seconds: float = Field(default=0.0, ge=0, le=3600)
     period_seconds: float = Field(default=2.0, gt=0, le=3600)
     timeout_seconds: float = Field(default=2.0, gt=0, le=600)
@@ -69,22 +71,24 @@ class ModelSource(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    hf_id: str | None = None  # Hugging Face repo id, e.g. "HuggingFaceTB/SmolLM2-135M-Instruct"
-    revision: str | None = None
-    path: str | None = None  # a local file or directory (uploaded files land here)
-    image: str | None = None  # a container image (custom containers)
-    model_id: str | None = None  # a model registered in Modelport's model repository
-    tokenizer: str | None = None
-    serve_type: str | None = None  # "full-model" or "peft-model" (vLLM)
+    hf_id: Line | None = None  # Hugging Face repo id, e.g. "HuggingFaceTB/SmolLM2-135M-Instruct"
+    revision: Line | None = None
+    path: Line | None = None  # a local file or directory (uploaded files land here)
+    image: Line | None = None  # a container image (custom containers)
+    model_id: Line | None = None  # a model registered in Modelport's model repository
+    tokenizer: Line | None = None
+    serve_type: Line | None = None  # "full-model" or "peft-model" (vLLM)
 
 
 class EnvVar(BaseModel):
-    """An environment variable for the engine. Secret values are encrypted at rest, never shown."""
+    """An environment variable for the engine. Secret values are encrypted at rest, never shown.
+    A credential-like name (HF_TOKEN, *_API_KEY, *PASSWORD*, ...) is secret whatever `secret`
+    says: domain/credentials.py has the one rule every API shares."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    value: str = ""
+    value: Text = ""
     secret: bool = False
     required: bool = False
     disabled: bool = False  # kept in the spec but not passed to the engine
@@ -94,14 +98,20 @@ class EnvVar(BaseModel):
     def _name(cls, v: str) -> str:
         return validate_env_name(v)
 
+    @model_validator(mode="after")
+    def _credentials_are_secret(self) -> EnvVar:
+        if not self.secret and looks_like_credential(self.name):
+            self.secret = True
+        return self
+
 
 class Mount(BaseModel):
     """A disk or shared path made available to replicas."""
 
     model_config = ConfigDict(extra="forbid")
 
-    path: str  # where the replica sees it
-    source: str | None = None  # host path or volume; None: a per-endpoint scratch dir
+    path: Line  # where the replica sees it
+    source: Line | None = None  # host path or volume; None: a per-endpoint scratch dir
     size_gb: int | None = Field(default=None, ge=1, le=100_000)
     read_only: bool = False
 
@@ -114,7 +124,7 @@ class Resources(BaseModel):
     cpu: float = Field(default=1.0, gt=0, le=1024)  # cores
     memory_mb: int = Field(default=1024, ge=64, le=16 * 1024 * 1024)
     gpu_count: int = Field(default=0, ge=0, le=64)
-    gpu_type: str | None = None  # e.g. "H100-80GB"; None: any
+    gpu_type: Line | None = None  # e.g. "H100-80GB"; None: any
     disk_gb: int | None = Field(default=None, ge=1, le=100_000)
 
     @model_validator(mode="after")
@@ -139,8 +149,8 @@ class ScaleRule(BaseModel):
 
     metric: ScaleMetric
     value: float = Field(gt=0)  # target per replica
-    custom_metric_name: str | None = None
-    condition_type: str = "limit"
+    custom_metric_name: Line | None = None
+    condition_type: Line = "limit"
     window_seconds: float = Field(default=60, gt=0, le=86400)
     watch_period_seconds: float = Field(default=60, gt=0, le=86400)
     granularity_seconds: float = Field(default=5, gt=0, le=3600)
@@ -173,8 +183,8 @@ class AutoscalePolicy(BaseModel):
 class AsyncTargetRoute(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    route_name: str
-    route_value: str
+    route_name: Line
+    route_value: Line
 
 
 class AsyncConfig(BaseModel):
@@ -184,8 +194,8 @@ class AsyncConfig(BaseModel):
 
     enabled: bool = False
     concurrent_workers: int = Field(default=1, ge=1, le=1024)
-    dataset_id: str | None = None
-    destination_type: str = "dataset"
+    dataset_id: Line | None = None
+    destination_type: Line = "dataset"
     target_routes: list[AsyncTargetRoute] = Field(default_factory=list)
 
 
@@ -205,9 +215,10 @@ class EndpointSpec(BaseModel):
 
     framework: Framework
     model: ModelSource = Field(default_factory=ModelSource)
-    command: list[str] = Field(default_factory=list)  # custom: argv, may contain "{port}"
-    engine_args: dict[str, EngineArgValue] = Field(default_factory=dict)
-    extra_args: list[str] = Field(default_factory=list)  # appended verbatim to the engine argv
+    command: list[Text] = Field(default_factory=list)  # custom: argv, may contain "{port}"
+    # Values under credential-like keys (api_key, hf_token, ...) are secret, as env secrets are.
+    engine_args: dict[Line, EngineArgValue] = Field(default_factory=dict)
+    extra_args: list[Text] = Field(default_factory=list)  # appended verbatim to the engine argv
     env: list[EnvVar] = Field(default_factory=list)
     resources: Resources = Field(default_factory=Resources)
     replicas: Annotated[int, Field(ge=0, le=1000)] = 1
@@ -216,14 +227,30 @@ class EndpointSpec(BaseModel):
     liveness: ProbeSpec | None = None  # None: the engine's default liveness probe
     mounts: list[Mount] = Field(default_factory=list)
     max_concurrency: int | None = Field(default=None, ge=1, le=100_000)  # per replica
-    server_version: str | None = None
+    server_version: Line | None = None
     world_size: int = Field(default=1, ge=1, le=1024)
     logging: LogOptions = Field(default_factory=LogOptions)
     async_config: AsyncConfig = Field(default_factory=AsyncConfig)
-    image_pull_policy: str | None = None
-    description: str | None = Field(default=None, max_length=2000)
-    labels: dict[str, str] = Field(default_factory=dict)
+    image_pull_policy: Line | None = None
+    description: Text | None = Field(default=None, max_length=2000)
+    labels: dict[Line, Line] = Field(default_factory=dict)
     extensions: dict[str, Any] = Field(default_factory=dict)  # dialect fields kept verbatim
+
+    @field_validator("engine_args")
+    @classmethod
+    def _engine_args(cls, args: dict[str, EngineArgValue]) -> dict[str, EngineArgValue]:
+        """String values without control characters; secret values as strings (they are sealed
+        as text, and an int key would compare unequal to its unsealed string)."""
+        for key, value in args.items():
+            if isinstance(value, str):
+                try:
+                    check_text(value)
+                except ValueError as exc:
+                    raise ValueError(f"{key}: {exc}") from None
+        return {
+            key: str(value) if is_secret_engine_arg(key, value) else value
+            for key, value in args.items()
+        }
 
     @model_validator(mode="after")
     def _framework_needs(self) -> EndpointSpec:
@@ -247,6 +274,12 @@ class EndpointSpec(BaseModel):
         """A new, re-validated spec with top-level fields replaced (nested dicts merged)."""
         merged = _deep_merge(self.model_dump(mode="json"), changes)
         return EndpointSpec.model_validate(merged)
+
+
+def is_secret_engine_arg(key: str, value: EngineArgValue) -> bool:
+    """An engine argument whose key names a credential (api_key, hf_token, password, ...);
+    a boolean is a switch (use_auth_token: true), not a credential."""
+    return not isinstance(value, bool) and looks_like_credential(key)
 
 
 def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

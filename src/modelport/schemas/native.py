@@ -7,10 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from modelport.domain.ids import validate_name
+from modelport.domain.ids import MAX_ID, validate_name
 from modelport.domain.records import EventLevel, ProjectLimits, ReplicaHandle, Role
 from modelport.domain.specs import EndpointSpec
 from modelport.domain.states import DesiredState, EndpointPhase, ReplicaState
+from modelport.domain.text import Line
 
 
 class EndpointCreate(BaseModel):
@@ -33,7 +34,7 @@ class EndpointUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     spec: dict[str, Any] = Field(default_factory=dict)
-    generation: int | None = Field(default=None, ge=1)  # set: 409 unless it is still current
+    generation: int | None = Field(default=None, ge=1, le=MAX_ID)  # set: 409 unless current
 
 
 class ReplicaCounts(BaseModel):
@@ -118,9 +119,9 @@ class ActionResult(BaseModel):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=100)
     role: Role = Role.MEMBER
-    endpoint: str | None = None  # set: an inference key for this endpoint only
+    endpoint: Line | None = None  # set: an inference key for this endpoint only
 
 
 class TokenPublic(BaseModel):

@@ -26,8 +26,8 @@ from modelport.services.endpoint_views import ReplicaLog, endpoint_public, repli
 from modelport.services.engine_check import check_engine_can_serve
 from modelport.services.host_policy import HostUse, host_uses, new_host_uses
 from modelport.services.quotas import admit_change, admit_new
-from modelport.services.sealed_specs import reject_masks, same_spec, unseal
-from modelport.services.spec_secrets import keep_unchanged_secrets, seal
+from modelport.services.sealed_specs import reject_masks, same_but_secret_values
+from modelport.services.spec_secrets import keep_unchanged_secrets, seal, unseal
 from modelport.services.tokens import mint_token
 from modelport.services.validation import invalid_spec
 from modelport.store.base import Store
@@ -176,7 +176,9 @@ class EndpointService:
                 f"endpoint '{existing.name}' is being deleted; create it again once it is gone",
                 field="name",
             )
-        if not same_spec(existing.spec, spec, self._box):
+        # Secret values are left out: an answer that depended on them would let a caller test
+        # guesses of a secret. A create that differs only there keeps the stored secrets.
+        if not same_but_secret_values(existing.spec, spec):
             raise Conflict(
                 f"endpoint '{existing.name}' already exists with a different spec; "
                 "PATCH it to change it, or pick another name",

@@ -1,4 +1,4 @@
-"""Comparing and checking specs whose secret env values may be sealed (encrypted).
+"""Comparing and checking specs whose secret values may be sealed (encrypted).
 
 Sealing is not deterministic, so two sealed copies of one spec differ byte for byte: compare
 them unsealed. The mask shown to users must never be stored as a secret's value.
@@ -8,29 +8,25 @@ from __future__ import annotations
 
 from modelport.domain.errors import InvalidSpec
 from modelport.domain.specs import EndpointSpec
-from modelport.security.secrets import REDACTED, SecretBox
+from modelport.security.secrets import REDACTED
+from modelport.services.spec_secrets import redact, secret_fields
 
 
-def unseal(spec: EndpointSpec, box: SecretBox) -> EndpointSpec:
-    """The spec with secret values decrypted (plaintext values pass through unchanged)."""
-    env = [
-        e.model_copy(update={"value": box.decrypt(e.value)}) if e.secret else e for e in spec.env
-    ]
-    return spec.model_copy(update={"env": env})
+def same_but_secret_values(a: EndpointSpec, b: EndpointSpec) -> bool:
+    """Equal apart from the values of secrets (their names and places do count).
 
-
-def same_spec(a: EndpointSpec, b: EndpointSpec, box: SecretBox) -> bool:
-    """Equal once unsealed: a re-encrypted secret is not a change."""
-    return unseal(a, box) == unseal(b, box)
+    The idempotent create compares this way: answering "same" or "conflict" by whether a
+    secret value matches would let a caller test guesses of a secret it cannot read.
+    """
+    return redact(a) == redact(b)
 
 
 def reject_masks(spec: EndpointSpec) -> None:
     """InvalidSpec for a secret whose value is the mask: storing it would lose the secret."""
-    for index, env in enumerate(spec.env):
-        if env.secret and env.value == REDACTED:
-            field = f"spec.env.{index}.value"
+    for field, value in secret_fields(spec):
+        if value == REDACTED:
             raise InvalidSpec(
-                f"{field}: '{REDACTED}' is the mask shown for a stored secret, and "
-                f"'{env.name}' has none; send the secret value itself",
+                f"{field}: '{REDACTED}' is the mask shown for a stored secret, and there is "
+                "none stored here; send the secret value itself",
                 field=field,
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -9,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+_WAL_RETRY_PAUSE_S = 0.01
 
 
 def make_engine(url: str) -> Engine:
@@ -39,12 +42,34 @@ def _sqlite_engine(url: str) -> Engine:
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         try:
-            if not in_memory:
-                cursor.execute("PRAGMA journal_mode=WAL")
+            # The busy timeout first, so everything after it waits for a lock instead of failing.
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            if not in_memory:
+                _enable_wal(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
             cursor.close()
 
     return engine
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch a file database to WAL (it stays WAL: later opens find it so and do nothing).
+
+    Switching needs an exclusive lock, and SQLite answers "database is locked" at once,
+    without calling the busy handler, when another connection is opening or switching the
+    same new file at that moment. Such a race ends within milliseconds, so try again until
+    the busy timeout has passed.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(_WAL_RETRY_PAUSE_S)  # not synchronisation: a bounded retry of a lock race

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from modelport.api.deps import AuthenticatorDep, CurrentPrincipal, Services
+from modelport.domain.ids import DNS_LABEL_PATTERN, MAX_ID
 from modelport.schemas.native import (
     ActionResult,
     EndpointCreate,
@@ -24,6 +25,10 @@ from modelport.services.endpoint_views import may_see_addresses, replica_public
 from modelport.services.endpoints import MAX_EVENTS_PAGE, MAX_TAIL_BYTES
 
 router = APIRouter(prefix="/endpoints", tags=["endpoints"])
+
+# A name that cannot exist is bad input (422 naming `name`), not a lookup: a NUL byte would
+# reach the database, where PostgreSQL refuses it.
+EndpointName = Annotated[str, Path(pattern=DNS_LABEL_PATTERN, description="the endpoint's name")]
 
 
 @router.post(
@@ -49,13 +54,15 @@ def list_endpoints(principal: CurrentPrincipal, services: Services) -> EndpointL
 
 
 @router.get("/{name}", response_model=EndpointPublic)
-def get_endpoint(name: str, principal: CurrentPrincipal, services: Services) -> EndpointPublic:
+def get_endpoint(
+    name: EndpointName, principal: CurrentPrincipal, services: Services
+) -> EndpointPublic:
     return services.endpoints.describe(principal, name)
 
 
 @router.patch("/{name}", response_model=EndpointPublic)
 def patch_endpoint(
-    name: str, body: EndpointUpdate, principal: CurrentPrincipal, services: Services
+    name: EndpointName, body: EndpointUpdate, principal: CurrentPrincipal, services: Services
 ) -> EndpointPublic:
     """Merge spec fields; a real change bumps `generation` and replicas roll one by one."""
     endpoint = services.endpoints.patch(principal, name, body.spec, body.generation)
@@ -64,7 +71,7 @@ def patch_endpoint(
 
 @router.delete("/{name}", response_model=ActionResult, status_code=status.HTTP_202_ACCEPTED)
 def delete_endpoint(
-    name: str,
+    name: EndpointName,
     principal: CurrentPrincipal,
     services: Services,
     authenticator: AuthenticatorDep,
@@ -78,7 +85,9 @@ def delete_endpoint(
 
 
 @router.post("/{name}/stop", response_model=ActionResult)
-def stop_endpoint(name: str, principal: CurrentPrincipal, services: Services) -> ActionResult:
+def stop_endpoint(
+    name: EndpointName, principal: CurrentPrincipal, services: Services
+) -> ActionResult:
     endpoint = services.endpoints.stop(principal, name)
     return ActionResult(
         endpoint=services.endpoints.view(endpoint),
@@ -87,7 +96,9 @@ def stop_endpoint(name: str, principal: CurrentPrincipal, services: Services) ->
 
 
 @router.post("/{name}/start", response_model=ActionResult)
-def start_endpoint(name: str, principal: CurrentPrincipal, services: Services) -> ActionResult:
+def start_endpoint(
+    name: EndpointName, principal: CurrentPrincipal, services: Services
+) -> ActionResult:
     endpoint = services.endpoints.start(principal, name)
     return ActionResult(
         endpoint=services.endpoints.view(endpoint), message="starting: replicas come up"
@@ -95,7 +106,9 @@ def start_endpoint(name: str, principal: CurrentPrincipal, services: Services) -
 
 
 @router.post("/{name}/restart", response_model=ActionResult)
-def restart_endpoint(name: str, principal: CurrentPrincipal, services: Services) -> ActionResult:
+def restart_endpoint(
+    name: EndpointName, principal: CurrentPrincipal, services: Services
+) -> ActionResult:
     endpoint = services.endpoints.restart(principal, name)
     return ActionResult(
         endpoint=services.endpoints.view(endpoint),
@@ -104,7 +117,9 @@ def restart_endpoint(name: str, principal: CurrentPrincipal, services: Services)
 
 
 @router.get("/{name}/replicas", response_model=ReplicaList)
-def list_replicas(name: str, principal: CurrentPrincipal, services: Services) -> ReplicaList:
+def list_replicas(
+    name: EndpointName, principal: CurrentPrincipal, services: Services
+) -> ReplicaList:
     """Replica states; addresses (handle) only for admin and member tokens of the project."""
     replicas = services.endpoints.replicas(principal, name)
     shown = may_see_addresses(principal)
@@ -113,10 +128,12 @@ def list_replicas(name: str, principal: CurrentPrincipal, services: Services) ->
 
 @router.get("/{name}/events", response_model=EventList)
 def list_events(
-    name: str,
+    name: EndpointName,
     principal: CurrentPrincipal,
     services: Services,
-    after_id: Annotated[int, Query(ge=0, description="only events with a larger id")] = 0,
+    after_id: Annotated[
+        int, Query(ge=0, le=MAX_ID, description="only events with a larger id")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PAGE)] = 200,
 ) -> EventList:
     events = services.endpoints.events(principal, name, after_id, limit)
@@ -125,7 +142,7 @@ def list_events(
 
 @router.get("/{name}/logs", response_model=LogsList)
 def replica_logs(
-    name: str,
+    name: EndpointName,
     principal: CurrentPrincipal,
     services: Services,
     tail_bytes: Annotated[int, Query(ge=1, le=MAX_TAIL_BYTES)] = 65536,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 
 from modelport.api.deps import AuthenticatorDep, CurrentPrincipal, Services
+from modelport.domain.ids import MAX_ID
 from modelport.schemas.native import TokenCreate, TokenCreated, TokenList, TokenPublic
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
@@ -29,7 +32,7 @@ def create_token(
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_token(
-    token_id: int,
+    token_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     principal: CurrentPrincipal,
     services: Services,
     authenticator: AuthenticatorDep,

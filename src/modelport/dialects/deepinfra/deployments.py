@@ -104,8 +104,9 @@ class Deployments:
                     "config is immutable: delete the deployment or use another model_name",
                     field=field,
                 )
-        # The service compares the whole spec, the sealed hf.token included; settings are
-        # not part of the config, so the current ones are kept (change them with PUT).
+        # The service compares the whole spec but secret values (hf.token): the answer never
+        # depends on a stored secret. Settings are not part of the config, so the current
+        # ones are kept (change them with PUT).
         candidate = to_spec(request, deploy_id).model_copy(
             update={"replicas": existing.spec.replicas, "autoscale": existing.spec.autoscale}
         )
@@ -113,9 +114,9 @@ class Deployments:
             same, _key = self._endpoints.create(principal, existing.name, candidate)
         except Conflict as exc:
             raise Conflict(
-                f"hf.token: {said} with another hf.token, or it was changed through the "
-                "native API; delete it or use another model_name",
-                field="hf.token",
+                f"model_name: {said}, and its endpoint was changed through the native API; "
+                "delete it or use another model_name",
+                field="model_name",
             ) from exc
         return same
 

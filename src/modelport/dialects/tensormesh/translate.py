@@ -3,7 +3,8 @@
 What only Tensormesh needs is kept in `spec.extensions["tensormesh"]` (camelCase, as sent):
 modelId (a UUID generated here), modelName (the gateway routes `model` by it), userId,
 modelSpec, infra, nodeId and the two cache switches. Never apiKey or hfToken: the key is a
-hashed token, the HF token a secret env var (HF_TOKEN) sealed by the services.
+hashed token, the HF token a secret env var (HF_TOKEN) sealed by the services. Credential-like
+modelSpec.engineArgs (api_key, hf_token, ...) are kept masked: the spec holds them sealed.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ from modelport.dialects.tensormesh.schemas import (
 from modelport.dialects.tensormesh.statuses import model_status, timestamp
 from modelport.domain.errors import InvalidSpec
 from modelport.domain.ids import validate_name
-from modelport.domain.specs import EndpointSpec, Framework
+from modelport.domain.specs import EndpointSpec, Framework, is_secret_engine_arg
 from modelport.schemas.native import EndpointPublic
+from modelport.security.secrets import REDACTED
 from modelport.services.tokens import check_chosen_secret
 from modelport.services.validation import invalid_spec
 
@@ -110,7 +112,7 @@ def deployment(request: DeployModelRequest, model_id: str) -> Deployment:
         model_id=model_id,
         model_name=request.model_name,
         user_id=canonical_uuid("userId", request.user_id),
-        model_spec=request.model_spec,
+        model_spec=_masked(request.model_spec),
         infra=request.infra,
         node_id=request.node_id,
         kv_cache_enabled=request.kv_cache_enabled,
@@ -138,6 +140,18 @@ def deployment(request: DeployModelRequest, model_id: str) -> Deployment:
     return Deployment(
         endpoint_name(request.model_name), spec, [*notes, *([placement] if placement else [])]
     )
+
+
+def _masked(model_spec: dict[str, Any]) -> dict[str, Any]:
+    """modelSpec with the values of secret engineArgs masked, as it is stored and echoed."""
+    given = model_spec.get("engineArgs")
+    if not isinstance(given, dict):
+        return model_spec
+    args = {
+        key: REDACTED if is_secret_engine_arg(str(key), value) else value
+        for key, value in given.items()
+    }
+    return {**model_spec, "engineArgs": args}
 
 
 def _check(request: DeployModelRequest) -> None:

@@ -16,22 +16,26 @@ from modelport import __version__
 from modelport.api.container import ApiServices
 from modelport.api.deps import Services, get_authenticator
 from modelport.dialects.tir import operations
-from modelport.dialects.tir.envelope import success
+from modelport.dialects.tir.envelope import RESPONSES, success
 from modelport.dialects.tir.errors import install_error_handlers
 from modelport.dialects.tir.frameworks import resolve_framework
 from modelport.dialects.tir.schemas import EndpointRequest, UpdateRequest
 from modelport.dialects.tir.views import endpoint_data, plans_data
 from modelport.domain.errors import InvalidSpec, NotFound
+from modelport.domain.ids import MAX_ID
 from modelport.services.auth import Authenticator, Principal, single_header
 from modelport.settings import Settings
 
 INFERENCE = "/serving/inference/"
 ONE = "/serving/inference/{inference_id}/"
 
-ProjectId = Annotated[int, Query(ge=1, description="the project of your token")]
+# Ids are bounded like the database's (signed 64-bit): a larger one is a 400, never a 500.
+ProjectId = Annotated[int, Query(ge=1, le=MAX_ID, description="the project of your token")]
 Location = Annotated[str | None, Query(max_length=100, description="e.g. Delhi")]
-ActiveIam = Annotated[int | None, Query(description="accepted for compatibility; unused")]
-InferenceId = Annotated[int, Path(ge=1, description="the endpoint's id")]
+ActiveIam = Annotated[
+    int | None, Query(ge=0, le=MAX_ID, description="accepted for compatibility; unused")
+]
+InferenceId = Annotated[int, Path(ge=1, le=MAX_ID, description="the endpoint's id")]
 
 
 def _caller(request: Request) -> Principal:
@@ -62,6 +66,7 @@ def create_app(services: ApiServices, authenticator: Authenticator, settings: Se
         title="Modelport: E2E TIR dialect",
         version=__version__,
         description="TIR's model-endpoint API over Modelport's endpoints.",
+        responses=RESPONSES,
     )
     app.state.services = services
     app.state.authenticator = authenticator
@@ -120,7 +125,7 @@ def create_app(services: ApiServices, authenticator: Authenticator, settings: Se
         services: Services,
         framework: Annotated[str | None, Query(max_length=100)] = None,
         location: Location = None,
-        project_id: Annotated[int | None, Query(ge=1)] = None,
+        project_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
         active_iam: ActiveIam = None,
     ) -> JSONResponse:
         """Plans in the shape of Terraform's tir_model_endpoint_plans data source."""

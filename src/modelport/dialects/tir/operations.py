@@ -81,6 +81,9 @@ def act(
     location: str | None,
 ) -> str:
     """Apply one PUT action; the answer's message."""
+    # Before anything else: a PUT that changes nothing must not answer 200 where a real
+    # change would be refused (viewers, inference keys).
+    principal.require_mutate()
     endpoint = find(services, principal, inference_id)
     name = endpoint.name
     action = body.action

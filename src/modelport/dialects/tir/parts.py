@@ -38,10 +38,6 @@ ENV_FIELD = "custom_endpoint_details.resource_details.env_variables"
 PROBE_FIELD = "custom_endpoint_details.container.advance_config"
 
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
-# Variable names that hold credentials: kept secret even when the client does not say so.
-_SECRET_NAME = re.compile(
-    r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE
-)
 _TO_METRIC = {
     "concurrency": ScaleMetric.CONCURRENCY,
     "requestRate": ScaleMetric.REQUEST_RATE,
@@ -89,12 +85,9 @@ def _unbase64(text: str) -> str:
     return decoded.strip() if printable else text
 
 
-def looks_secret(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name))
-
-
 def env_vars(entries: list[EnvVariableIn]) -> list[EnvVar]:
-    """TIR env variables as EnvVars; credential-like or marked ones are secret."""
+    """TIR env variables as EnvVars; marked ones are secret, and so are credential-like names
+    (EnvVar applies the rule every API shares)."""
     out: list[EnvVar] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries):
@@ -108,13 +101,10 @@ def env_vars(entries: list[EnvVariableIn]) -> list[EnvVar]:
             raise InvalidSpec(f"{field}: {key!r} appears twice", field=field)
         seen.add(key)
         try:
-            var = EnvVar(
-                name=key,
-                value=entry.value,
-                secret=entry.secret or looks_secret(key),
-                required=entry.required,
-            )
+            var = EnvVar(name=key, value=entry.value, secret=entry.secret, required=entry.required)
         except ValidationError as exc:
+            if any(error["loc"][:1] == ("value",) for error in exc.errors()):
+                raise invalid_spec(exc, prefix=(ENV_FIELD, str(index))) from exc
             raise InvalidSpec(
                 f"{field}: {key!r} is not a valid name (letters, digits and '_', not starting "
                 "with a digit)",

@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from modelport.domain.ids import MAX_ID
+
 EngineArg = str | int | float | bool | None
 
 DEFAULT_DISK_PATH = "/mnt/models"
@@ -43,7 +45,9 @@ def _empty_is_none(value: Any) -> Any:
 
 
 ClusterType = Annotated[Literal["tir-cluster", "private-cluster"], BeforeValidator(_lower)]
-OptionalId = Annotated[Annotated[int, Field(ge=1)] | None, BeforeValidator(_empty_is_none)]
+OptionalId = Annotated[
+    Annotated[int, Field(ge=1, le=MAX_ID)] | None, BeforeValidator(_empty_is_none)
+]
 
 
 class ProbeIn(TirModel):
@@ -72,7 +76,7 @@ class AdvanceConfigIn(TirModel):
 class PrivateImageDetailsIn(TirModel):
     """Only the registry namespace id is kept; credentials never go into a stored field."""
 
-    registry_namespace_id: int | None = Field(default=None, ge=1)
+    registry_namespace_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class ContainerIn(TirModel):
@@ -212,12 +216,12 @@ class EndpointRequest(TirModel):
     dataset_path: str = ""
     cluster_type: ClusterType = "tir-cluster"
     sku_id: OptionalId = None
-    sku_item_price_id: int | None = Field(default=None, ge=1)
+    sku_item_price_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     sku_name: str | None = Field(default=None, max_length=100)
     sku_type: Annotated[Literal["hourly", "committed"] | None, BeforeValidator(_lower)] = None
     committed_days: int | None = Field(default=None, ge=0, le=3650)
     committed_instance_policy: str = ""
-    next_sku_item_price_id: int | None = Field(default=None, ge=1)
+    next_sku_item_price_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     currency: Annotated[Literal["INR", "USD"] | None, BeforeValidator(_upper)] = None
     location: str | None = Field(default=None, max_length=100)  # Terraform sends it here
     storage_type: Annotated[Literal["disk", "sfs"], BeforeValidator(_lower)] = "disk"
@@ -247,7 +251,7 @@ class UpdateRequest(BaseModel):
     action: Action = "patch"
     async_enabled: bool | None = None
     async_concurrent_workers: int | None = Field(default=None, ge=1, le=1024)
-    async_dataset_id: int | None = Field(default=None, ge=1)
+    async_dataset_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     async_destination_type: Literal["dataset"] | None = None
     async_target_routes: list[AsyncRouteIn] | None = Field(default=None, max_length=100)
 

@@ -30,7 +30,9 @@ from modelport.domain.specs import (
     ModelSource,
     Mount,
     Resources,
+    is_secret_engine_arg,
 )
+from modelport.security.secrets import REDACTED
 from modelport.services.validation import invalid_spec
 
 EXTENSION = "tir"  # the key in spec.extensions
@@ -119,11 +121,16 @@ def stored_request(
     sku: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """What extensions["tir"] keeps: the request without env values (they live in spec.env,
-    sealed when secret), the canonical framework value, the location and the chosen plan."""
+    sealed when secret) and with secret engine_args masked (sealed in spec.engine_args), the
+    canonical framework value, the location and the chosen plan."""
     kept = request.model_dump(mode="json")
     kept["framework"] = framework.value
     for entry in kept["custom_endpoint_details"]["resource_details"]["env_variables"]:
         entry.pop("value", None)
+    args = kept["detailed_info"]["engine_args"]
+    for key, value in args.items():
+        if value not in (None, "") and is_secret_engine_arg(key, value):
+            args[key] = REDACTED
     return {"request": kept, "location": location, "sku": sku}
 
 
@@ -191,7 +198,9 @@ def _model(
     if framework.engine is Framework.LLAMACPP:
         if not path:
             raise InvalidSpec("path: llamacpp serves a local GGUF file; set path", field="path")
-        return ModelSource(path=path, revision=revision, tokenizer=info.tokenizer or None)
+        return ModelSource(
+            path=_on_disk(request, path), revision=revision, tokenizer=info.tokenizer or None
+        )
     hf_id = info.hugging_face_id.strip() or None
     if framework.preset is not None and framework.preset.kind is PresetKind.MODEL:
         hf_id = hf_id or framework.preset.hf_id
@@ -202,10 +211,7 @@ def _model(
     needs_files = bool(path) or model_id is not None
     if framework.engine in _SERVE_FILES or (framework.engine is not Framework.CUSTOM and not hf_id):
         needs_files = True  # served from files TIR downloads onto the disk
-    model_path = None
-    if needs_files:
-        model_path = path if path.startswith("/") else posixpath.join(_disk(request), path)
-        model_path = posixpath.normpath(model_path)
+    model_path = _on_disk(request, path) if needs_files else None
     return ModelSource(
         hf_id=hf_id,
         revision=revision,
@@ -215,6 +221,12 @@ def _model(
         tokenizer=info.tokenizer or None,
         serve_type=info.model_serve_type or None,
     )
+
+
+def _on_disk(request: EndpointRequest, path: str) -> str:
+    """TIR's `path`: an absolute path as is, a relative one under `disk_path` (TIR's docs)."""
+    joined = path if path.startswith("/") else posixpath.join(_disk(request), path)
+    return posixpath.normpath(joined)
 
 
 def _disk(request: EndpointRequest) -> str:
