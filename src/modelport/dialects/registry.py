@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from starlette.routing import Mount
 
 from modelport.api.container import ApiServices
 from modelport.services.auth import Authenticator
@@ -38,4 +40,14 @@ def mount_dialects(
 ) -> None:
     """Mount every dialect's management app on the native API app (as the server does)."""
     for dialect in dialects():
-        api.mount(dialect.prefix, dialect.create_app(services, authenticator, settings))
+        app = dialect.create_app(services, authenticator, settings)
+        api.router.routes.append(DialectMount(dialect.prefix, app=app))
+
+
+class DialectMount(Mount):
+    """A mount that also takes paths holding a newline (a decoded %0A): a plain Mount's `.*`
+    stops at one, so such a path fell through to the native API's 404 in the wrong envelope."""
+
+    def __init__(self, path: str, app: FastAPI) -> None:
+        super().__init__(path, app=app)
+        self.path_regex = re.compile(self.path_regex.pattern, re.DOTALL)

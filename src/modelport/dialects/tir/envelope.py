@@ -6,6 +6,23 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+
+class EnvelopeOut(BaseModel):
+    """Every TIR answer, success or error, as the OpenAPI document declares it."""
+
+    code: int  # the HTTP status again
+    data: Any  # the result; {} on errors
+    errors: dict[str, list[str]]  # field -> messages; {} on success
+    message: str
+
+
+# What any route may answer, each in the envelope. Invalid input is a 400 here (TIR's own
+# status), so FastAPI's automatic 422 entry is never sent.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": EnvelopeOut} for status in (200, 400, 401, 403, 404, 409, 413, 429, 503)
+}
 
 # Spec paths (from the services and engines) as the TIR request fields they come from.
 _SPEC_TO_TIR: Sequence[tuple[str, str]] = (
