@@ -1,11 +1,12 @@
 """Issue 6, controller: a replica that ignores SIGTERM must not stall the controller, and two
 controllers must never act at once.
 
-Real parts: a SQLite store file opened separately by each controller (as two processes would),
-the local runtime, and replicas that are real processes listening on their port; the "slow" one
-ignores SIGTERM and exits only when the test lets it (or on SIGKILL). Every store write of each
-controller is recorded in commit order (one lock around each write), with the fence it carried
-and whether it landed.
+Real parts: one store (a SQLite file, and a real PostgreSQL) that each controller opens on its
+own engine, each controller with its own local runtime (as two processes would have), and
+replicas that are real processes listening on their port; the "slow" one ignores SIGTERM and
+exits only when the test lets it (or on SIGKILL). Every store write of each controller is
+recorded in commit order (one lock around each write), with the fence it carried and whether it
+landed.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ from modelport.services.spec_secrets import seal
 from modelport.settings import Settings
 from modelport.store import SqlStore, open_store
 from modelport.store.engine import make_engine
+from tests.support.postgres import postgres_server, postgres_url
 from tests.support.server import kill_process_groups, pid_alive
+
+__all__ = ["postgres_server", "postgres_url"]
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -118,7 +122,7 @@ class RecordingStore(SqlStore):
             except LeaseLost:
                 self.ledger.writes.append(Write(self.holder, method, _gen(fence), landed=False))
                 raise
-            live = {}
+            live: dict[int, int] = {}
             if method == "create_replica":
                 for replica in self.list_replicas():
                     if replica.state is not ReplicaState.DRAINING:
@@ -282,9 +286,17 @@ class Site:
         )
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'modelport.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    url = f"sqlite:///{tmp_path / 'modelport.db'}"
+def site(tmp_path: Path, database_url: str) -> Iterator[Site]:
+    url = database_url
     admin = open_store(url)
     settings = Settings(
         home=tmp_path / "home",
