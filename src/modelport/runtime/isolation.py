@@ -106,13 +106,24 @@ class ReplicaIsolation:
                 f"MODELPORT_REPLICA_DIR={isolation.base_dir} is inside the server home {home}: "
                 "replicas must not reach the database and keys"
             )
+        if isolation.users.mode is not UserMode.SERVER:
+            for parent in reversed(isolation.base_dir.parents):
+                if parent.exists() and not parent.stat().st_mode & stat.S_IXOTH:
+                    raise ValueError(
+                        f"MODELPORT_REPLICA_DIR={isolation.base_dir}: {parent} is not searchable "
+                        "by other users, so replicas could not enter their directories"
+                    )
         return isolation
 
     def place(self, replica_key: str) -> Placement:
         """Create the replica's private directory (mode 0700, owned by the replica's user)."""
-        self.base_dir.mkdir(parents=True, exist_ok=True)
-        # Others may pass through to their own directory but not list anyone else's.
-        self.base_dir.chmod(0o711 if self.users.mode is not UserMode.SERVER else 0o700)
+        if self.users.mode is UserMode.SERVER:
+            # Left as it is when it exists: a server whose replicas switch uids may share it.
+            self.base_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        else:
+            self.base_dir.mkdir(parents=True, exist_ok=True)
+            # Others may pass through to their own directory but not list anyone else's.
+            self.base_dir.chmod(0o711)
         users = self.users
         if users.mode is UserMode.PER_REPLICA:
             return self._claim_uid()

@@ -62,6 +62,16 @@ def test_replica_directories_may_not_live_in_the_server_home(tmp_path: Path) -> 
         ReplicaIsolation.from_settings(tmp_path / "home" / "replicas", "server", tmp_path / "home")
 
 
+@as_root
+def test_replica_directories_must_be_reachable_by_the_replica_users(open_dir: Path) -> None:
+    closed = open_dir / "closed"
+    closed.mkdir(mode=0o700)
+
+    with pytest.raises(ValueError, match=f"{closed} is not searchable"):
+        ReplicaIsolation.from_settings(closed / "replicas", "5000-5009", open_dir / "home")
+    ReplicaIsolation.from_settings(open_dir / "replicas", "5000-5009", open_dir / "home")
+
+
 def test_a_replica_directory_is_private_and_released(tmp_path: Path) -> None:
     isolation = ReplicaIsolation(tmp_path / "replicas")
     first, second = isolation.place("ep-r1-g1"), isolation.place("ep-r1-g1")
