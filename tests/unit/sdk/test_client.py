@@ -15,6 +15,7 @@ from modelport.sdk import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
+    QuotaExceededError,
     ServerUnavailableError,
     ValidationError,
 )
@@ -126,10 +127,39 @@ def test_tokens_create_list_revoke(client: Client, server: LiveServer) -> None:
 
 
 def test_projects(client: Client, server: LiveServer) -> None:
+    """The bootstrap token is the server admin: it creates projects and sees all of them."""
+    assert client.whoami().server_admin
     created = client.create_project("team-b")
     assert created.admin_token
-    assert Client(server.url, created.admin_token).whoami().project == "team-b"
-    assert [p.name for p in client.projects().items] == ["default"]
+    team = Client(server.url, created.admin_token)
+    assert team.whoami().project == "team-b"
+    assert not team.whoami().server_admin
+    assert [p.name for p in client.projects().items] == ["default", "team-b"]
+    assert [p.name for p in team.projects().items] == ["team-b"]
+    with pytest.raises(PermissionDeniedError):
+        team.create_project("team-c")
+
+
+def test_the_server_admin_sets_limits_and_host_access(client: Client, server: LiveServer) -> None:
+    team = Client(server.url, client.create_project("team-b").admin_token)
+    with pytest.raises(PermissionDeniedError) as caught:
+        team.create_endpoint("web", WEB_SPEC)  # a custom command needs host access
+    assert caught.value.field == "spec.command"
+    with pytest.raises(PermissionDeniedError):
+        team.update_project("team-b", host_access=True)
+
+    project = client.update_project("team-b", {"max_endpoints": 1}, host_access=True)
+    assert project.host_access and project.limits.max_endpoints == 1
+    assert client.get_project("team-b").limits.max_endpoints == 1
+    team.create_endpoint("web", WEB_SPEC)
+    with pytest.raises(QuotaExceededError) as quota:
+        team.create_endpoint("web-2", WEB_SPEC)
+    assert quota.value.status == 429
+    assert quota.value.retry_after is not None and quota.value.retry_after >= 1
+    assert "max_endpoints" in quota.value.message
+
+    minted = client.create_project_token("team-b", "ci", Role.VIEWER)
+    assert Client(server.url, minted.token).whoami().role is Role.VIEWER
 
 
 def test_local_admin_token_file_is_used_by_default(
