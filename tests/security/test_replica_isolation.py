@@ -28,7 +28,7 @@ import pytest
 from modelport.domain.errors import PermanentError
 from modelport.runtime.isolation import DEFAULT_UID_RANGE, Placement, ReplicaIsolation
 from tests.conftest import IN_CI
-from tests.support.server import ServerProcess, kill_process_groups, wait_until
+from tests.support.server import ServerProcess, kill_replicas, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -127,9 +127,9 @@ def _serving(srv: ServerProcess) -> Iterator[ServerProcess]:
     try:
         yield srv
     finally:
-        pids = srv.replica_pids() if srv.proc and srv.proc.poll() is None else []
+        handles = srv.replica_handles() if srv.proc and srv.proc.poll() is None else []
         srv.stop()
-        kill_process_groups(pids)
+        kill_replicas(handles)
 
 
 def _create(srv: ServerProcess, name: str, spec: dict[str, Any]) -> None:

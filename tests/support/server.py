@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -99,12 +101,16 @@ class ServerProcess:
 
     def replica_pids(self) -> list[int]:
         """The pids of every replica of every endpoint the admin token sees."""
-        pids: list[int] = []
+        return [h["pid"] for h in self.replica_handles() if h.get("pid")]
+
+    def replica_handles(self) -> list[dict[str, Any]]:
+        """The handles of every replica of every endpoint the admin token sees."""
+        handles: list[dict[str, Any]] = []
         with self.api() as api:
             for endpoint in api.get("/api/v1/endpoints").json()["items"]:
                 reps = api.get(f"/api/v1/endpoints/{endpoint['name']}/replicas").json()
-                pids += [r["handle"]["pid"] for r in reps["items"] if r.get("handle")]
-        return pids
+                handles += [r["handle"] for r in reps["items"] if r.get("handle")]
+        return handles
 
     def api(self) -> httpx.Client:
         return httpx.Client(
@@ -155,9 +161,18 @@ def running_server(home: Path) -> Iterator[ServerProcess]:
     try:
         yield srv
     finally:
-        pids = srv.replica_pids() if srv.proc and srv.proc.poll() is None else []
+        handles = srv.replica_handles() if srv.proc and srv.proc.poll() is None else []
         srv.stop()
-        kill_process_groups(pids)
+        kill_replicas(handles)
+
+
+def kill_replicas(handles: list[dict[str, Any]]) -> None:
+    """Last-resort cleanup of replicas a test left behind: their processes and directories
+    (a stopped server leaves replicas running on purpose, so nothing else removes them)."""
+    kill_process_groups([h["pid"] for h in handles if h.get("pid")])
+    for handle in handles:
+        if handle.get("workdir"):
+            shutil.rmtree(handle["workdir"], ignore_errors=True)
 
 
 def kill_process_groups(pids: list[int]) -> None:
