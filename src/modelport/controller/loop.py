@@ -161,6 +161,7 @@ class Controller:
         self, endpoint: Endpoint, replicas: Sequence[Replica], gpus: GpuPool
     ) -> GpuPool:
         seen = await self._observer.observe(endpoint, replicas, gpus)
+        await self._lease.keep()  # probes may have taken a while: renew before acting on them
         decisions = plan(endpoint, replicas, seen, self._clock.now(), self._policy)
         await self._applier.apply(endpoint, replicas, decisions)
         for decision in decisions:
