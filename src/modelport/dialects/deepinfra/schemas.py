@@ -11,6 +11,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from modelport.domain.text import Line, Text
+
 MAX_INSTANCES = 100
 _NAME_PART = r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}"
 MODEL_NAME = re.compile(rf"^{_NAME_PART}/{_NAME_PART}$")
@@ -58,9 +60,9 @@ class _Input(BaseModel):
 class HFWeights(_Input):
     """Where the weights come from: a Hugging Face repo (or, here, a local .gguf file)."""
 
-    repo: str = Field(min_length=1, max_length=1024)
-    revision: str | None = Field(default=None, min_length=1, max_length=256)
-    token: str | None = Field(default=None, min_length=1, max_length=4096)  # write-only
+    repo: Line = Field(min_length=1, max_length=1024)
+    revision: Line | None = Field(default=None, min_length=1, max_length=256)
+    token: Line | None = Field(default=None, min_length=1, max_length=4096)  # write-only
 
 
 class ScaleSettings(_Input):
@@ -88,9 +90,9 @@ class DeployLLMIn(_Input):
     num_gpus: int = Field(default=1, ge=1, le=8)
     max_batch_size: int = Field(default=96, ge=1, le=256)
     hf: HFWeights | None = None
-    base_model: str | None = Field(default=None, min_length=1, max_length=1024)
+    base_model: Line | None = Field(default=None, min_length=1, max_length=1024)
     settings: ScaleSettings = Field(default_factory=ScaleSettings)
-    extra_args: list[str] | None = Field(default=None, max_length=256)
+    extra_args: list[Text] | None = Field(default=None, max_length=256)
 
     @field_validator("model_name")
     @classmethod
@@ -99,7 +101,7 @@ class DeployLLMIn(_Input):
 
 
 def check_model_name(value: str) -> str:
-    if not MODEL_NAME.match(value):
+    if not MODEL_NAME.fullmatch(value):  # not match: "$" also matches before a final "\n"
         raise ValueError(
             "model_name: must be 'username/model-name': two parts of letters, digits, '.', "
             "'_' and '-' (each starting with a letter or digit, at most 96 characters)"

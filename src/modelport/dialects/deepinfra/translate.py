@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from modelport.dialects.deepinfra.schemas import (
     DeployLLMConfig,
     DeployLLMIn,
@@ -36,6 +38,7 @@ from modelport.domain.specs import (
     Resources,
 )
 from modelport.domain.states import EndpointPhase
+from modelport.services.validation import invalid_spec
 
 EXTENSION = "deepinfra"
 TASK = "text-generation"
@@ -86,7 +89,16 @@ def is_local_gguf(repo: str) -> bool:
 
 
 def to_spec(request: DeployLLMIn, deploy_id: str) -> EndpointSpec:
-    """The spec a deploy request asks for (settings included)."""
+    """The spec a deploy request asks for (settings included); InvalidSpec naming the spec
+    field (the error handler names the DeepInfra field it came from) for a value the spec
+    refuses."""
+    try:
+        return _to_spec(request, deploy_id)
+    except ValidationError as exc:
+        raise invalid_spec(exc) from exc
+
+
+def _to_spec(request: DeployLLMIn, deploy_id: str) -> EndpointSpec:
     repo = request.hf.repo if request.hf else None
     revision = request.hf.revision if request.hf else None
     token = request.hf.token if request.hf else None

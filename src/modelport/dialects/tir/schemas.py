@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from modelport.domain.ids import MAX_ID
+from modelport.domain.text import Line, Text
 
 EngineArg = str | int | float | bool | None
 
@@ -60,9 +61,9 @@ class ProbeIn(TirModel):
     port: int = Field(default=TIR_SERVING_PORT, ge=1, le=65535)
     period_seconds: int = Field(default=10, ge=1, le=3600)
     timeout_seconds: int = Field(default=10, ge=1, le=600)
-    path: str = ""
-    grpc_service: str = ""
-    commands: str = ""
+    path: Line = ""
+    grpc_service: Line = ""
+    commands: Text = ""
 
 
 class AdvanceConfigIn(TirModel):
@@ -80,7 +81,7 @@ class PrivateImageDetailsIn(TirModel):
 
 
 class ContainerIn(TirModel):
-    container_name: str = ""  # the image; TIR fills it from the framework when empty
+    container_name: Line = ""  # the image; TIR fills it from the framework when empty
     container_type: Annotated[Literal["public", "private"], BeforeValidator(_lower)] = "public"
     private_image_details: PrivateImageDetailsIn = Field(default_factory=PrivateImageDetailsIn)
     advance_config: AdvanceConfigIn = Field(default_factory=AdvanceConfigIn)
@@ -105,7 +106,7 @@ class EnvVariableIn(TirModel):
 
 class ResourceDetailsIn(TirModel):
     disk_size: int = Field(default=100, ge=1, le=100_000)  # GB
-    mount_path: str = ""
+    mount_path: Line = ""
     env_variables: list[EnvVariableIn] = Field(default_factory=list, max_length=500)
 
 
@@ -133,7 +134,7 @@ class ScaleRuleIn(TirModel):
     watch_period: int = Field(default=60, ge=1, le=86400)
     granularity: int = Field(default=1, ge=1, le=3600)
     window: int = Field(default=1, ge=1, le=86400)
-    custom_metric_name: str = ""
+    custom_metric_name: Line = ""
 
     @field_validator("metric", mode="before")
     @classmethod
@@ -167,11 +168,11 @@ class AutoScalePolicyIn(TirModel):
 
 
 class DetailedInfoIn(TirModel):
-    commands: str = ""  # a JSON list, a command line, or either base64-encoded (Terraform)
-    args: str = ""
-    hugging_face_id: str = ""
-    tokenizer: str = ""
-    server_version: str = ""
+    commands: Text = ""  # a JSON list, a command line, or either base64-encoded (Terraform)
+    args: Text = ""
+    hugging_face_id: Line = ""
+    tokenizer: Line = ""
+    server_version: Line = ""
     world_size: int = Field(default=1, ge=1, le=1024)
     error_log: bool = True
     info_log: bool = True
@@ -201,7 +202,7 @@ class EndpointRequest(TirModel):
     """The create body (seed 000) with every attribute of the Terraform resource (seed 001)."""
 
     name: str = Field(min_length=1, max_length=128)
-    path: str = ""  # the model's path (Terraform: model_path)
+    path: Line = ""  # the model's path (Terraform: model_path)
     custom_endpoint_details: CustomEndpointDetailsIn
     model_id: Annotated[int | str | None, BeforeValidator(_empty_is_none)] = None
     replica: int = Field(ge=0, le=1000)
@@ -225,7 +226,7 @@ class EndpointRequest(TirModel):
     currency: Annotated[Literal["INR", "USD"] | None, BeforeValidator(_upper)] = None
     location: str | None = Field(default=None, max_length=100)  # Terraform sends it here
     storage_type: Annotated[Literal["disk", "sfs"], BeforeValidator(_lower)] = "disk"
-    disk_path: str = DEFAULT_DISK_PATH
+    disk_path: Line = DEFAULT_DISK_PATH
     sfs_id: OptionalId = None
     sfs_path: str = ""
     private_cloud_id: OptionalId = None
@@ -238,8 +239,8 @@ Action = Literal[
 
 
 class AsyncRouteIn(TirModel):
-    route_name: str = Field(min_length=1, max_length=200)
-    route_value: str = Field(min_length=1, max_length=2000)
+    route_name: Line = Field(min_length=1, max_length=200)
+    route_value: Line = Field(min_length=1, max_length=2000)
 
 
 class UpdateRequest(BaseModel):
