@@ -205,7 +205,7 @@ class EndpointService:
             except ValidationError as exc:
                 raise invalid_spec(exc) from exc
             kept = keep_unchanged_secrets(merged, current.spec)
-            reject_masks(kept)
+            reject_masks(kept, current.spec)
             new_spec = seal(kept, self._box)
             # Compared unsealed (sealing is not deterministic), each side decrypted once.
             new_plain, old_plain = unseal(new_spec, self._box), unseal(current.spec, self._box)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from modelport.domain.errors import InvalidSpec
 from modelport.domain.specs import EndpointSpec
-from modelport.security.secrets import REDACTED
+from modelport.security.secrets import ENCRYPTED_PREFIX, REDACTED, SecretBox
 from modelport.services.spec_secrets import redact, secret_fields
 
 
@@ -21,12 +21,21 @@ def same_but_secret_values(a: EndpointSpec, b: EndpointSpec) -> bool:
     return redact(a) == redact(b)
 
 
-def reject_masks(spec: EndpointSpec) -> None:
-    """InvalidSpec for a secret whose value is the mask: storing it would lose the secret."""
+def reject_masks(spec: EndpointSpec, stored: EndpointSpec | None = None) -> None:
+    """InvalidSpec for a secret whose value is the mask (storing it would lose the secret), or
+    a sealed value that is not this endpoint's own (`stored`): sealing passes sealed text
+    through, so a copied one would be decrypted into this endpoint's engine."""
+    own = {value for _, value in secret_fields(stored)} if stored is not None else set()
     for field, value in secret_fields(spec):
         if value == REDACTED:
             raise InvalidSpec(
                 f"{field}: '{REDACTED}' is the mask shown for a stored secret, and there is "
                 "none stored here; send the secret value itself",
+                field=field,
+            )
+        if SecretBox.is_encrypted(value) and value not in own:
+            raise InvalidSpec(
+                f"{field}: values starting with '{ENCRYPTED_PREFIX}' are reserved for sealed "
+                "secrets; send the secret value itself",
                 field=field,
             )

@@ -31,8 +31,11 @@ def unseal(spec: EndpointSpec, box: SecretBox) -> EndpointSpec:
 
 
 def engine_environment(spec: EndpointSpec, box: SecretBox) -> dict[str, str]:
-    """The variables to hand the engine: enabled ones, secrets decrypted."""
-    return {e.name: box.decrypt(e.value) for e in spec.env if not e.disabled}
+    """The variables to hand the engine: enabled ones, secrets decrypted (only secrets: a
+    plain value is never sealed, so one that looks sealed is passed as it is)."""
+    return {
+        e.name: box.decrypt(e.value) if e.secret else e.value for e in spec.env if not e.disabled
+    }
 
 
 def keep_unchanged_secrets(new: EndpointSpec, old: EndpointSpec) -> EndpointSpec:

@@ -47,3 +47,18 @@ def test_specs_that_differ_only_in_secret_values_compare_the_same():
     assert same_but_secret_values(_spec(api_key=KEY), _spec(api_key="a-guess"))
     assert not same_but_secret_values(_spec(api_key=KEY), _spec(api_key=KEY, max_tokens=1))
     assert not same_but_secret_values(_spec(api_key=KEY), _spec(hf_token=KEY))
+
+
+def test_a_sealed_value_from_elsewhere_is_refused_and_the_endpoints_own_is_kept():
+    """Sealing passes sealed text through: a copied ciphertext would be decrypted into this
+    endpoint's engine."""
+    box = SecretBox(Fernet.generate_key())
+    elsewhere = seal(_spec(api_key="another-projects-key"), box).engine_args["api_key"]
+    assert isinstance(elsewhere, str)
+    with pytest.raises(InvalidSpec) as caught:
+        reject_masks(_spec(api_key=elsewhere))
+    assert caught.value.field == "spec.engine_args.api_key"
+    stored = seal(_spec(api_key=KEY), box)
+    reject_masks(keep_unchanged_secrets(_spec(api_key=REDACTED), stored), stored)  # its own
+    with pytest.raises(InvalidSpec):
+        reject_masks(_spec(api_key=KEY, hf_token=elsewhere), stored)
