@@ -49,7 +49,7 @@ _SPEC_FIELDS: Sequence[tuple[str, str]] = (
 )
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **{status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 429)},
+    **{status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 413, 429)},
     422: {"model": ValidationErrorOut},
 }
 

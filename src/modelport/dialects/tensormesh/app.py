@@ -31,7 +31,7 @@ from modelport.services.auth import Authenticator
 from modelport.settings import Settings
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": RpcStatus} for status in (400, 401, 403, 404, 409, 500)
+    status: {"model": RpcStatus} for status in (400, 401, 403, 404, 409, 413, 429, 500)
 }
 
 
