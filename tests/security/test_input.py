@@ -239,6 +239,12 @@ def test_control_characters_in_names_are_refused(world: World) -> None:
     assert looked_up.status_code == 422 and looked_up.json()["error"]["field"] == "name"
     token = world.call(world.admin, "POST", "/api/v1/tokens", json={"name": "ci\x00"})
     assert token.status_code == 422 and token.json()["error"]["field"] == "name", token.text
+    project = world.call(world.operator, "GET", "/api/v1/projects/team-b%00")
+    assert project.status_code == 422 and project.json()["error"]["field"] == "name"
+    minted = world.call(
+        world.operator, "POST", "/api/v1/projects/team-b/tokens", json={"name": "ops\n"}
+    )
+    assert minted.status_code == 422 and minted.json()["error"]["field"] == "name", minted.text
 
 
 def test_control_characters_are_refused_by_every_dialect(world: World) -> None:

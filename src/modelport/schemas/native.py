@@ -176,7 +176,7 @@ class ProjectTokenCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=100)
     role: Role = Role.ADMIN
 
 

@@ -7,10 +7,13 @@ outside it: the server admin only.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 
 from modelport.api.deps import AuthenticatorDep, CurrentPrincipal, Services
 from modelport.api.schemas import ProjectCreated, ProjectList, WhoAmI
+from modelport.domain.ids import DNS_LABEL_PATTERN
 from modelport.domain.records import Project
 from modelport.schemas.native import (
     ProjectCreate,
@@ -22,6 +25,9 @@ from modelport.schemas.native import (
 )
 
 router = APIRouter(tags=["projects"])
+
+# A name that cannot exist is bad input (422 naming `name`): a NUL would reach PostgreSQL.
+ProjectName = Annotated[str, Path(pattern=DNS_LABEL_PATTERN, description="the project's name")]
 
 
 def _public(project: Project) -> ProjectPublic:
@@ -44,13 +50,15 @@ def create_project(
 
 
 @router.get("/projects/{name}", response_model=ProjectPublic)
-def get_project(name: str, principal: CurrentPrincipal, services: Services) -> ProjectPublic:
+def get_project(
+    name: ProjectName, principal: CurrentPrincipal, services: Services
+) -> ProjectPublic:
     return _public(services.projects.get(principal, name))
 
 
 @router.patch("/projects/{name}", response_model=ProjectPublic)
 def update_project(
-    name: str,
+    name: ProjectName,
     body: ProjectUpdate,
     principal: CurrentPrincipal,
     services: Services,
@@ -68,7 +76,7 @@ def update_project(
     "/projects/{name}/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED
 )
 def create_project_token(
-    name: str, body: ProjectTokenCreate, principal: CurrentPrincipal, services: Services
+    name: ProjectName, body: ProjectTokenCreate, principal: CurrentPrincipal, services: Services
 ) -> TokenCreated:
     """Server admin only: a token of project `name` (e.g. to hand a team its first admin
     token again). Shown in this response only."""
