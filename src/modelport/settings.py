@@ -9,6 +9,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+_ROOT_MODEL_STORE = Path("/var/lib/modelport/models")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MODELPORT_", extra="ignore")
 
@@ -47,8 +50,12 @@ class Settings(BaseSettings):
     # otherwise the server's user), a uid range "A-B", a user name or uid (all replicas as it),
     # or "server" (the server's own user: no isolation from the server). See docs/security.md.
     replica_user: str = "auto"
+    # The model store: files in it are allowed to every member as model paths. It lives
+    # outside the home (0700) so that replicas, which run as other users when the server runs
+    # as root, can read it. None: /var/lib/modelport/models as root, else $MODELPORT_HOME/models.
+    model_store: Path | None = None
     # Directories (os.pathsep-separated) whose files any member may name as model paths, on
-    # top of the model store ($MODELPORT_HOME/models); anything else needs host access.
+    # top of the model store; anything else needs host access.
     model_dirs: str = ""
     log_level: str = "info"
 
@@ -67,7 +74,9 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         """The model store: model paths inside it are allowed to every member."""
-        return self.home / "models"
+        if self.model_store is not None:
+            return self.model_store
+        return _ROOT_MODEL_STORE if os.geteuid() == 0 else self.home / "models"
 
     @property
     def model_dir_paths(self) -> tuple[Path, ...]:
@@ -87,3 +96,6 @@ class Settings(BaseSettings):
         for directory in (self.home, self.logs_dir):
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             directory.chmod(0o700)  # also when it existed already with a looser mode
+        if not self.models_dir.is_relative_to(self.home):
+            # Readable by replicas (other users); writable by the operator only.
+            self.models_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
