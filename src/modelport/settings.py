@@ -8,7 +8,6 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 _ROOT_MODEL_STORE = Path("/var/lib/modelport/models")
 
 
