@@ -12,8 +12,24 @@ for arg in "$@"; do
   esac
 done
 
-PYTHON=${PYTHON:-python3}
-if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+# Replicas run as unprivileged uids when the server runs as root (docs/security.md), so the
+# interpreter the venv is built on must be one that any user can run: as root, a Python under a
+# private directory (pyenv in /root) is passed over for the system's one when that is 3.11+.
+runnable_by_all='import os, sys
+path = os.path.realpath(sys.executable)
+dirs = [os.path.dirname(path)]
+while dirs[-1] != "/":
+    dirs.append(os.path.dirname(dirs[-1]))
+sys.exit(0 if all(os.stat(p).st_mode & 0o001 for p in [path, *dirs]) else 1)'
+new_enough='import sys; sys.exit(sys.version_info < (3, 11))'
+if [ -z "${PYTHON:-}" ]; then
+  PYTHON=python3
+  if [ "$(id -u)" -eq 0 ] && ! python3 -c "$runnable_by_all" 2>/dev/null \
+      && [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "$new_enough" 2>/dev/null; then
+    PYTHON=/usr/bin/python3
+  fi
+fi
+if ! "$PYTHON" -c "$new_enough"; then
   echo "Modelport needs Python 3.11 or newer (found $("$PYTHON" --version))." >&2
   exit 1
 fi
@@ -32,6 +48,12 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+[ "$PYTHON" = /usr/bin/python3 ] && apt_install python3-venv
+want_home="$(dirname "$("$PYTHON" -c 'import os, sys; print(os.path.realpath(sys.executable))')")"
+if [ -x .venv/bin/python ] && [ "$(.venv/bin/python -c 'import os, sys; print(os.path.dirname(os.path.realpath(sys.executable)))')" != "$want_home" ]; then
+  echo "==> recreating .venv on $PYTHON (replicas must be able to run its interpreter)"
+  rm -rf .venv
+fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 . .venv/bin/activate
 stamp=.venv/.modelport-installed
