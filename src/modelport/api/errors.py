@@ -39,8 +39,12 @@ _HTTP_TYPES: Mapping[int, str] = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    429: "rate_limited",
+    431: "headers_too_large",
+    503: "unavailable",
 }
 
 # For OpenAPI: every route may answer with the envelope on these statuses.
@@ -98,7 +102,8 @@ def _drop_location(error: Mapping[str, Any]) -> dict[str, Any]:
 
 def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
     type_ = _HTTP_TYPES.get(exc.status_code, "http_error")
-    field = "body" if exc.status_code == 413 else None
+    # Our own limits phrase their detail "body: ..." (size, JSON depth): name the field.
+    field = "body" if str(exc.detail).startswith("body: ") else None
     return error_response(exc.status_code, type_, str(exc.detail), field=field, headers=exc.headers)
 
 
