@@ -15,6 +15,8 @@ from modelport.domain.ids import hash_token
 from modelport.domain.records import ProjectLimits, Role
 from modelport.store.base import Store
 
+_UNLIMITED = ProjectLimits()  # frozen: one shared default is safe
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
@@ -26,7 +28,7 @@ class Principal:
     endpoint_id: int | None = None  # set: may only call this endpoint
     server_admin: bool = False  # the server's operator: projects, limits, host grants
     host_access: bool = False  # the project's host grant (docs/security.md)
-    limits: ProjectLimits = ProjectLimits()  # the project's quotas and rate limits
+    limits: ProjectLimits = _UNLIMITED  # the project's quotas and rate limits
 
     @property
     def may_use_host(self) -> bool:
