@@ -138,16 +138,20 @@ class Controller:
         """Until every replica stop begun so far has ended (bounded by the grace period)."""
         await self._applier.wait_for_stops()
 
+    async def wait_for_probes(self) -> None:
+        """Until every probe started so far has ended (each bounded by its timeout)."""
+        await self._probes.wait()
+
     async def shutdown(self) -> None:
-        """Close probe connections and finish stopping processes no record owns. Replicas keep
-        running on purpose; one whose stop was under way is still in the store, in its old
-        state, and the next controller stops it again."""
+        """Cancel probes and close their connections, finish stopping processes no record owns.
+        Replicas keep running on purpose; one whose stop was under way is still in the store,
+        in its old state, and the next controller stops it again."""
         await self._applier.close()
         await self._probes.close()
 
     def _enter_term(self, term: int | None) -> None:
-        """Lead with lease generation `term`, or stand by (None). Stops begun in an earlier
-        term are abandoned: the store says what the new term must stop."""
+        """Lead with lease generation `term`, or stand by (None). Stops and probes begun in an
+        earlier term are abandoned: the store says what the new term must stop and probe."""
         if term == self._term:
             return
         if term is None:
@@ -155,13 +159,14 @@ class Controller:
         else:
             log.info("controller %s leads (lease generation %d)", self.holder_id, term)
         self._applier.abandon_stops()
+        self._probes.abandon()  # counters too: the new term counts from zero
         self._term = term
 
     async def _reconcile(
         self, endpoint: Endpoint, replicas: Sequence[Replica], gpus: GpuPool
     ) -> GpuPool:
         seen = await self._observer.observe(endpoint, replicas, gpus)
-        await self._lease.keep()  # probes may have taken a while: renew before acting on them
+        await self._lease.keep()  # asking the runtime may take a while: renew before acting
         decisions = plan(endpoint, replicas, seen, self._clock.now(), self._policy)
         await self._applier.apply(endpoint, replicas, decisions)
         for decision in decisions:

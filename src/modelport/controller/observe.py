@@ -113,7 +113,7 @@ class Observer:
         if process.state is not ProcessState.RUNNING or not serving:
             return ReplicaObservation(process=process)
         probes = self._probe_specs.for_replica(endpoint, replica)
-        verdict = await self._probes.verdict(replica, probes)
+        verdict = self._probes.verdict(replica, probes)  # never waits on a probe
         return ReplicaObservation(
             process=process,
             readiness_passed=verdict.readiness_passed,

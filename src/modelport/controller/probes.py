@@ -1,15 +1,24 @@
 """Readiness and liveness probes, with per-replica consecutive success / failure counters.
 
-Counters live in memory only: after a control-plane restart they start from zero, which is
-safe (a READY replica stays READY until it fails `failure_threshold` probes in a row).
+A probe never holds up a tick: one that is due is started as a task (at most one in flight per
+replica and probe kind) and the tick reads only finished outcomes, counted when the first tick
+after their end harvests them. A probe's timeout (up to 600 s) bounds its task, and one still
+running at its timeout counts as a failure. Outcomes of a process that was replaced or forgotten
+are dropped with their task.
+
+Counters live in memory only: after a control-plane restart, or a lost lease, they start from
+zero, which is safe (a READY replica stays READY until it fails `failure_threshold` probes in a
+row).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import aiohttp
 
@@ -20,6 +29,19 @@ from modelport.domain.records import Replica, ReplicaHandle
 from modelport.domain.specs import ProbeProtocol, ProbeSpec
 from modelport.domain.states import ReplicaState
 from modelport.runtime.base import RuntimeBackend
+
+log = logging.getLogger(__name__)
+
+# Past its own timeout a check is cut off this much later: each check ends itself at its
+# timeout (HTTP, TCP, the runtime's exec), so this only bounds one that overruns.
+_OVERRUN_SECONDS = 1.0
+
+
+class ProbeKind(StrEnum):
+    """Which probe of a replica; each kind has at most one attempt in flight."""
+
+    READINESS = "readiness"  # gates traffic
+    LIVENESS = "liveness"  # a READY replica that fails it is restarted
 
 
 @dataclass(frozen=True)
@@ -54,11 +76,26 @@ class ProbeVerdict:
 class _Counter:
     successes: int = 0
     failures: int = 0
-    last_run: float | None = None  # monotonic seconds
+    last_run: float | None = None  # monotonic seconds when the latest attempt began
     detail: str = ""
+    running: asyncio.Task[ProbeOutcome] | None = None  # the attempt in flight
 
-    def record(self, outcome: ProbeOutcome, at: float) -> None:
-        self.last_run = at
+    def harvest(self) -> None:
+        """Count the attempt in flight if it has finished."""
+        task = self.running
+        if task is None or not task.done():
+            return
+        self.running = None
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            log.error("%s failed", task.get_name(), exc_info=error)
+            self._count(ProbeOutcome(False, f"probe error: {type(error).__name__}"))
+        else:
+            self._count(task.result())
+
+    def _count(self, outcome: ProbeOutcome) -> None:
         if outcome.ok:
             self.successes, self.failures = self.successes + 1, 0
         else:
@@ -72,9 +109,15 @@ class _Tracked:
     readiness: _Counter = field(default_factory=_Counter)
     liveness: _Counter = field(default_factory=_Counter)
 
+    def tasks(self) -> Iterator[asyncio.Task[ProbeOutcome]]:
+        for counter in (self.readiness, self.liveness):
+            if counter.running is not None:
+                yield counter.running
+
 
 class ProbeRunner:
-    """Runs the probes that are due (honouring period and initial delay) and keeps counters."""
+    """Starts the probes that are due (honouring period and initial delay) in the background
+    and keeps counters of their finished outcomes."""
 
     def __init__(
         self, runtime: RuntimeBackend, clock: Clock, unseal: Callable[[str], str] = str
@@ -83,22 +126,27 @@ class ProbeRunner:
         self._clock = clock
         self._unseal = unseal  # opens a handle's sealed replica key
         self._tracked: dict[int, _Tracked] = {}
+        self._ending: set[asyncio.Task[ProbeOutcome]] = set()  # cancelled, not yet ended
         self._session: aiohttp.ClientSession | None = None
 
-    async def verdict(self, replica: Replica, probes: ResolvedProbes) -> ProbeVerdict:
-        """Probe a STARTING or READY replica whose process runs. Liveness only once READY:
-        model loading can take long, and the startup timeout covers a replica that hangs."""
+    def verdict(self, replica: Replica, probes: ResolvedProbes) -> ProbeVerdict:
+        """For a STARTING or READY replica whose process runs: count the probes that have
+        finished, start those that are due, and judge by what has finished. Never waits on a
+        probe. Liveness only once READY: model loading can take long, and the startup timeout
+        covers a replica that hangs."""
         assert replica.handle is not None
         tracked = self._tracked.get(replica.id)
         if tracked is None or tracked.handle != replica.handle:
+            if tracked is not None:
+                self._cancel(tracked)  # the old process's outcomes say nothing about the new one
             tracked = self._tracked[replica.id] = _Tracked(replica.handle)
         readiness = probes.readiness
         if readiness.enabled:
-            await self._run_if_due(replica, readiness, tracked.readiness)
+            self._advance(replica, readiness, tracked.readiness, ProbeKind.READINESS)
         live_failed = False
         liveness = probes.liveness
         if liveness.enabled and replica.state is ReplicaState.READY:
-            await self._run_if_due(replica, liveness, tracked.liveness)
+            self._advance(replica, liveness, tracked.liveness, ProbeKind.LIVENESS)
             live_failed = tracked.liveness.failures >= liveness.failure_threshold
         return ProbeVerdict(
             readiness_passed=(
@@ -112,13 +160,30 @@ class ProbeRunner:
         )
 
     def forget(self, replica_id: int) -> None:
-        self._tracked.pop(replica_id, None)
+        """Drop the replica's counters and cancel its probes in flight."""
+        tracked = self._tracked.pop(replica_id, None)
+        if tracked is not None:
+            self._cancel(tracked)
 
     def forget_all_but(self, replica_ids: set[int]) -> None:
         for gone in set(self._tracked) - replica_ids:
-            del self._tracked[gone]
+            self.forget(gone)
+
+    def abandon(self) -> None:
+        """Cancel every probe and drop every counter (the lease is lost or given up): whoever
+        leads next counts from zero."""
+        for replica_id in list(self._tracked):
+            self.forget(replica_id)
+
+    async def wait(self) -> None:
+        """Until every probe started so far has ended (each is bounded by its timeout)."""
+        tasks = [task for tracked in self._tracked.values() for task in tracked.tasks()]
+        await asyncio.gather(*tasks, *self._ending, return_exceptions=True)
 
     async def close(self) -> None:
+        """Shutdown: cancel the probes in flight, then close the HTTP session they share."""
+        self.abandon()
+        await self.wait()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -140,7 +205,18 @@ class ProbeRunner:
         # GRPC: checked as a TCP connect until a gRPC health client exists.
         return await self._tcp(handle.host, port, probe.timeout_seconds)
 
-    async def _run_if_due(self, replica: Replica, probe: ProbeSpec, counter: _Counter) -> None:
+    def _cancel(self, tracked: _Tracked) -> None:
+        for task in tracked.tasks():
+            task.cancel()
+            self._ending.add(task)
+            task.add_done_callback(self._ending.discard)
+
+    def _advance(
+        self, replica: Replica, probe: ProbeSpec, counter: _Counter, kind: ProbeKind
+    ) -> None:
+        counter.harvest()
+        if counter.running is not None:
+            return  # at most one attempt in flight: a slow probe is not stacked up
         since_state = (self._clock.now() - replica.state_changed_at).total_seconds()
         if since_state < probe.initial_delay_seconds:
             return
@@ -148,7 +224,17 @@ class ProbeRunner:
         if counter.last_run is not None and now - counter.last_run < probe.period_seconds:
             return
         assert replica.handle is not None
-        counter.record(await self.check(replica.handle, probe), now)
+        counter.last_run = now
+        counter.running = asyncio.create_task(
+            self._attempt(replica.handle, probe), name=f"{kind} probe of replica {replica.id}"
+        )
+
+    async def _attempt(self, handle: ReplicaHandle, probe: ProbeSpec) -> ProbeOutcome:
+        try:
+            async with asyncio.timeout(probe.timeout_seconds + _OVERRUN_SECONDS):
+                return await self.check(handle, probe)
+        except TimeoutError:
+            return ProbeOutcome(False, f"no answer within {probe.timeout_seconds:g}s")
 
     async def _http(
         self, host: str, port: int, path: str, timeout: float, headers: dict[str, str]

@@ -6,6 +6,7 @@ The stub engine's probes are exec probes, answered by the FakeRuntime: `ready` f
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from cryptography.fernet import Fernet
 from modelport.clock import FakeClock
 from modelport.controller.loop import Controller
 from modelport.domain.launch import LaunchPlan
-from modelport.domain.records import Endpoint, Project, Replica
+from modelport.domain.records import Endpoint, Project, Replica, ReplicaHandle
 from modelport.domain.specs import EndpointSpec, Framework, ProbeProtocol, ProbeSpec
 from modelport.engines.base import EngineAdapter
 from modelport.runtime.fake import FakeRuntime
@@ -29,6 +30,44 @@ READY_PROBE = ProbeSpec(protocol=ProbeProtocol.EXEC, commands=["ready"], period_
 ALIVE_PROBE = ProbeSpec(
     protocol=ProbeProtocol.EXEC, commands=["alive"], period_seconds=1, failure_threshold=3
 )
+
+
+class GatedRuntime(FakeRuntime):
+    """A FakeRuntime whose exec probes of chosen processes hang until the test opens the gate
+    (as a probe of a replica that never answers would); it records probes begun and cancelled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.held: set[str] = set()  # replica key prefixes (endpoint names) whose probes hang
+        self.begun: list[tuple[ReplicaHandle, str]] = []  # (handle, argv[0]) in call order
+        self.cancelled: list[tuple[ReplicaHandle, str]] = []
+        self._progress = asyncio.Condition()
+
+    async def wait_begun(self, count: int) -> None:
+        """Until `count` probes have begun (a task started by a tick runs once the test awaits)."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: len(self.begun) >= count)
+
+    def hold(self, prefix: str) -> None:
+        self.held.add(prefix)
+
+    def begun_for(self, handle: ReplicaHandle, command: str) -> int:
+        return self.begun.count((handle, command))
+
+    async def exec_probe(self, handle: ReplicaHandle, argv: list[str], timeout: float) -> bool:
+        call = (handle, argv[0])
+        async with self._progress:
+            self.begun.append(call)
+            self._progress.notify_all()
+        process = self._find(handle)
+        if process is not None and any(process.key.startswith(p) for p in self.held):
+            try:
+                await self.gate.wait()
+            except asyncio.CancelledError:
+                self.cancelled.append(call)
+                raise
+        return await super().exec_probe(handle, argv, timeout)
 
 
 @dataclass

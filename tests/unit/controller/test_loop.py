@@ -16,7 +16,9 @@ from modelport.domain.phases import derive_phase
 from modelport.domain.records import Endpoint, ReplicaHandle
 from modelport.domain.specs import Framework
 from modelport.domain.states import DesiredState, EndpointPhase, ReplicaState
-from tests.unit.controller.conftest import StubEngine, World
+from tests.unit.controller.conftest import GatedRuntime, StubEngine, World
+
+STARTING = ReplicaState.STARTING
 
 
 async def until(world: World, controller: Controller, done: Callable[[], bool], limit: int = 40):
@@ -24,6 +26,7 @@ async def until(world: World, controller: Controller, done: Callable[[], bool], 
         if done():
             return
         await controller.tick()
+        await controller.wait_for_probes()  # what it started: the next tick counts it
         world.clock.advance(1.0)
     raise AssertionError("condition not reached")
 
@@ -46,7 +49,11 @@ async def test_a_new_endpoint_gets_its_replicas_started_then_ready(world: World)
     assert states(world, ep) == [ReplicaState.STARTING] * 2
     assert len(world.runtime.running()) == 2
     world.clock.advance(1)
-    await ctl.tick()
+    await ctl.tick()  # starts the readiness probes; the tick does not wait for them
+    await ctl.wait_for_probes()
+    assert states(world, ep) == [ReplicaState.STARTING] * 2
+    world.clock.advance(1)
+    await ctl.tick()  # counts their outcomes
     assert states(world, ep) == [ReplicaState.READY] * 2
     assert derive_phase(world.store.get_endpoint_any_project(ep.id), world.replicas(ep)) is (
         EndpointPhase.READY
@@ -102,7 +109,8 @@ async def test_failed_liveness_kills_and_restarts_the_replica(world: World):
     [replica] = world.replicas(ep)
     assert replica.handle is not None
     world.runtime.set_probe(replica.handle, "alive", ok=False)
-    await until(world, ctl, lambda: states(world, ep) == [ReplicaState.FAILED], limit=5)
+    # 3 failures in a row (each counted the tick after it ran), then the kill
+    await until(world, ctl, lambda: states(world, ep) == [ReplicaState.FAILED], limit=6)
     assert replica.handle in world.runtime.stop_calls, "the hung process was killed"
     assert "LivenessFailed" in world.reasons(ep)
     await until(world, ctl, all_ready(world, ep, 1))
@@ -437,3 +445,27 @@ async def test_the_gateway_is_told_when_a_replica_enters_or_leaves_ready(world: 
     world.store.update_endpoint(ep.id, expected_generation=None, desired_state=DesiredState.STOPPED)
     await until(world, ctl, lambda: ReplicaState.READY not in states(world, ep))
     assert told[-1] == [ReplicaState.DRAINING]
+
+
+@pytest.mark.timeout(60)  # before probes ran in the background, a tick hung here
+async def test_a_hanging_probe_of_one_endpoint_never_holds_up_another(world: World):
+    runtime = world.runtime = GatedRuntime()
+    runtime.hold("stuck")  # its replicas accept and never answer
+    stuck = world.create("stuck", replicas=1)
+    fine = world.create("fine", replicas=1)
+    ctl = world.controller()
+    await until(world, ctl, lambda: states(world, stuck) + states(world, fine) == [STARTING] * 2)
+    [hung] = world.replicas(stuck)
+    assert hung.handle is not None
+    await ctl.tick()  # starts both readiness probes; the stuck one hangs
+    await runtime.wait_begun(2)
+    world.clock.advance(1.0)
+    await ctl.tick()  # counts the fine one's
+    assert states(world, fine) == [ReplicaState.READY]
+    for _ in range(3):  # ticks go on while the probe hangs
+        world.clock.advance(1.0)
+        await ctl.tick()
+    assert states(world, stuck) == [STARTING]
+    assert runtime.begun_for(hung.handle, "ready") == 1, "one attempt in flight, never stacked"
+    runtime.gate.set()
+    await until(world, ctl, all_ready(world, stuck, 1))
