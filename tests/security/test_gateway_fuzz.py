@@ -33,6 +33,8 @@ from hypothesis import strategies as st
 
 from tests.support.server import ServerProcess, kill_process_groups, wait_until
 
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
 EXAMPLES = 1000
 TIMEOUT = 30.0  # per request; only a hung gateway comes near it
 
