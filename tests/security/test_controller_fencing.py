@@ -67,6 +67,25 @@ IGNORES_SIGTERM = textwrap.dedent(
     _REPLICA.format(ignore="signal.signal(signal.SIGTERM, signal.SIG_IGN)")
 )
 PLAIN = textwrap.dedent(_REPLICA.format(ignore=""))
+# Accepts every connection on argv[1] and never answers (a hung engine), until the file argv[2]
+# exists; marks argv[2] + ".accepted" per connection and argv[2] + ".closed" when a caller
+# hangs up.
+SILENT = textwrap.dedent("""
+import os, select, socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+conns = []
+while not os.path.exists(sys.argv[2]):
+    for c in select.select([s, *conns], [], [], 0.05)[0]:
+        if c is s:
+            conns.append(s.accept()[0])
+            open(sys.argv[2] + ".accepted", "a").close()
+        elif not c.recv(65536):
+            conns.remove(c)
+            open(sys.argv[2] + ".closed", "a").close()
+""")
 WRITES = ("create_replica", "transition_replica", "delete_replica", "add_event", "delete_endpoint")
 
 
@@ -249,13 +268,14 @@ class Site:
         runtime = LocalRuntime(self.tmp / "logs", isolation=ReplicaIsolation(self.tmp / "replicas"))
         return Controller(store, runtime, self.box, clock, self.settings, holder_id=holder)
 
-    def create(self, name: str, script: str, project: int = 0) -> Endpoint:
+    def create(self, name: str, script: str, project: int = 0, **fields: object) -> Endpoint:
         release = self.tmp / f"release-{name}"
         spec = EndpointSpec.model_validate(
             {
                 "framework": Framework.CUSTOM,
                 "command": [sys.executable, "-c", script, "{port}", str(release)],
                 "replicas": 1,
+                **fields,
             }
         )
         sealed = seal(spec, self.box)
@@ -342,16 +362,19 @@ async def until(done: Callable[[], bool], what: str, timeout: float = 60.0) -> N
 async def running() -> AsyncIterator[Callable[[Controller], asyncio.Event]]:
     """Run controllers' loops; each gets its own stop event. All are stopped at the end."""
     tasks: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
+    controllers: list[Controller] = []
 
     def start(controller: Controller) -> asyncio.Event:
         stop = asyncio.Event()
         tasks.append((stop, asyncio.create_task(controller.run(stop))))
+        controllers.append(controller)
         return stop
 
     yield start
     for stop, _ in tasks:
         stop.set()
     await asyncio.gather(*(task for _, task in tasks), return_exceptions=True)
+    await asyncio.gather(*(c.shutdown() for c in controllers))  # cancels probes in flight
 
 
 async def test_two_controllers_with_a_sigterm_ignoring_replica_never_both_act(
@@ -496,6 +519,43 @@ async def test_a_pending_stop_never_holds_up_the_tick_and_ends_in_sigkill(
     await tick()
     assert site.replicas(slow) == []
     assert site.reasons(slow)[-1] == "ReplicaStopped"
+
+
+async def test_a_hanging_readiness_probe_holds_up_neither_other_endpoints_nor_the_lease(
+    site: Site, running: Callable[[Controller], asyncio.Event]
+) -> None:
+    """The finding: probes ran inside the tick, one after another, each for up to its timeout
+    (600 s at most), so one replica that accepts connections and never answers held up every
+    other endpoint and cost the leader its lease. Here its HTTP probe (timeout 60 s) stays in
+    flight while another project's endpoint becomes ready and the leader renews its lease tick
+    after tick, well past the lease's length, with a standby waiting for it to lapse."""
+    a = site.controller("a")
+    running(a)
+    await until(lambda: any(w.landed for w in site.ledger.of("a", "try_acquire_lease")), "a leads")
+    running(site.controller("b"))  # a standby: it takes the lease should a miss renewals
+
+    hang = {"protocol": "http", "path": "/health", "timeout_seconds": 60, "period_seconds": 1}
+    stuck = site.create("stuck", SILENT, readiness=hang)
+    accepted, closed = (site.tmp / f"release-stuck.{m}" for m in ("accepted", "closed"))
+    await until(accepted.exists, "stuck's readiness probe is connected and waiting")
+    renewals = len(site.ledger.of("a", "try_acquire_lease"))
+
+    fresh = site.create("fresh", PLAIN, project=1)
+    await until(lambda: site.state(fresh) == [ReplicaState.READY], "fresh is ready")
+    ttl_ticks = 5  # controller/lease.py: the lease lasts 5 ticks past a renewal
+    await until(
+        lambda: len(site.ledger.of("a", "try_acquire_lease")) >= renewals + 2 * ttl_ticks,
+        "a renews its lease for twice the lease's length",
+    )
+    assert not closed.exists(), "stuck's probe is still in flight: nothing waited for it"
+    assert site.state(stuck) == [ReplicaState.STARTING], "and it counts nothing yet"
+
+    mine = site.ledger.of("a", "try_acquire_lease")
+    assert all(w.landed for w in mine), "a renewed every time"
+    assert len({w.generation for w in mine}) == 1, "in one term: the lease never changed hands"
+    assert not any(w.landed for w in site.ledger.of("b")), "b never took over"
+    assert site.reasons(fresh).count("ReplicaReady") == 1
+    site.ledger.check_one_actor_at_a_time()
 
 
 def _listening(site: Site, endpoint: Endpoint) -> bool:
