@@ -34,6 +34,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ignored_auth,
     negative_data_rejection,
     response_headers_conformance,
     response_schema_conformance,
@@ -67,6 +68,7 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
     negative_data_rejection,
+    ignored_auth,  # a 2xx with a token is also sent without one and with a wrong one: 401/403
 ]
 # The callers' tokens are this test's choice (CALLERS), so schemathesis must not also mutate the
 # Authorization header it derives from the security scheme.

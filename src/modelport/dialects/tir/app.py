@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
 
 from modelport import __version__
 from modelport.api.container import ApiServices
@@ -25,6 +26,9 @@ from modelport.domain.errors import InvalidSpec, NotFound
 from modelport.domain.ids import MAX_ID
 from modelport.services.auth import Authenticator, Principal, single_header
 from modelport.settings import Settings
+
+# Declares the scheme in the OpenAPI document; project_principal does the actual check.
+_bearer_scheme = HTTPBearer(auto_error=False, description="a Modelport API token")
 
 INFERENCE = "/serving/inference/"
 ONE = "/serving/inference/{inference_id}/"
@@ -67,6 +71,7 @@ def create_app(services: ApiServices, authenticator: Authenticator, settings: Se
         version=__version__,
         description="TIR's model-endpoint API over Modelport's endpoints.",
         responses=RESPONSES,
+        dependencies=[Depends(_bearer_scheme)],
     )
     app.state.services = services
     app.state.authenticator = authenticator
