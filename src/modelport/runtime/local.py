@@ -187,11 +187,12 @@ class LocalRuntime:
             log.debug("exec probe %s could not run: %s", argv[0], exc)
             return False
         try:
-            code = await asyncio.to_thread(proc.wait, timeout)
-        except subprocess.TimeoutExpired:
-            _signal_group(proc.pid, signal.SIGKILL)
-            await asyncio.to_thread(proc.wait)
-            return False
+            code = await _exit_code(proc, timeout)
+        finally:
+            if proc.returncode is None:  # timed out, or the probe was cancelled
+                _signal_group(proc.pid, signal.SIGKILL)
+                # Reaped beside the loop: a thread waits only until the SIGKILL lands.
+                asyncio.get_running_loop().run_in_executor(None, proc.wait)
         return code == 0
 
     async def read_logs(self, handle: ReplicaHandle, tail_bytes: int = 64_000) -> str:
@@ -283,6 +284,30 @@ def _spawn(
         ) from exc
     except OSError as exc:  # out of memory, too many processes: may pass
         raise TemporaryError(f"cannot start {plan.argv[0]!r} now: {exc}", delay=5.0) from exc
+
+
+async def _exit_code(proc: subprocess.Popen[Any], timeout: float) -> int | None:
+    """The exit code once `proc` ends, None if it still runs after `timeout`. Waits on a pidfd,
+    not in a thread: probes run side by side (controller/probes.py) and hung ones must not
+    fill the default executor that store calls share."""
+    loop = asyncio.get_running_loop()
+    pidfd = os.pidfd_open(proc.pid)
+    ended: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:  # the pidfd turns readable once the process has ended
+        if not ended.done():
+            ended.set_result(None)
+
+    loop.add_reader(pidfd, readable)
+    try:
+        async with asyncio.timeout(timeout):
+            await ended
+    except TimeoutError:
+        return None
+    finally:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+    return proc.wait()  # it has ended: reaps at once
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -269,6 +269,38 @@ async def test_exec_probe_reports_exit_status_and_timeouts(runtime: LocalRuntime
     assert not await runtime.exec_probe(handle, ["sleep", "30"], timeout=0.2)
 
 
+async def test_hung_exec_probes_hold_no_thread_and_cancelled_ones_are_killed(
+    runtime: LocalRuntime, tmp_path: Path
+) -> None:
+    """The controller runs probes side by side: hung exec probes, more than the default
+    executor has threads, must leave it free for the store calls that share it."""
+    handle = await runtime.start("ep-r12-g1", plan_of(POLITE))
+    count = min(32, (os.cpu_count() or 1) + 4) + 2  # asyncio's default executor size, plus 2
+    pidfiles = [tmp_path / f"probe-{i}.pid" for i in range(count)]
+    hang = ["sh", "-c", 'echo $$ > "$0.tmp" && mv "$0.tmp" "$0" && exec sleep 60']
+    probes = [
+        asyncio.create_task(runtime.exec_probe(handle, [*hang, str(f)], timeout=60))
+        for f in pidfiles
+    ]
+
+    async def all_hanging() -> bool:
+        return all(f.exists() for f in pidfiles)
+
+    await eventually(all_hanging, timeout=60)
+    pids = [int(f.read_text()) for f in pidfiles]
+    assert await asyncio.to_thread(lambda: "a store call") == "a store call"
+    assert all(pid_alive(pid) for pid in pids), "it did not wait for the hung probes to end"
+    assert not any(p.done() for p in probes)
+    for probe in probes:
+        probe.cancel()
+    await asyncio.gather(*probes, return_exceptions=True)
+
+    async def all_gone() -> bool:
+        return not any(pid_alive(pid) for pid in pids)
+
+    await eventually(all_gone)
+
+
 async def test_read_logs_returns_the_tail(runtime: LocalRuntime) -> None:
     code = "print('a' * 5000 + 'THE-END', flush=True)"
     handle = await runtime.start("ep-r11-g1", plan_of(code))
