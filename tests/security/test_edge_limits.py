@@ -27,6 +27,11 @@ FD_LIMIT = 1024  # the server's open-files limit, as in the issue's attack
 FLOOD = 1100  # slow-header connections: more than the server has file descriptors
 READ_TIMEOUT = 5  # the server's header and body deadlines in this module (seconds)
 
+# A connection per request: these tests wait longer than the server's idle keep-alive timeout
+# between requests, and a client reusing a connection the server is closing at that moment
+# gets "disconnected without a response" (HTTP/1.1's keep-alive race, not a server fault).
+NEW_CONNECTIONS = httpx.Limits(max_keepalive_connections=0)
+
 
 @contextlib.contextmanager
 def open_files_limit(soft: int) -> Iterator[None]:
@@ -351,7 +356,9 @@ def test_a_token_over_its_requests_per_minute_gets_429_then_recovers(
     server: ServerProcess,
 ) -> None:
     token = project_token(server, "rated", {"requests_per_minute": 60})
-    with httpx.Client(base_url=server.base_url, headers=auth(token), timeout=30) as client:
+    with httpx.Client(
+        base_url=server.base_url, headers=auth(token), timeout=30, limits=NEW_CONNECTIONS
+    ) as client:
         answers = []
         for _ in range(300):  # a burst: far more than a minute's worth would refill meanwhile
             answers.append(client.get("/v1/models"))
@@ -371,7 +378,9 @@ async def test_a_token_over_its_concurrent_requests_gets_429_and_every_exit_free
     server: ServerProcess,
 ) -> None:
     token = project_token(server, "concurrent", {"concurrent_requests": 1})
-    async with httpx.AsyncClient(base_url=server.base_url, headers=auth(token)) as client:
+    async with httpx.AsyncClient(
+        base_url=server.base_url, headers=auth(token), limits=NEW_CONNECTIONS
+    ) as client:
 
         def answered(status: int) -> Callable[[], Awaitable[bool]]:
             async def check() -> bool:
