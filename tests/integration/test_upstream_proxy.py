@@ -256,6 +256,23 @@ def test_an_invalid_response_is_502(run: Run) -> None:
     run(scenario())
 
 
+def test_replicas_that_close_without_answering_are_502_not_503(run: Run) -> None:
+    async def hang_up(exchange: Exchange) -> None:
+        exchange.writer.close()
+
+    async def scenario() -> None:
+        async with ScriptedServer(hang_up) as one, ScriptedServer(hang_up) as two:
+            world = World()
+            await world.proxy.startup()
+            status, client = await world.forward(route(one.url, two.url))
+            assert status == client.status == 502
+            assert b"upstream_closed" in client.body
+            assert len(one.exchanges) + len(two.exchanges) == 2  # each replica tried once
+            await world.proxy.shutdown()
+
+    run(scenario())
+
+
 def test_a_client_leaving_an_unanswered_request_abandons_it(run: Run) -> None:
     async def scenario() -> None:
         upstream_saw_close = asyncio.Event()

@@ -51,9 +51,10 @@ class ProxyRequest:
 class _NothingSent(Exception):
     """The attempt failed before any byte reached the client: another replica may serve it."""
 
-    def __init__(self, stale_connection: bool) -> None:
+    def __init__(self, stale_connection: bool, *, connected: bool = True) -> None:
         super().__init__("upstream failed before the response")
         self.stale_connection = stale_connection
+        self.connected = connected  # False: the replica refused the connection (it is down)
 
 
 class UpstreamBroken(Exception):
@@ -82,12 +83,14 @@ class Proxy:
         balancer = self._balancer
         tried: list[int] = []
         fresh_retry_left = True
+        hung_up = False  # a replica took the request and closed without an answer
         target = balancer.pick(route.replicas)
         while target is not None:
             try:
                 return await self._attempt(target, request, client)
             except _NothingSent as failure:
                 self._metrics.retried(route.name)
+                hung_up = hung_up or (failure.connected and not failure.stale_connection)
                 if failure.stale_connection and fresh_retry_left:
                     fresh_retry_left = False
                     continue  # same replica, on a new connection
@@ -106,6 +109,14 @@ class Proxy:
                     "upstream_protocol_error", request.request_id,
                 )  # fmt: skip
                 return 502
+        if hung_up:
+            # The replicas are up but closed without answering: the endpoint failed, not
+            # "nothing ready" (a client told to retry shortly would meet the same failure).
+            await respond_error(
+                client, 502, "the endpoint closed the connection without answering",
+                "bad_gateway", "upstream_closed", request.request_id,
+            )  # fmt: skip
+            return 502
         await respond_error(
             client, 503, f"endpoint '{route.name}' has no ready replica; retry shortly",
             "service_unavailable", "no_ready_replica", request.request_id,
@@ -125,7 +136,7 @@ class Proxy:
                 upstream = await pool.acquire(target.url)
             except OSError as exc:  # refused, unreachable, connect timeout
                 balancer.eject(target.replica_id)
-                raise _NothingSent(stale_connection=False) from exc
+                raise _NothingSent(stale_connection=False, connected=False) from exc
             try:
                 client.watch(upstream)  # its leaving ends the exchange (ClientLeft)
                 body = request.body
@@ -157,7 +168,7 @@ class Proxy:
             try:
                 body = await upstream.read_body()
             except UpstreamClosed as exc:
-                raise _NothingSent(stale_connection=False) from exc
+                raise _NothingSent(stale_connection=False, connected=False) from exc
             upstream.stop_watching()  # so the watcher cannot drop a connection about to be reused
             await client.respond(status, headers, body)
             return status
