@@ -360,6 +360,7 @@ def test_gateway_paths_never_fail_on_their_own(target: Target) -> None:
         seen[answer.status] = seen.get(answer.status, 0) + 1
         if not valid:
             assert answer.status == 400, (answer.status, answer.body[:300], raw[:300])
+            json.loads(answer.body)  # an error envelope, not the HTTP server's plain text
             return
         if answer.status >= 500:
             assert answer.status in (502, 503, 504) and upstream_fails(path), (

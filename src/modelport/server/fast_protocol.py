@@ -93,7 +93,8 @@ class GatewayFastProtocol(HttpToolsProtocol):
                 return
             msg = "Invalid HTTP request received."
             self.logger.warning(msg)
-            self.send_400_response(msg)
+            # In the envelope of the API the path belongs to (uvicorn's own 400 is plain text).
+            self._refuse(400, "invalid HTTP request (malformed request line or header)")
             return
         if self._timer is None:
             phase = self._phase
