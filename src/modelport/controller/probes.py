@@ -240,7 +240,9 @@ class ProbeRunner:
         self, host: str, port: int, path: str, timeout: float, headers: dict[str, str]
     ) -> ProbeOutcome:
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            # No cap on connections (aiohttp's default is 100): probes run side by side, and
+            # hung ones must not make others wait for a slot until they time out.
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         url = f"http://{_host_in_url(host)}:{port}{path}"
         try:
             async with self._session.get(

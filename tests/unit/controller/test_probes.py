@@ -3,6 +3,7 @@ period, initial delay, thresholds and disabled probes."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 
@@ -265,3 +266,34 @@ async def test_forgetting_a_replica_or_giving_up_cancels_its_probes_in_flight(en
     ]
     # Counters went with them: the replica is judged afresh.
     assert not runner.verdict(replica, ResolvedProbes(EXEC_READY, EXEC_ALIVE)).readiness_passed
+
+
+async def test_hung_http_probes_never_make_another_wait_for_a_connection(http_server: int):
+    """Probes of many hung replicas are in flight at once; a healthy replica's probe is not
+    queued behind them (aiohttp caps a session at 100 connections unless told otherwise)."""
+    held: list[asyncio.StreamWriter] = []
+    cap_reached = asyncio.Event()  # as many hung connections as aiohttp allows by default
+
+    async def never_answer(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        if len(held) == 100:
+            cap_reached.set()
+
+    silent = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    runner = ProbeRunner(FakeRuntime(), FakeClock())
+    hung_probe = ProbeSpec(path="/health", timeout_seconds=60)
+    hung = [asyncio.create_task(runner.check(handle(port), hung_probe)) for _ in range(120)]
+    try:
+        await cap_reached.wait()
+        healthy = await runner.check(handle(http_server), ProbeSpec(path="/health"))
+        assert healthy.ok, healthy.detail
+    finally:
+        for task in hung:
+            task.cancel()
+        await asyncio.gather(*hung, return_exceptions=True)
+        await runner.close()
+        for writer in held:
+            writer.close()
+        silent.close()
+        await silent.wait_closed()
