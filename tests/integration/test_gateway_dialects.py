@@ -25,6 +25,7 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from modelport.clock import SystemClock
+from modelport.domain.launch import LaunchContext
 from modelport.domain.records import Role
 from modelport.domain.specs import EndpointSpec, Framework
 from modelport.engines.llamacpp import LlamaCppAdapter
@@ -465,7 +466,7 @@ async def test_a_real_llamacpp_engine_streams_through_deepinfra_and_tir(
             "extensions": {"deepinfra": {"model_name": "acme/smol", "deploy_id": "s1"}},
         }
     )
-    plan = adapter.plan(spec, host=host, port=port, env={}, name="smol")
+    plan = adapter.plan(spec, LaunchContext(host=host, port=port, env={}, name="smol"))
     handle = await runtime.start("smol-r1-g1", plan)
     try:
         project = store.create_project("team-a").id

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from modelport.domain.launch import LaunchContext
 from modelport.domain.records import ReplicaHandle
 from modelport.domain.specs import EndpointSpec
 from modelport.engines.llamacpp import LlamaCppAdapter
@@ -28,7 +29,7 @@ async def test_llamacpp_replica_serves_a_chat_and_stops(smollm2_path: Path, tmp_
     spec = EndpointSpec.model_validate(
         {"framework": "llamacpp", "model": {"path": str(smollm2_path)}}
     )
-    plan = adapter.plan(spec, host=host, port=port, env={}, name="smol")
+    plan = adapter.plan(spec, LaunchContext(host=host, port=port, env={}, name="smol"))
 
     handle = await runtime.start("smol-r1-g1", plan)
     try:

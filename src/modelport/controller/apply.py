@@ -37,6 +37,7 @@ from modelport.domain.decisions import (
     state_reason,
 )
 from modelport.domain.errors import Conflict, InvalidSpec, NotFound, PermanentError, TemporaryError
+from modelport.domain.launch import LaunchContext
 from modelport.domain.records import Endpoint, EventLevel, LeaseFence, Replica, ReplicaHandle
 from modelport.domain.states import LIVE_REPLICA_STATES, ReplicaState
 from modelport.runtime.base import ProcessState, RuntimeBackend
@@ -211,14 +212,14 @@ class Applier:
         key = f"{endpoint.name}-r{replica.id}-g{replica.generation}"
         try:
             env = spec_secrets.engine_environment(spec, self._box)
-            plan = adapter.plan(
-                spec_secrets.unseal(spec, self._box),
+            ctx = LaunchContext(
                 host=host,
                 port=port,
                 env=env,
                 name=endpoint.name,
                 replica_key=secrets.token_urlsafe(32),  # only the gateway and probes send it
             )
+            plan = adapter.plan(spec_secrets.unseal(spec, self._box), ctx)
             handle = await self._runtime.start(key, plan)
             if plan.replica_key is not None:  # sealed: survives a restart, never shown
                 handle = handle.model_copy(

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from modelport.controller.capacity import GpuPool
 from modelport.controller.facts import EndpointObservation, ReplicaObservation
 from modelport.controller.probes import ProbeRunner, ResolvedProbes
+from modelport.domain.launch import LaunchContext
 from modelport.domain.records import Endpoint, Replica
 from modelport.domain.specs import Framework, ProbeProtocol, ProbeSpec
 from modelport.domain.states import LIVE_REPLICA_STATES, DesiredState, ReplicaState
@@ -55,13 +56,13 @@ class ProbeSpecs:
         spec = endpoint.spec
         assert replica.handle is not None
         try:
-            plan = self._adapters(spec.framework).plan(
-                spec_secrets.unseal(spec, self._box),
+            ctx = LaunchContext(
                 host=replica.handle.host,
                 port=replica.handle.port,
                 env=spec_secrets.engine_environment(spec, self._box),
                 name=endpoint.name,
             )
+            plan = self._adapters(spec.framework).plan(spec_secrets.unseal(spec, self._box), ctx)
         except Exception:
             # Cached per generation, so this is logged once; the replica is still watched.
             log.exception(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelport.domain.specs import ProbeSpec
@@ -25,3 +27,17 @@ class LaunchPlan(BaseModel):
     # The per-replica key the engine now requires of every request (the gateway and the probes
     # send it); None when this engine has no way to require one.
     replica_key: str | None = Field(default=None, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LaunchContext:
+    """Where and as what one replica launches: all an engine adapter needs besides the spec."""
+
+    host: str  # the engine must listen only here
+    port: int
+    name: str  # the endpoint's name; engines that name their model answer to it
+    # Decrypted user variables, so never in a repr.
+    env: dict[str, str] = field(repr=False)
+    # When given, a secret the engine must require of every request (only the gateway and the
+    # probes know it); an adapter that can enforce it puts it in LaunchPlan.replica_key.
+    replica_key: str | None = field(default=None, repr=False)

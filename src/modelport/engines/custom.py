@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 
 from modelport.domain.errors import InvalidSpec
-from modelport.domain.launch import LaunchPlan
+from modelport.domain.launch import LaunchContext, LaunchPlan
 from modelport.domain.specs import EndpointSpec, Framework
 from modelport.engines.common import (
     REPLICA_KEY_ENV,
@@ -26,38 +26,34 @@ LIVENESS = tcp_probe(period=5.0, failure_threshold=3)
 class CustomAdapter:
     framework = Framework.CUSTOM
 
-    def plan(
-        self,
-        spec: EndpointSpec,
-        *,
-        host: str,
-        port: int,
-        env: dict[str, str],
-        name: str,
-        replica_key: str | None = None,
-    ) -> LaunchPlan:
+    def plan(self, spec: EndpointSpec, ctx: LaunchContext) -> LaunchPlan:
         check_reserved_env(spec, {REPLICA_KEY_ENV})
         command = _split(spec.command)
         if not command and not spec.model.image:
             raise InvalidSpec(
                 "command: a custom endpoint needs a command (or model.image)", field="command"
             )
-        argv = [_fill(part, host, port) for part in command]
+        argv = [_fill(part, ctx.host, ctx.port) for part in command]
         argv += engine_flags(
             spec.engine_args,
             case=FlagCase.KEBAB,
             bools=BoolStyle.SWITCH,
             engine="the custom command",
         )
-        argv += [_fill(part, host, port) for part in spec.extra_args]
+        argv += [_fill(part, ctx.host, ctx.port) for part in spec.extra_args]
         return LaunchPlan(
             argv=argv,
             # The command is expected to require `Authorization: Bearer $MODELPORT_REPLICA_KEY`
             # (docs/security.md); Modelport cannot check that it does.
-            env={**env, "HOST": host, "PORT": str(port), **key_env(REPLICA_KEY_ENV, replica_key)},
-            replica_key=replica_key,
-            host=host,
-            port=port,
+            env={
+                **ctx.env,
+                "HOST": ctx.host,
+                "PORT": str(ctx.port),
+                **key_env(REPLICA_KEY_ENV, ctx.replica_key),
+            },
+            replica_key=ctx.replica_key,
+            host=ctx.host,
+            port=ctx.port,
             readiness=resolve_probe(spec.readiness, READINESS),
             liveness=resolve_probe(spec.liveness, LIVENESS),
             image=spec.model.image,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 
-from modelport.domain.launch import LaunchPlan
+from modelport.domain.launch import LaunchContext, LaunchPlan
 from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
 from modelport.engines.common import (
     BoolStyle,
@@ -34,22 +34,13 @@ _SUPERVISE = "{frontend} & {worker} & wait -n; status=$?; trap '' TERM; kill 0; 
 class DynamoAdapter:
     framework = Framework.DYNAMO
 
-    def plan(
-        self,
-        spec: EndpointSpec,
-        *,
-        host: str,
-        port: int,
-        env: dict[str, str],
-        name: str,
-        replica_key: str | None = None,
-    ) -> LaunchPlan:
+    def plan(self, spec: EndpointSpec, ctx: LaunchContext) -> LaunchPlan:
         model = model_reference(spec, ENGINE)
         # File-based discovery needs no etcd/NATS; the namespace keeps replicas on one host
         # from discovering each other's workers.
         discovery = ["--discovery-backend", "file"]
-        frontend = [sys.executable, "-m", "dynamo.frontend", "--http-host", host]
-        frontend += ["--http-port", str(port), *discovery]
+        frontend = [sys.executable, "-m", "dynamo.frontend", "--http-host", ctx.host]
+        frontend += ["--http-port", str(ctx.port), *discovery]
         defaults: dict[str, EngineArgValue] = {}
         tp = tensor_parallel(spec)
         if tp is not None:
@@ -67,9 +58,9 @@ class DynamoAdapter:
         script = _SUPERVISE.format(frontend=shlex.join(frontend), worker=shlex.join(worker))
         return LaunchPlan(
             argv=["bash", "-c", script],
-            env={**env, "DYN_NAMESPACE": f"modelport-{port}"},
-            host=host,
-            port=port,
+            env={**ctx.env, "DYN_NAMESPACE": f"modelport-{ctx.port}"},
+            host=ctx.host,
+            port=ctx.port,
             readiness=resolve_probe(spec.readiness, READINESS),
             liveness=resolve_probe(spec.liveness, LIVENESS),
             image=spec.model.image,

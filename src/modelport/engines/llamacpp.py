@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from modelport.domain.errors import InvalidSpec
-from modelport.domain.launch import LaunchPlan
+from modelport.domain.launch import LaunchContext, LaunchPlan
 from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
 from modelport.engines.common import (
     REPLICA_KEY_ENV,
@@ -58,16 +58,7 @@ LIVENESS = http_probe("/docs", period=5.0, timeout=5.0, failure_threshold=3)
 class LlamaCppAdapter:
     framework = Framework.LLAMACPP
 
-    def plan(
-        self,
-        spec: EndpointSpec,
-        *,
-        host: str,
-        port: int,
-        env: dict[str, str],
-        name: str,
-        replica_key: str | None = None,
-    ) -> LaunchPlan:
+    def plan(self, spec: EndpointSpec, ctx: LaunchContext) -> LaunchPlan:
         model = _gguf_path(spec)
         check_reserved_env(spec, RESERVED_ENV)
         defaults: dict[str, EngineArgValue] = {
@@ -82,7 +73,7 @@ class LlamaCppAdapter:
             sys.executable,
             "-m",
             "llama_cpp.server",
-            *(["--model_alias", name] if "model_alias" not in args else []),
+            *(["--model_alias", ctx.name] if "model_alias" not in args else []),
             *engine_flags(
                 args,
                 case=FlagCase.SNAKE,
@@ -93,14 +84,14 @@ class LlamaCppAdapter:
             ),
             *checked_extra_args(spec.extra_args, RESERVED_FLAGS),
             # Last: argparse keeps the last value of a flag.
-            *["--model", model, "--host", host, "--port", str(port)],
+            *["--model", model, "--host", ctx.host, "--port", str(ctx.port)],
         ]
         return LaunchPlan(
             argv=argv,
-            env={**env, **key_env(KEY_ENV, replica_key)},
-            replica_key=replica_key,
-            host=host,
-            port=port,
+            env={**ctx.env, **key_env(KEY_ENV, ctx.replica_key)},
+            replica_key=ctx.replica_key,
+            host=ctx.host,
+            port=ctx.port,
             readiness=resolve_probe(spec.readiness, READINESS),
             liveness=resolve_probe(spec.liveness, LIVENESS),
         )

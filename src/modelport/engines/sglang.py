@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from modelport.domain.launch import LaunchPlan
+from modelport.domain.launch import LaunchContext, LaunchPlan
 from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
 from modelport.engines.common import (
     BoolStyle,
@@ -30,16 +30,7 @@ LIVENESS = http_probe("/health", period=10.0, timeout=5.0, failure_threshold=3)
 class SglangAdapter:
     framework = Framework.SGLANG
 
-    def plan(
-        self,
-        spec: EndpointSpec,
-        *,
-        host: str,
-        port: int,
-        env: dict[str, str],
-        name: str,
-        replica_key: str | None = None,
-    ) -> LaunchPlan:
+    def plan(self, spec: EndpointSpec, ctx: LaunchContext) -> LaunchPlan:
         model = model_reference(spec, ENGINE)
         defaults: dict[str, EngineArgValue] = {}
         tp = tensor_parallel(spec)
@@ -62,15 +53,15 @@ class SglangAdapter:
         )
         argv += checked_extra_args(spec.extra_args, RESERVED_FLAGS)
         # Last: argparse keeps the last value of a flag.
-        argv += ["--model-path", model, "--host", host, "--port", str(port)]
-        if replica_key is not None:
-            argv += ["--api-key", replica_key]
+        argv += ["--model-path", model, "--host", ctx.host, "--port", str(ctx.port)]
+        if ctx.replica_key is not None:
+            argv += ["--api-key", ctx.replica_key]
         return LaunchPlan(
             argv=argv,
-            env=dict(env),
-            replica_key=replica_key,
-            host=host,
-            port=port,
+            env=dict(ctx.env),
+            replica_key=ctx.replica_key,
+            host=ctx.host,
+            port=ctx.port,
             readiness=resolve_probe(spec.readiness, READINESS),
             liveness=resolve_probe(spec.liveness, LIVENESS),
             image=spec.model.image,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modelport.domain.launch import LaunchPlan
+from modelport.domain.launch import LaunchContext, LaunchPlan
 from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
 from modelport.engines.common import (
     BoolStyle,
@@ -27,16 +27,7 @@ LIVENESS = http_probe("/health", period=10.0, timeout=5.0, failure_threshold=3)
 class TensorRtAdapter:
     framework = Framework.TENSORRT
 
-    def plan(
-        self,
-        spec: EndpointSpec,
-        *,
-        host: str,
-        port: int,
-        env: dict[str, str],
-        name: str,
-        replica_key: str | None = None,
-    ) -> LaunchPlan:
+    def plan(self, spec: EndpointSpec, ctx: LaunchContext) -> LaunchPlan:
         model = model_reference(spec, ENGINE)
         defaults: dict[str, EngineArgValue] = {}
         tp = tensor_parallel(spec)
@@ -57,10 +48,10 @@ class TensorRtAdapter:
         )
         argv += checked_extra_args(spec.extra_args, RESERVED_FLAGS)
         return LaunchPlan(
-            argv=[*argv, "--host", host, "--port", str(port)],  # last: click keeps the last
-            env=dict(env),
-            host=host,
-            port=port,
+            argv=[*argv, "--host", ctx.host, "--port", str(ctx.port)],  # last: click keeps the last
+            env=dict(ctx.env),
+            host=ctx.host,
+            port=ctx.port,
             readiness=resolve_probe(spec.readiness, READINESS),
             liveness=resolve_probe(spec.liveness, LIVENESS),
             image=spec.model.image,

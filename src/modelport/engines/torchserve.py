@@ -6,7 +6,7 @@ import shlex
 from pathlib import PurePath
 
 from modelport.domain.errors import InvalidSpec
-from modelport.domain.launch import LaunchPlan
+from modelport.domain.launch import LaunchContext, LaunchPlan
 from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
 from modelport.engines.common import (
     FlagCase,
@@ -42,19 +42,10 @@ _LAUNCH = (
 class TorchServeAdapter:
     framework = Framework.TORCHSERVE
 
-    def plan(
-        self,
-        spec: EndpointSpec,
-        *,
-        host: str,
-        port: int,
-        env: dict[str, str],
-        name: str,
-        replica_key: str | None = None,
-    ) -> LaunchPlan:
-        store, models = _model_store(spec, name)
+    def plan(self, spec: EndpointSpec, ctx: LaunchContext) -> LaunchPlan:
+        store, models = _model_store(spec, ctx.name)
         properties = [
-            f"inference_address=http://{host}:{port}",
+            f"inference_address=http://{ctx.host}:{ctx.port}",
             "disable_token_authorization=true",  # the gateway authenticates callers
             *(_property(key, value) for key, value in spec.engine_args.items()),
         ]
@@ -72,9 +63,9 @@ class TorchServeAdapter:
         script = _LAUNCH.format(torchserve=shlex.join(torchserve))
         return LaunchPlan(
             argv=["sh", "-c", script, "torchserve-launch", *properties],
-            env=dict(env),
-            host=host,
-            port=port,
+            env=dict(ctx.env),
+            host=ctx.host,
+            port=ctx.port,
             readiness=resolve_probe(spec.readiness, READINESS),
             liveness=resolve_probe(spec.liveness, LIVENESS),
             image=spec.model.image,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from modelport.domain.errors import InvalidSpec
-from modelport.domain.launch import LaunchPlan
+from modelport.domain.launch import LaunchContext, LaunchPlan
 from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
 from modelport.engines.common import (
     BoolStyle,
@@ -31,16 +31,7 @@ _DEFAULTS: dict[str, EngineArgValue] = {"allow-grpc": False, "allow-metrics": Fa
 class TritonAdapter:
     framework = Framework.TRITON
 
-    def plan(
-        self,
-        spec: EndpointSpec,
-        *,
-        host: str,
-        port: int,
-        env: dict[str, str],
-        name: str,
-        replica_key: str | None = None,
-    ) -> LaunchPlan:
+    def plan(self, spec: EndpointSpec, ctx: LaunchContext) -> LaunchPlan:
         repository = spec.model.path
         if not repository:
             raise InvalidSpec(
@@ -60,14 +51,14 @@ class TritonAdapter:
             *checked_extra_args(spec.extra_args, RESERVED_FLAGS),
             # Last: tritonserver keeps the last value of an option.
             f"--model-repository={repository}",
-            f"--http-address={host}",
-            f"--http-port={port}",
+            f"--http-address={ctx.host}",
+            f"--http-port={ctx.port}",
         ]
         return LaunchPlan(
             argv=argv,
-            env=dict(env),
-            host=host,
-            port=port,
+            env=dict(ctx.env),
+            host=ctx.host,
+            port=ctx.port,
             readiness=resolve_probe(spec.readiness, READINESS),
             liveness=resolve_probe(spec.liveness, LIVENESS),
             image=spec.model.image,

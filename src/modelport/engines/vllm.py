@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modelport.domain.launch import LaunchPlan
+from modelport.domain.launch import LaunchContext, LaunchPlan
 from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
 from modelport.engines.common import (
     REPLICA_KEY_ENV,
@@ -34,16 +34,7 @@ LIVENESS = http_probe("/health", period=10.0, timeout=5.0, failure_threshold=3)
 class VllmAdapter:
     framework = Framework.VLLM
 
-    def plan(
-        self,
-        spec: EndpointSpec,
-        *,
-        host: str,
-        port: int,
-        env: dict[str, str],
-        name: str,
-        replica_key: str | None = None,
-    ) -> LaunchPlan:
+    def plan(self, spec: EndpointSpec, ctx: LaunchContext) -> LaunchPlan:
         model = model_reference(spec, ENGINE)
         check_reserved_env(spec, {KEY_ENV, REPLICA_KEY_ENV})
         args = with_defaults(spec.engine_args, _defaults(spec), FlagCase.KEBAB)
@@ -54,7 +45,7 @@ class VllmAdapter:
             argv += ["--tokenizer", spec.model.tokenizer]
         if "served-model-name" not in args:
             # Answer to the endpoint's name and to the model id clients usually send.
-            argv += ["--served-model-name", *_served_names(spec, name)]
+            argv += ["--served-model-name", *_served_names(spec, ctx.name)]
         argv += engine_flags(
             args,
             case=FlagCase.KEBAB,
@@ -64,11 +55,12 @@ class VllmAdapter:
         )
         argv += checked_extra_args(spec.extra_args, RESERVED_FLAGS)
         return LaunchPlan(
-            argv=[*argv, "--host", host, "--port", str(port)],  # last: argparse keeps the last
-            env={**env, **key_env(KEY_ENV, replica_key)},
-            replica_key=replica_key,
-            host=host,
-            port=port,
+            # Last: argparse keeps the last value of an option.
+            argv=[*argv, "--host", ctx.host, "--port", str(ctx.port)],
+            env={**ctx.env, **key_env(KEY_ENV, ctx.replica_key)},
+            replica_key=ctx.replica_key,
+            host=ctx.host,
+            port=ctx.port,
             readiness=resolve_probe(spec.readiness, READINESS),
             liveness=resolve_probe(spec.liveness, LIVENESS),
             image=spec.model.image,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from modelport.domain.errors import InvalidSpec
+from modelport.domain.launch import LaunchContext
 from modelport.domain.specs import EndpointSpec
 from modelport.security.secrets import SecretBox
 from modelport.services.spec_secrets import engine_environment
@@ -22,9 +23,8 @@ def check_engine_can_serve(name: str, spec: EndpointSpec, box: SecretBox) -> Non
 
     adapter = get_adapter(spec.framework)
     try:
-        adapter.plan(
-            spec, host=_PLAN_HOST, port=_PLAN_PORT, env=engine_environment(spec, box), name=name
-        )
+        env = engine_environment(spec, box)
+        adapter.plan(spec, LaunchContext(host=_PLAN_HOST, port=_PLAN_PORT, env=env, name=name))
     except InvalidSpec as exc:
         field = exc.field or "spec"
         if field != "spec" and not field.startswith("spec."):

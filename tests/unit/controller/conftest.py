@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet
 
 from modelport.clock import FakeClock
 from modelport.controller.loop import Controller
-from modelport.domain.launch import LaunchPlan
+from modelport.domain.launch import LaunchContext, LaunchPlan
 from modelport.domain.records import Endpoint, Project, Replica, ReplicaHandle
 from modelport.domain.specs import EndpointSpec, Framework, ProbeProtocol, ProbeSpec
 from modelport.engines.base import EngineAdapter
@@ -79,26 +79,17 @@ class StubEngine:
     error: Exception | None = None  # raised by plan()
     plans: list[LaunchPlan] = field(default_factory=list)
 
-    def plan(
-        self,
-        spec: EndpointSpec,
-        *,
-        host: str,
-        port: int,
-        env: dict[str, str],
-        name: str,
-        replica_key: str | None = None,
-    ) -> LaunchPlan:
+    def plan(self, spec: EndpointSpec, ctx: LaunchContext) -> LaunchPlan:
         if self.error is not None:
             raise self.error
         plan = LaunchPlan(
-            argv=[arg.replace("{port}", str(port)) for arg in spec.command],
-            env=env,
-            host=host,
-            port=port,
+            argv=[arg.replace("{port}", str(ctx.port)) for arg in spec.command],
+            env=ctx.env,
+            host=ctx.host,
+            port=ctx.port,
             readiness=READY_PROBE,
             liveness=ALIVE_PROBE,
-            replica_key=replica_key,  # as an engine that enforces a key
+            replica_key=ctx.replica_key,  # as an engine that enforces a key
         )
         self.plans.append(plan)
         return plan

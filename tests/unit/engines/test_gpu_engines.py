@@ -13,7 +13,7 @@ from modelport.engines.sglang import SglangAdapter
 from modelport.engines.tensorrt import TensorRtAdapter
 from modelport.engines.triton import TritonAdapter
 from modelport.engines.vllm import VllmAdapter
-from tests.unit.engines.conftest import HOST, PORT, spec_of
+from tests.unit.engines.conftest import HOST, PORT, at, spec_of
 
 QWEN = "Qwen/Qwen2.5-0.5B-Instruct"
 
@@ -28,7 +28,7 @@ def test_vllm_serve_with_kebab_flags_and_both_model_names() -> None:
         extra_args=["--dtype", "half"],
     )
 
-    plan = VllmAdapter().plan(spec, host=HOST, port=PORT, env={"HF_TOKEN": "t"}, name="qwen")
+    plan = VllmAdapter().plan(spec, at("qwen", env={"HF_TOKEN": "t"}))
 
     assert plan.argv == [
         "vllm", "serve", QWEN, "--revision", "main",
@@ -44,7 +44,7 @@ def test_vllm_serve_with_kebab_flags_and_both_model_names() -> None:
 def test_vllm_keeps_a_served_model_name_the_user_chose() -> None:
     spec = spec_of(framework="vllm", model={"hf_id": QWEN}, engine_args={"served-model-name": "q"})
 
-    argv = VllmAdapter().plan(spec, host=HOST, port=PORT, env={}, name="qwen").argv
+    argv = VllmAdapter().plan(spec, at("qwen")).argv
 
     assert argv.count("--served-model-name") == 1
     assert argv[argv.index("--served-model-name") + 1] == "q"
@@ -58,7 +58,7 @@ def test_sglang_launch_server() -> None:
         resources={"gpu_count": 4},
     )
 
-    plan = SglangAdapter().plan(spec, host=HOST, port=PORT, env={}, name="qwen")
+    plan = SglangAdapter().plan(spec, at("qwen"))
 
     assert plan.argv == [
         sys.executable, "-m", "sglang.launch_server", "--tokenizer-path", "/models/tok",
@@ -77,7 +77,7 @@ def test_trtllm_serve_uses_snake_case_flags() -> None:
         max_concurrency=16,
     )
 
-    plan = TensorRtAdapter().plan(spec, host=HOST, port=PORT, env={}, name="qwen")
+    plan = TensorRtAdapter().plan(spec, at("qwen"))
 
     assert plan.argv == [
         "trtllm-serve", QWEN,
@@ -95,7 +95,7 @@ def test_triton_listens_only_on_the_replica_address() -> None:
         engine_args={"log-verbose": 1, "strict_readiness": True},
     )
 
-    plan = TritonAdapter().plan(spec, host=HOST, port=PORT, env={}, name="t")
+    plan = TritonAdapter().plan(spec, at("t"))
 
     assert plan.argv == [
         "tritonserver",
@@ -114,7 +114,7 @@ def test_triton_grpc_can_be_turned_on_with_its_own_port() -> None:
         engine_args={"allow_grpc": True, "grpc-port": 9001},
     )
 
-    argv = TritonAdapter().plan(spec, host=HOST, port=PORT, env={}, name="t").argv
+    argv = TritonAdapter().plan(spec, at("t")).argv
 
     assert "--allow-grpc=false" not in argv
     assert argv[1:4] == ["--allow-metrics=false", "--allow-grpc=true", "--grpc-port=9001"]
@@ -125,7 +125,7 @@ def test_a_model_is_required(framework: str) -> None:
     spec = spec_of(framework=framework)
 
     with pytest.raises(InvalidSpec) as caught:
-        get_adapter(Framework(framework)).plan(spec, host=HOST, port=PORT, env={}, name="m")
+        get_adapter(Framework(framework)).plan(spec, at("m"))
     assert caught.value.field == "model.hf_id"
 
 
@@ -134,7 +134,7 @@ def test_a_model_directory_is_required(framework: str) -> None:
     spec = spec_of(framework=framework, model={"hf_id": QWEN})
 
     with pytest.raises(InvalidSpec) as caught:
-        get_adapter(Framework(framework)).plan(spec, host=HOST, port=PORT, env={}, name="m")
+        get_adapter(Framework(framework)).plan(spec, at("m"))
     assert caught.value.field == "model.path"
 
 
@@ -146,5 +146,5 @@ def test_flags_modelport_sets_cannot_be_overridden(framework: str, key: str) -> 
     spec = spec_of(framework=framework, model={"path": "/m"}, engine_args={key: "x"})
 
     with pytest.raises(InvalidSpec, match="itself") as caught:
-        get_adapter(Framework(framework)).plan(spec, host=HOST, port=PORT, env={}, name="m")
+        get_adapter(Framework(framework)).plan(spec, at("m"))
     assert caught.value.field == f"engine_args.{key}"

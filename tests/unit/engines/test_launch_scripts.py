@@ -13,7 +13,7 @@ import pytest
 from modelport.domain.errors import InvalidSpec
 from modelport.engines.dynamo import DynamoAdapter
 from modelport.engines.torchserve import TorchServeAdapter
-from tests.unit.engines.conftest import HOST, PORT, spec_of
+from tests.unit.engines.conftest import HOST, PORT, at, spec_of
 
 # Stands in for `torchserve`: prints its argv, then the config file it was given.
 FAKE_TORCHSERVE = """#!/bin/sh
@@ -46,7 +46,7 @@ def test_torchserve_gets_a_config_with_our_addresses(tmp_path: Path) -> None:
         engine_args={"default_workers_per_model": 2, "install_py_dep_per_model": True},
     )
 
-    plan = TorchServeAdapter().plan(spec, host=HOST, port=PORT, env={}, name="resnet")
+    plan = TorchServeAdapter().plan(spec, at("resnet"))
     done = _run(plan.argv, {"PATH": f"{bin_dir}:{os.environ['PATH']}"})
 
     assert done.returncode == 0, done.stderr
@@ -73,7 +73,7 @@ def test_torchserve_rejects_multi_line_properties() -> None:
     )
 
     with pytest.raises(InvalidSpec) as caught:
-        TorchServeAdapter().plan(spec, host=HOST, port=PORT, env={}, name="m")
+        TorchServeAdapter().plan(spec, at("m"))
     assert caught.value.field == "engine_args.x"
 
 
@@ -111,7 +111,7 @@ def test_dynamo_runs_frontend_and_worker_and_ends_with_the_first_to_exit(
         engine_args={"enforce_eager": True},
     )
 
-    plan = DynamoAdapter().plan(spec, host=HOST, port=PORT, env={}, name="q")
+    plan = DynamoAdapter().plan(spec, at("q"))
     env = {**os.environ, **plan.env, "PYTHONPATH": str(tmp_path / "fakes")}
     done = _run(plan.argv, env)
 

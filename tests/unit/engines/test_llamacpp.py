@@ -10,7 +10,7 @@ import pytest
 from modelport.domain.errors import InvalidSpec
 from modelport.domain.specs import ProbeProtocol
 from modelport.engines.llamacpp import LlamaCppAdapter
-from tests.unit.engines.conftest import HOST, PORT, spec_of
+from tests.unit.engines.conftest import HOST, PORT, at, spec_of
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def gguf(tmp_path: Path) -> str:
 def test_plan_serves_the_gguf_on_the_given_address(gguf: str) -> None:
     spec = spec_of(framework="llamacpp", model={"path": gguf})
 
-    plan = LlamaCppAdapter().plan(spec, host=HOST, port=PORT, env={"HF_TOKEN": "t"}, name="chat")
+    plan = LlamaCppAdapter().plan(spec, at("chat", env={"HF_TOKEN": "t"}))
 
     assert plan.argv == [
         sys.executable, "-m", "llama_cpp.server", "--model_alias", "chat",
@@ -43,7 +43,7 @@ def test_engine_args_override_defaults_and_render_bools_as_words(gguf: str) -> N
         resources={"cpu": 2.5},
     )
 
-    argv = LlamaCppAdapter().plan(spec, host=HOST, port=PORT, env={}, name="chat").argv
+    argv = LlamaCppAdapter().plan(spec, at("chat")).argv
 
     assert argv[argv.index("--n_threads") + 1] == "2"  # one thread per requested core
     assert argv[-20:-6] == [
@@ -54,9 +54,7 @@ def test_engine_args_override_defaults_and_render_bools_as_words(gguf: str) -> N
 
 
 def test_probes_use_a_route_that_generation_does_not_block(gguf: str) -> None:
-    plan = LlamaCppAdapter().plan(
-        spec_of(framework="llamacpp", model={"path": gguf}), host=HOST, port=PORT, env={}, name="c"
-    )
+    plan = LlamaCppAdapter().plan(spec_of(framework="llamacpp", model={"path": gguf}), at("c"))
 
     assert plan.readiness.protocol is ProbeProtocol.HTTP and plan.readiness.path == "/docs"
     assert plan.liveness.path == "/docs"
@@ -71,7 +69,7 @@ def test_a_spec_probe_without_path_gets_the_engine_route(gguf: str) -> None:
         liveness={"protocol": "tcp"},
     )
 
-    plan = LlamaCppAdapter().plan(spec, host=HOST, port=PORT, env={}, name="c")
+    plan = LlamaCppAdapter().plan(spec, at("c"))
 
     assert (plan.readiness.path, plan.readiness.period_seconds) == ("/docs", 7)
     assert plan.liveness.protocol is ProbeProtocol.TCP
@@ -93,7 +91,7 @@ def test_unknown_or_reserved_engine_args_are_rejected_naming_the_key(
     spec = spec_of(framework="llamacpp", model={"path": gguf}, engine_args={key: 1})
 
     with pytest.raises(InvalidSpec, match=why) as caught:
-        LlamaCppAdapter().plan(spec, host=HOST, port=PORT, env={}, name="c")
+        LlamaCppAdapter().plan(spec, at("c"))
     assert caught.value.field == f"engine_args.{key}"
 
 
@@ -101,7 +99,7 @@ def test_a_missing_model_file_names_model_path(tmp_path: Path) -> None:
     spec = spec_of(framework="llamacpp", model={"path": str(tmp_path / "nope.gguf")})
 
     with pytest.raises(InvalidSpec, match="no GGUF file") as caught:
-        LlamaCppAdapter().plan(spec, host=HOST, port=PORT, env={}, name="c")
+        LlamaCppAdapter().plan(spec, at("c"))
     assert caught.value.field == "model.path"
 
 
@@ -109,7 +107,7 @@ def test_a_hugging_face_id_alone_is_not_enough() -> None:
     spec = spec_of(framework="llamacpp", model={"hf_id": "HuggingFaceTB/SmolLM2-135M-Instruct"})
 
     with pytest.raises(InvalidSpec, match="offline") as caught:
-        LlamaCppAdapter().plan(spec, host=HOST, port=PORT, env={}, name="c")
+        LlamaCppAdapter().plan(spec, at("c"))
     assert caught.value.field == "model.path"
 
 

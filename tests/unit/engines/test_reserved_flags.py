@@ -12,7 +12,7 @@ from modelport.domain.errors import InvalidSpec
 from modelport.domain.launch import LaunchPlan
 from modelport.domain.specs import Framework
 from modelport.engines.registry import get_adapter
-from tests.unit.engines.conftest import HOST, PORT, spec_of
+from tests.unit.engines.conftest import HOST, PORT, at, spec_of
 
 KEY = "k3y-0f-th1s-r3pl1ca"
 
@@ -35,7 +35,7 @@ def _model(framework: str, gguf: str) -> dict[str, Any]:
 def _plan(framework: str, gguf: str, **fields: Any) -> LaunchPlan:
     spec = spec_of(framework=framework, model=_model(framework, gguf), **fields)
     adapter = get_adapter(Framework(framework))
-    return adapter.plan(spec, host=HOST, port=PORT, env={}, name="m", replica_key=KEY)
+    return adapter.plan(spec, at("m", replica_key=KEY))
 
 
 # (framework, an extra_args list that tries to replace what Modelport set, the flag it hits)
@@ -135,7 +135,7 @@ def test_engines_without_key_support_get_none_and_say_so(gguf: str, framework: s
 
 def test_no_key_given_means_no_key_set(gguf: str) -> None:
     spec = spec_of(framework="llamacpp", model={"path": gguf})
-    plan = get_adapter(Framework.LLAMACPP).plan(spec, host=HOST, port=PORT, env={}, name="m")
+    plan = get_adapter(Framework.LLAMACPP).plan(spec, at("m"))
 
     assert plan.replica_key is None and "API_KEY" not in plan.env
 
