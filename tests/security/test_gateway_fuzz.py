@@ -29,10 +29,11 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.support.server import ServerProcess, kill_process_groups, wait_until
+from tests.security.conftest import bounded
+from tests.support.server import ServerProcess, serving, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -100,10 +101,7 @@ class Target:
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     home = tmp_path_factory.mktemp("fuzz") / "home"
     home.mkdir()
-    server = ServerProcess(home)
-    server.start()
-    pids: list[int] = []
-    try:
+    with serving(ServerProcess(home)) as server:
         with server.api() as api:
             spec = {
                 "framework": "custom",
@@ -118,7 +116,6 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
                 return bool(api.get("/api/v1/endpoints/echo").json()["phase"] == "ready")
 
             assert wait_until(ready, timeout=120), api.get("/api/v1/endpoints/echo/events").text
-            pids = server.replica_pids()
         yield Target(
             server=server,
             port=server.port,
@@ -126,9 +123,6 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
             endpoint_id=endpoint["id"],
             project_id=endpoint["project_id"],
         )
-    finally:
-        server.stop()
-        kill_process_groups(pids)
 
 
 # --- requests ----------------------------------------------------------------------------
@@ -345,13 +339,7 @@ def is_openai_error(body: bytes) -> bool:
 def test_gateway_paths_never_fail_on_their_own(target: Target) -> None:
     seen: dict[int, int] = {}
 
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @bounded(EXAMPLES)
     @given(request=requests(target))
     def run(request: tuple[str, bytes, bool]) -> None:
         path, raw, valid = request

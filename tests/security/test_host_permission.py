@@ -13,92 +13,39 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.support.server import ServerProcess, kill_process_groups
+from tests.security.conftest import Site, site_server
 from tests.unit.dialects.tir.conftest import llamacpp_request, set_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 
 @dataclass
-class World:
-    srv: ServerProcess
-    models: Path  # MODELPORT_MODEL_DIRS: files here are any member's to name
+class World(Site):
     project_id: int  # team-b
     member: str  # a member token of team-b (not granted host access)
-    operator: str  # the server admin's (bootstrap) token
-
-    def call(self, token: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"}
-        return httpx.request(
-            method, f"{self.srv.base_url}{path}", headers=headers, timeout=30, **kwargs
-        )
-
-    def create(self, token: str, name: str, spec: dict[str, Any]) -> httpx.Response:
-        return self.call(token, "POST", "/api/v1/endpoints", json={"name": name, "spec": spec})
 
     def grant(self, host_access: bool) -> None:
         body = {"host_access": host_access}
         resp = self.call(self.operator, "PATCH", "/api/v1/projects/team-b", json=body)
         assert resp.status_code == 200, resp.text
 
-    def endpoint_names(self) -> list[str]:
-        listing = self.call(self.member, "GET", "/api/v1/endpoints").json()["items"]
-        return [e["name"] for e in listing]
-
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    parent = Path(tempfile.mkdtemp(prefix="mp-host-permission-"))
-    models = parent / "models"
-    models.mkdir()
-    (models / "m.gguf").write_bytes(b"GGUF")
-    os.symlink("/etc/hostname", models / "escape.gguf")  # inside by name, outside in fact
-    home = parent / "home"
-    home.mkdir()
-    srv = ServerProcess(home, extra_env={"MODELPORT_MODEL_DIRS": str(models)})
-    srv.start()
-    try:
-        operator = srv.admin_token
-        made = httpx.post(
-            f"{srv.base_url}/api/v1/projects",
-            json={"name": "team-b"},
-            headers={"Authorization": f"Bearer {operator}"},
-            timeout=30,
-        )
-        assert made.status_code == 201, made.text
-        team_admin = made.json()["admin_token"]
-        minted = httpx.post(
-            f"{srv.base_url}/api/v1/tokens",
-            json={"name": "dev", "role": "member"},
-            headers={"Authorization": f"Bearer {team_admin}"},
-            timeout=30,
-        )
-        assert minted.status_code == 201, minted.text
-        yield World(srv, models, made.json()["id"], minted.json()["token"], operator)
-    finally:
-        pids = srv.replica_pids() if srv.proc and srv.proc.poll() is None else []
-        srv.stop()
-        kill_process_groups(pids)
-        shutil.rmtree(parent, ignore_errors=True)
+    with site_server("mp-host-permission-") as (srv, models):
+        os.symlink("/etc/hostname", models / "escape.gguf")  # inside by name, outside in fact
+        site = Site(srv, models)
+        team = site.team("team-b")
+        yield World(srv, models, team.project_id, team.tokens["member"])
 
 
-def _llama(models: Path, **fields: Any) -> dict[str, Any]:
-    """A llama.cpp spec any member may create: its model is in the model dirs; no replica."""
-    base = {"framework": "llamacpp", "model": {"path": str(models / "m.gguf")}, "replicas": 0}
-    return base | fields
-
-
-# (name, spec fields over _llama, the field the 403 names). Each is one of the issue's ways.
+# (name, spec fields over World.llama, the field the 403 names). Each is one of the issue's ways.
 ATTACKS: list[tuple[str, dict[str, Any], str]] = [
     (
         "custom-command",
@@ -140,7 +87,7 @@ ATTACKS: list[tuple[str, dict[str, Any], str]] = [
 
 def _attack_spec(world: World, fields: dict[str, Any]) -> dict[str, Any]:
     text = json.dumps(fields).replace("{models}", str(world.models))
-    return _llama(world.models, **json.loads(text))
+    return world.llama(**json.loads(text))
 
 
 @pytest.mark.parametrize(("name", "fields", "field"), ATTACKS, ids=[a[0] for a in ATTACKS])
@@ -154,12 +101,12 @@ def test_a_member_cannot_reach_the_host_through_the_native_api(
     assert "host access" in error["message"]
     assert "modelport projects set" in error["message"]  # and what to do about it
     assert "GGUF" not in error["message"]  # no hint whether the file exists
-    assert name not in world.endpoint_names()
+    assert name not in world.endpoint_names(world.member)
 
 
 def test_refusals_do_not_tell_whether_a_host_file_exists(world: World) -> None:
     answers = [
-        world.create(world.member, "probe", _llama(world.models, model={"path": path})).json()
+        world.create(world.member, "probe", world.llama(model={"path": path})).json()
         for path in ("/etc/hostname", "/etc/no-such-file")
     ]
     messages = [
@@ -222,7 +169,7 @@ def test_only_the_server_admin_creates_projects_or_grants_access(world: World) -
 
 def _tir(world: World, name: str, **changes: Any) -> dict[str, Any]:
     """TIR's own create body (llama.cpp over the allowed model file), fields set by a__b paths."""
-    body = llamacpp_request(world.models / "m.gguf", name=name)
+    body = llamacpp_request(world.gguf, name=name)
     for dotted, value in changes.items():
         set_in(body, dotted.replace("__", "."), value)
     return body
@@ -287,11 +234,11 @@ def test_a_member_cannot_reach_the_host_through_tir(
     assert body["code"] == 403 and body["data"] == {}
     assert list(body["errors"]) == [field], body
     assert "host access" in body["message"]
-    assert name not in world.endpoint_names()
+    assert name not in world.endpoint_names(world.member)
 
 
 def test_a_member_cannot_reach_the_host_through_deepinfra(world: World) -> None:
-    base = {"gpu": "L4-24GB", "hf": {"repo": str(world.models / "m.gguf")}}
+    base = {"gpu": "L4-24GB", "hf": {"repo": str(world.gguf)}}
     args = world.call(
         world.member,
         "POST",

@@ -15,9 +15,7 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-import tempfile
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +25,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.server import ServerProcess, kill_process_groups, wait_until
+from tests.security.conftest import Site, site_server
+from tests.support.server import wait_until
 from tests.unit.dialects.tir.conftest import llamacpp_request, set_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -62,80 +61,23 @@ ECHO = textwrap.dedent(
 
 
 @dataclass
-class World:
-    srv: ServerProcess
-    models: Path  # MODELPORT_MODEL_DIRS: holds m.gguf
+class World(Site):
     project_id: int  # team-b
     admin: str  # team-b's admin token
     member: str
     viewer: str
-    operator: str  # the server admin (bootstrap) token
-
-    def call(self, token: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
-        return httpx.request(
-            method, f"{self.srv.base_url}{path}", headers=headers, timeout=30, **kwargs
-        )
-
-    def create(self, token: str, name: str, spec: dict[str, Any]) -> httpx.Response:
-        return self.call(token, "POST", "/api/v1/endpoints", json={"name": name, "spec": spec})
-
-    def llama(self, **fields: Any) -> dict[str, Any]:
-        """A spec any member may create (its model is in the model dirs), running nothing."""
-        spec = {"framework": "llamacpp", "model": {"path": str(self.gguf)}, "replicas": 0}
-        return spec | fields
-
-    @property
-    def gguf(self) -> Path:
-        return self.models / "m.gguf"
 
     def tir(self, token: str, method: str, path: str = "", **kwargs: Any) -> httpx.Response:
         query = f"?project_id={self.project_id}&location=Delhi"
         return self.call(token, method, f"/tir/serving/inference/{path}{query}", **kwargs)
 
-    def endpoint_names(self) -> list[str]:
-        items = self.call(self.admin, "GET", "/api/v1/endpoints").json()["items"]
-        return [e["name"] for e in items]
-
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    parent = Path(tempfile.mkdtemp(prefix="mp-input-"))
-    models = parent / "models"
-    models.mkdir()
-    (models / "m.gguf").write_bytes(b"GGUF")
-    home = parent / "home"
-    home.mkdir()
-    srv = ServerProcess(home, extra_env={"MODELPORT_MODEL_DIRS": str(models)})
-    srv.start()
-    try:
-        operator = srv.admin_token
-        made = httpx.post(
-            f"{srv.base_url}/api/v1/projects",
-            json={"name": "team-b"},
-            headers={"Authorization": f"Bearer {operator}"},
-            timeout=30,
-        )
-        assert made.status_code == 201, made.text
-        admin = made.json()["admin_token"]
-        tokens = {}
-        for role in ("member", "viewer"):
-            minted = httpx.post(
-                f"{srv.base_url}/api/v1/tokens",
-                json={"name": role, "role": role},
-                headers={"Authorization": f"Bearer {admin}"},
-                timeout=30,
-            )
-            assert minted.status_code == 201, minted.text
-            tokens[role] = minted.json()["token"]
-        yield World(
-            srv, models, made.json()["id"], admin, tokens["member"], tokens["viewer"], operator
-        )
-    finally:
-        pids = srv.replica_pids() if srv.proc and srv.proc.poll() is None else []
-        srv.stop()
-        kill_process_groups(pids)
-        shutil.rmtree(parent, ignore_errors=True)
+    with site_server("mp-input-") as (srv, models):
+        team = Site(srv, models).team("team-b", roles=("member", "viewer"))
+        tokens = team.tokens
+        yield World(srv, models, team.project_id, team.admin, tokens["member"], tokens["viewer"])
 
 
 # --- ids ------------------------------------------------------------------------------------
@@ -173,7 +115,7 @@ ID_ATTACKS: list[tuple[str, str, dict[str, Any] | None, str, int]] = [
 def test_ids_out_of_range_are_4xx_naming_the_parameter(
     world: World, method: str, path: str, body: dict[str, Any] | None, field: str, status: int
 ) -> None:
-    if "ids" not in world.endpoint_names():
+    if "ids" not in world.endpoint_names(world.admin):
         assert world.create(world.admin, "ids", world.llama()).status_code == 201
     path = path.format(big=PAST_INT64, project=world.project_id)
     resp = world.call(world.admin, method, path, json=body)
@@ -227,7 +169,7 @@ def test_control_characters_in_a_spec_are_refused_with_the_field_named(
     error = resp.json()["error"]
     assert error["field"].startswith(field), error
     assert "control characters" in error["message"]
-    assert "ctl" not in world.endpoint_names()
+    assert "ctl" not in world.endpoint_names(world.admin)
 
 
 def test_control_characters_in_names_are_refused(world: World) -> None:
@@ -282,7 +224,7 @@ def test_control_characters_are_refused_by_every_dialect(world: World) -> None:
     )
     assert tensormesh.status_code == 400, tensormesh.text
     assert tensormesh.json()["message"].startswith("modelSpec.engineArgs.chat_format:")
-    assert not {"tir-ctl", "acme--ctl", "tm-ctl"} & set(world.endpoint_names())
+    assert not {"tir-ctl", "acme--ctl", "tm-ctl"} & set(world.endpoint_names(world.admin))
 
 
 # --- secrets --------------------------------------------------------------------------------
@@ -432,4 +374,4 @@ def test_a_tir_relative_path_lies_under_disk_path_and_cannot_climb_out(world: Wo
     refused = world.tir(world.member, "POST", json=climbing)
     assert refused.status_code in (400, 403), refused.text
     assert "path" in json.dumps(refused.json()["errors"])
-    assert "tir-climb" not in world.endpoint_names()
+    assert "tir-climb" not in world.endpoint_names(world.admin)

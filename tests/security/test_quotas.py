@@ -7,77 +7,35 @@ concurrent creates never get past the limit. Specs ask for no host access and no
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.server import ServerProcess, kill_process_groups
+from tests.security.conftest import Site, site_server
 from tests.unit.dialects.tir.conftest import llamacpp_request
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 
-@dataclass
-class World:
-    srv: ServerProcess
-    models: Path
-    operator: str
-
-    def call(self, token: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"}
-        return httpx.request(
-            method, f"{self.srv.base_url}{path}", headers=headers, timeout=60, **kwargs
-        )
+class World(Site):
+    timeout = 60
 
     def project(self, name: str, **limits: int) -> tuple[int, str]:
         """A new project with these limits: its id and a member token."""
-        made = self.call(self.operator, "POST", "/api/v1/projects", json={"name": name})
-        assert made.status_code == 201, made.text
-        body = {"limits": limits}
-        limited = self.call(self.operator, "PATCH", f"/api/v1/projects/{name}", json=body)
-        assert limited.status_code == 200, limited.text
-        minted = self.call(
-            made.json()["admin_token"],
-            "POST",
-            "/api/v1/tokens",
-            json={"name": "m", "role": "member"},
-        )
-        assert minted.status_code == 201, minted.text
-        return made.json()["id"], minted.json()["token"]
+        team = self.team(name, **limits)
+        return team.project_id, team.tokens["member"]
 
-    def spec(self, **fields: Any) -> dict[str, Any]:
-        path = str(self.models / "m.gguf")
-        return {"framework": "llamacpp", "model": {"path": path}, "replicas": 0} | fields
-
-    def create(self, token: str, name: str, **fields: Any) -> httpx.Response:
-        body = {"name": name, "spec": self.spec(**fields)}
-        return self.call(token, "POST", "/api/v1/endpoints", json=body)
+    def create_llama(self, token: str, name: str, **fields: Any) -> httpx.Response:
+        return self.create(token, name, self.llama(**fields))
 
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    parent = Path(tempfile.mkdtemp(prefix="mp-quotas-"))
-    models = parent / "models"
-    models.mkdir()
-    (models / "m.gguf").write_bytes(b"GGUF")
-    home = parent / "home"
-    home.mkdir()
-    srv = ServerProcess(home, extra_env={"MODELPORT_MODEL_DIRS": str(models)})
-    srv.start()
-    try:
-        yield World(srv, models, srv.admin_token)
-    finally:
-        pids = srv.replica_pids() if srv.proc and srv.proc.poll() is None else []
-        srv.stop()
-        kill_process_groups(pids)
-        shutil.rmtree(parent, ignore_errors=True)
+    with site_server("mp-quotas-") as (srv, models):
+        yield World(srv, models)
 
 
 def _assert_quota(resp: httpx.Response, limit: str, field: str) -> None:
@@ -93,7 +51,7 @@ def test_concurrent_creates_never_exceed_the_endpoint_quota(world: World) -> Non
     _, member = world.project("burst", max_endpoints=5)
 
     def create(i: int) -> httpx.Response:
-        return world.create(member, f"ep-{i}")
+        return world.create_llama(member, f"ep-{i}")
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         answers = list(pool.map(create, range(24)))
@@ -106,18 +64,18 @@ def test_concurrent_creates_never_exceed_the_endpoint_quota(world: World) -> Non
     # Deleting one frees its place.
     gone = world.call(member, "DELETE", f"/api/v1/endpoints/{listing[0]['name']}")
     assert gone.status_code == 202, gone.text
-    assert world.create(member, "after-delete").status_code == 201
+    assert world.create_llama(member, "after-delete").status_code == 201
 
 
 def test_replica_and_gpu_quotas(world: World) -> None:
     _, member = world.project("small", max_replicas=2, max_gpus=0)
-    _assert_quota(world.create(member, "big", replicas=3), "max_replicas", "spec.replicas")
+    _assert_quota(world.create_llama(member, "big", replicas=3), "max_replicas", "spec.replicas")
     autoscaled = {"enabled": True, "min_replicas": 1, "max_replicas": 1000}
     _assert_quota(
-        world.create(member, "auto", autoscale=autoscaled), "max_replicas", "spec.replicas"
+        world.create_llama(member, "auto", autoscale=autoscaled), "max_replicas", "spec.replicas"
     )
     gpu = {"gpu_count": 1}
-    created = world.create(member, "web", resources={"cpu": 1})
+    created = world.create_llama(member, "web", resources={"cpu": 1})
     assert created.status_code == 201, created.text
     stopped = world.call(member, "POST", "/api/v1/endpoints/web/stop")
     assert stopped.status_code == 200, stopped.text
@@ -139,16 +97,16 @@ def test_replica_and_gpu_quotas(world: World) -> None:
 
 def test_a_lowered_limit_stops_growth_only(world: World) -> None:
     _, member = world.project("shrink")
-    assert world.create(member, "a").status_code == 201
-    assert world.create(member, "b").status_code == 201
+    assert world.create_llama(member, "a").status_code == 201
+    assert world.create_llama(member, "b").status_code == 201
     lowered = {"limits": {"max_endpoints": 1}}
     assert world.call(world.operator, "PATCH", "/api/v1/projects/shrink", json=lowered).is_success
-    _assert_quota(world.create(member, "c"), "max_endpoints", "name")
+    _assert_quota(world.create_llama(member, "c"), "max_endpoints", "name")
     label = {"spec": {"labels": {"team": "x"}}}
     assert world.call(member, "PATCH", "/api/v1/endpoints/a", json=label).status_code == 200
     unlimited = {"limits": {"max_endpoints": None}}
     assert world.call(world.operator, "PATCH", "/api/v1/projects/shrink", json=unlimited).is_success
-    assert world.create(member, "c").status_code == 201
+    assert world.create_llama(member, "c").status_code == 201
 
 
 def test_quota_answers_in_each_dialects_envelope(world: World) -> None:
@@ -158,7 +116,7 @@ def test_quota_answers_in_each_dialects_envelope(world: World) -> None:
         "POST",
         "/tir/serving/inference/",
         params={"project_id": project_id, "location": "Delhi"},
-        json=llamacpp_request(world.models / "m.gguf", name="tir-ep"),
+        json=llamacpp_request(world.gguf, name="tir-ep"),
     )
     assert tir.status_code == 429, tir.text
     assert int(tir.headers["retry-after"]) >= 1

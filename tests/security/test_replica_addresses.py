@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.server import ServerProcess, kill_process_groups, wait_until
+from tests.support.server import ServerProcess, running_server, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -26,14 +26,10 @@ def srv() -> Iterator[ServerProcess]:
     parent.chmod(0o755)  # replicas may run as another uid: let them reach their directory
     home = parent / "home"
     home.mkdir()
-    server = ServerProcess(home)
-    server.start()
     try:
-        yield server
+        with running_server(home) as server:
+            yield server
     finally:
-        pids = server.replica_pids() if server.proc and server.proc.poll() is None else []
-        server.stop()
-        kill_process_groups(pids)
         shutil.rmtree(parent, ignore_errors=True)
 
 

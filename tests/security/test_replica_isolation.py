@@ -28,7 +28,7 @@ import pytest
 from modelport.domain.errors import PermanentError
 from modelport.runtime.isolation import DEFAULT_UID_RANGE, Placement, ReplicaIsolation
 from tests.conftest import IN_CI
-from tests.support.server import ServerProcess, kill_replicas, wait_until
+from tests.support.server import ServerProcess, running_server, serving, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -110,8 +110,8 @@ def isolated(loose_parent: Path) -> Iterator[ServerProcess]:
     home = loose_parent / "isolated-home"
     home.mkdir(mode=0o755)  # the server must tighten it
     home.chmod(0o755)
-    srv = ServerProcess(home, extra_env={"MODELPORT_REPLICA_USER": "auto"})
-    yield from _serving(srv)
+    with serving(ServerProcess(home, extra_env={"MODELPORT_REPLICA_USER": "auto"})) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -119,17 +119,8 @@ def server(loose_parent: Path) -> Iterator[ServerProcess]:
     """A server as the rest of the suite runs it (tests.support.server picks the replica user)."""
     home = loose_parent / "home"
     home.mkdir()
-    yield from _serving(ServerProcess(home))
-
-
-def _serving(srv: ServerProcess) -> Iterator[ServerProcess]:
-    srv.start()
-    try:
+    with running_server(home) as srv:
         yield srv
-    finally:
-        handles = srv.replica_handles() if srv.proc and srv.proc.poll() is None else []
-        srv.stop()
-        kill_replicas(handles)
 
 
 def _create(srv: ServerProcess, name: str, spec: dict[str, Any]) -> None:

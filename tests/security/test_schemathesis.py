@@ -27,7 +27,7 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -51,6 +51,7 @@ from modelport.services.bootstrap import ensure_bootstrap
 from modelport.services.tokens import mint_token
 from modelport.settings import Settings
 from modelport.store.repositories import SqlStore, open_store
+from tests.security.conftest import bounded
 from tests.unit.dialects.tir.conftest import request as tir_request
 
 # Where each API's document is served once mounted; its paths are relative to `servers`.
@@ -193,13 +194,7 @@ def fuzz_operation(
     generated = operation.as_strategy(generation_mode=mode)
     seeded = operation.as_strategy(generation_mode=mode, path_parameters=known, query=query)
 
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @bounded(EXAMPLES)
     @given(case=st.one_of(generated, seeded), caller=st.sampled_from(CALLERS))
     def run(case: Any, caller: str) -> None:
         on_case(1)

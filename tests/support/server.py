@@ -156,7 +156,13 @@ def pid_alive(pid: int) -> bool:
 @contextlib.contextmanager
 def running_server(home: Path) -> Iterator[ServerProcess]:
     """A started server; afterwards it is stopped and every replica it had is killed."""
-    srv = ServerProcess(home)
+    with serving(ServerProcess(home)) as srv:
+        yield srv
+
+
+@contextlib.contextmanager
+def serving(srv: ServerProcess) -> Iterator[ServerProcess]:
+    """`srv` started; afterwards it is stopped and every replica it had is killed."""
     srv.start()
     try:
         yield srv
