@@ -16,6 +16,7 @@ from modelport.cli import render
 from modelport.cli.context import api_client
 from modelport.cli.endpoints import JsonOption
 from modelport.domain.records import Role
+from modelport.schemas.native import ProjectPublic
 
 projects_app = typer.Typer(
     help="List projects; create them, set their limits and host access (server admin).",
@@ -49,10 +50,7 @@ def get(
     """One project: its limits and host access."""
     with api_client(ctx) as client:
         project = client.get_project(name)
-    if as_json:
-        render.print_json(project)
-    else:
-        render.out.print(render.projects_table([project]))
+    _show(project, as_json)
 
 
 @projects_app.command("create")
@@ -103,10 +101,7 @@ def set_project(
         raise typer.BadParameter("nothing to change: give a limit or --host-access/--no-...")
     with api_client(ctx) as client:
         project = client.update_project(name, limits or None, host_access)
-    if as_json:
-        render.print_json(project)
-    else:
-        render.out.print(render.projects_table([project]))
+    _show(project, as_json)
 
 
 @projects_app.command("token")
@@ -120,11 +115,14 @@ def token(
     """Mint a token of a project (server admin), e.g. a team's admin token; shown once."""
     with api_client(ctx) as client:
         created = client.create_project_token(project, name, role)
+    render.print_new_token(created, as_json)
+
+
+def _show(project: ProjectPublic, as_json: bool) -> None:
     if as_json:
-        render.print_json(created)
-        return
-    render.out.print(f"token {created.id} ({created.role.value}): {created.token}")
-    render.err.print(Text("shown once: store it now, it cannot be retrieved again.", "yellow"))
+        render.print_json(project)
+    else:
+        render.out.print(render.projects_table([project]))
 
 
 def _limit(option: str, value: str) -> int | None:

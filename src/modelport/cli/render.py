@@ -23,6 +23,7 @@ from modelport.schemas.native import (
     EventPublic,
     ProjectPublic,
     ReplicaPublic,
+    TokenCreated,
     TokenPublic,
 )
 
@@ -59,6 +60,15 @@ LEVEL_STYLES: dict[EventLevel, str] = {
 def print_json(model: BaseModel) -> None:
     """The model as JSON on stdout, and nothing else."""
     sys.stdout.write(json.dumps(model.model_dump(mode="json"), indent=2) + "\n")
+
+
+def print_new_token(created: TokenCreated, as_json: bool) -> None:
+    """A new token: its secret is shown this once (the store keeps only a hash)."""
+    if as_json:
+        print_json(created)
+        return
+    out.print(f"token {created.id} ({created.role.value}): {created.token}")
+    err.print(Text("shown once: store it now, it cannot be retrieved again.", "yellow"))
 
 
 def print_json_line(model: BaseModel) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from modelport.cli import render
 from modelport.cli.context import api_client
@@ -28,11 +27,7 @@ def create(
     """Create a token; its secret is shown this once."""
     with api_client(ctx) as client:
         created = client.create_token(name, role, endpoint)
-    if as_json:
-        render.print_json(created)
-        return
-    render.out.print(f"token {created.id} ({created.role.value}): {created.token}")
-    render.err.print(Text("shown once: store it now, it cannot be retrieved again.", "yellow"))
+    render.print_new_token(created, as_json)
 
 
 @token_app.command("ls")
