@@ -72,3 +72,34 @@ fi
 if [ "$dev" = 1 ]; then
   apt_install postgresql
 fi
+
+# The vendors' official clients (tests/clients drive them against a real server), in their own
+# venv so their pins never touch Modelport's. `tensormesh` needs Python >= 3.12: a 3.12+
+# interpreter is used where the machine has one, else this one with --ignore-requires-python
+# (recorded in .venv-clients/INTERPRETER so the tests can say which ran).
+if [ "$dev" = 1 ]; then
+  clients_want="e2enetworks==1.4.9 tensormesh==0.2.1 openai==3.57.0"
+  clients_stamp=.venv-clients/.installed
+  if [ "$(cat "$clients_stamp" 2>/dev/null)" != "$clients_want" ]; then
+    py312=""
+    for candidate in python3.13 python3.12 /root/.pyenv/versions/3.12*/bin/python3.12; do
+      if command -v "$candidate" >/dev/null 2>&1 \
+          && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+        py312="$candidate"; break
+      fi
+    done
+    rm -rf .venv-clients
+    if [ -n "$py312" ]; then
+      "$py312" -m venv .venv-clients
+      flags=()
+      echo "$("$py312" --version)" > .venv-clients/INTERPRETER
+    else
+      "$PYTHON" -m venv .venv-clients
+      flags=(--ignore-requires-python)
+      echo "$("$PYTHON" --version) with --ignore-requires-python" > .venv-clients/INTERPRETER
+    fi
+    echo "==> installing the vendors' clients into .venv-clients ($(cat .venv-clients/INTERPRETER))"
+    .venv-clients/bin/python -m pip install -q "${flags[@]}" $clients_want
+    echo "$clients_want" > "$clients_stamp"
+  fi
+fi
