@@ -1,7 +1,8 @@
 """Replica-set shape: how many replicas to create, and which to drain or stop, per generation.
 
 A rolling update has a surge of one and no unavailability: at most N + 1 replicas serve or
-start, and an old READY replica is drained only while N others stay READY.
+start, and an old READY replica is drained only while N others stay READY. A replica a user
+asked to restart is replaced the same way, as if it ran an older generation.
 """
 
 from __future__ import annotations
@@ -42,12 +43,12 @@ def shape(endpoint: Endpoint, replicas: Sequence[Replica]) -> Shape:
         return _tear_down(endpoint, active)
     wanted = endpoint.spec.replicas
     out = Shape()
-    current = [r for r in active if r.generation == endpoint.template_generation]
-    older = [r for r in active if r.generation != endpoint.template_generation]
+    current = [r for r in active if not _outdated(endpoint, r)]
+    older = [r for r in active if _outdated(endpoint, r)]
 
     for replica in older:
         if replica.state is not ReplicaState.READY:
-            out.retire(replica, f"replaced by generation {endpoint.template_generation}")
+            out.retire(replica, _replaced(endpoint, replica))
     old_ready = sorted(
         (r for r in older if r.state is ReplicaState.READY), key=lambda r: (r.generation, r.id)
     )
@@ -63,7 +64,7 @@ def shape(endpoint: Endpoint, replicas: Sequence[Replica]) -> Shape:
     cur_ready = sum(r.state is ReplicaState.READY for r in current)
     drains = max(0, min(len(old_ready), cur_ready + len(old_ready) - wanted))
     for replica in old_ready[:drains]:
-        out.retire(replica, f"replaced by generation {endpoint.template_generation}")
+        out.retire(replica, _replaced(endpoint, replica))
     serving_old = len(old_ready) - drains
 
     room = wanted - len(current)
@@ -77,6 +78,20 @@ def shape(endpoint: Endpoint, replicas: Sequence[Replica]) -> Shape:
             )
         )
     return out
+
+
+def _outdated(endpoint: Endpoint, replica: Replica) -> bool:
+    """To be replaced: an older generation, or a restart was asked for."""
+    return (
+        replica.generation != endpoint.template_generation
+        or replica.restart_requested_at is not None
+    )
+
+
+def _replaced(endpoint: Endpoint, replica: Replica) -> str:
+    if replica.generation != endpoint.template_generation:
+        return f"replaced by generation {endpoint.template_generation}"
+    return "restart requested: replaced by a fresh replica"
 
 
 def _tear_down(endpoint: Endpoint, active: Sequence[Replica]) -> Shape:

@@ -123,6 +123,9 @@ class Replica(_Record):
     next_attempt_at: datetime | None  # backoff: do not (re)start before this
     ready_at: datetime | None
     created_at: datetime
+    # A user asked for a fresh replica in its place (stored, so a control-plane restart keeps
+    # it): the controller treats it like a replica of an older generation and replaces it.
+    restart_requested_at: datetime | None = None
 
     @property
     def url(self) -> str | None:

@@ -18,7 +18,7 @@ from modelport.domain.errors import Conflict, Forbidden, InvalidSpec, NotFound
 from modelport.domain.ids import validate_name
 from modelport.domain.records import Endpoint, Event, EventLevel, Replica, Role
 from modelport.domain.specs import EndpointSpec
-from modelport.domain.states import DesiredState
+from modelport.domain.states import DesiredState, ReplicaState
 from modelport.schemas.native import EndpointPublic
 from modelport.security.secrets import SecretBox
 from modelport.services.auth import Principal
@@ -37,6 +37,10 @@ SpecCheck = Callable[[str, EndpointSpec], None]  # raises InvalidSpec for an uns
 MAX_EVENTS_PAGE = 1000
 MAX_TAIL_BYTES = 1024 * 1024
 _CAS_ATTEMPTS = 5  # read-merge-write retries when the caller gave no generation
+# Replicas a restart may replace; a DRAINING one is already leaving, a STOPPED one is gone.
+_RESTARTABLE = frozenset(
+    {ReplicaState.PENDING, ReplicaState.STARTING, ReplicaState.READY, ReplicaState.FAILED}
+)
 
 
 class LifecycleReason(StrEnum):
@@ -48,6 +52,7 @@ class LifecycleReason(StrEnum):
     ENDPOINT_STARTED = "EndpointStarted"  # start asked; replicas come back
     ENDPOINT_RESTARTED = "EndpointRestarted"  # restart asked; replicas roll one by one
     ENDPOINT_DELETING = "EndpointDeleting"  # delete asked; torn down, then removed
+    REPLICA_RESTART_REQUESTED = "ReplicaRestartRequested"  # one replica to be replaced
 
 
 class EndpointService:
@@ -265,6 +270,70 @@ class EndpointService:
         self._event(updated, LifecycleReason.ENDPOINT_RESTARTED, f"generation {updated.generation}")
         return updated
 
+    def restart_replica(self, principal: Principal, name: str, replica_id: int) -> Replica:
+        """Replace one replica by a fresh one of the same generation; the others keep serving.
+
+        Only the request is written (on the replica, so it outlives a control-plane restart):
+        the controller starts the replacement, then drains this one once the replacement is
+        READY, as in a rollout (controller/rollout.py). Asking again is a no-op.
+        """
+        principal.require_mutate()
+        endpoint = self._mutable(principal, name)
+        replica = self._replica_of(endpoint, replica_id)
+        if replica.restart_requested_at is not None:
+            return replica
+        if endpoint.desired_state is not DesiredState.RUNNING:
+            raise Conflict(
+                f"endpoint '{name}' is {endpoint.desired_state.value}; start it first",
+                field="name",
+            )
+        try:
+            marked = self._store.request_replica_restart(
+                replica.id, _RESTARTABLE, self._clock.now()
+            )
+        except Conflict:
+            # It moved since we read it (e.g. began draining): judge its new state.
+            marked = self._replica_of(endpoint, replica_id)
+            if marked.restart_requested_at is None:
+                raise _not_restartable(marked) from None
+            return marked
+        self._store.add_event(
+            endpoint.id,
+            level=EventLevel.INFO,
+            reason=LifecycleReason.REPLICA_RESTART_REQUESTED.value,
+            message=(
+                f"restart of replica {replica.id} requested by {self._who(principal)}; "
+                "a fresh replica starts, then this one drains"
+            ),
+            now=self._clock.now(),
+            replica_id=replica.id,
+        )
+        return marked
+
+    def _replica_of(self, endpoint: Endpoint, replica_id: int) -> Replica:
+        """The endpoint's replica, unless it is gone: NotFound naming `replica`."""
+        try:
+            replica = self._store.get_replica(replica_id)
+        except NotFound:
+            replica = None
+        if replica is None or replica.endpoint_id != endpoint.id:
+            raise NotFound(
+                f"replica {replica_id} not found on endpoint '{endpoint.name}'", field="replica"
+            )
+        if replica.state is ReplicaState.STOPPED:
+            raise NotFound(
+                f"replica {replica_id} of endpoint '{endpoint.name}' has stopped", field="replica"
+            )
+        if replica.state not in _RESTARTABLE and replica.restart_requested_at is None:
+            raise _not_restartable(replica)
+        return replica
+
+    def _who(self, principal: Principal) -> str:
+        for token in self._store.list_tokens(principal.project_id):
+            if token.id == principal.token_id:
+                return f"token '{token.name}' ({token.role.value})"
+        return f"token {principal.token_id}"
+
     def delete(self, principal: Principal, name: str) -> Endpoint:
         """Desired DELETED and its inference keys revoked; the controller removes the row."""
         principal.require_mutate()
@@ -335,6 +404,14 @@ def _require_host(principal: Principal, uses: Sequence[HostUse]) -> None:
     first, others = uses[0], uses[1:]
     also = f" (also: {', '.join(u.field for u in others)})" if others else ""
     raise Forbidden(first.message() + also, field=first.field)
+
+
+def _not_restartable(replica: Replica) -> Exception:
+    if replica.state is ReplicaState.STOPPED:
+        return NotFound(f"replica {replica.id} has stopped", field="replica")
+    return Conflict(
+        f"replica {replica.id} is {replica.state.value}: it is already leaving", field="replica"
+    )
 
 
 def _stale(name: str, expected: int, current: int | None = None) -> Conflict:

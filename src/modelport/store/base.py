@@ -170,6 +170,13 @@ class Store(Protocol):
         """
         ...
 
+    def request_replica_restart(
+        self, replica_id: int, replaceable: frozenset[ReplicaState], now: datetime
+    ) -> Replica:
+        """Set restart_requested_at (kept if already set) while the replica's state is one of
+        `replaceable`. NotFound if absent; Conflict naming its state otherwise."""
+        ...
+
     def delete_replica(self, replica_id: int, *, fence: LeaseFence | None = None) -> None: ...
 
     # --- events -------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, literal, select, update
 
 from modelport.domain.errors import Conflict, NotFound
 from modelport.domain.records import LeaseFence, Replica, ReplicaHandle
@@ -14,7 +14,7 @@ from modelport.domain.states import ReplicaState, check_replica_transition
 from modelport.store.leases import hold_fence
 from modelport.store.repository import Repository
 from modelport.store.rows import replica_from_row
-from modelport.store.tables import endpoints, replicas
+from modelport.store.tables import UtcDateTime, endpoints, replicas
 
 
 class ReplicaRepository(Repository):
@@ -121,6 +121,35 @@ class ReplicaRepository(Repository):
                 raise Conflict(
                     f"replica {replica_id} is {current}, not {expected.value}", field="state"
                 )
+        return replica_from_row(row)
+
+    def request_replica_restart(
+        self, replica_id: int, replaceable: frozenset[ReplicaState], now: datetime
+    ) -> Replica:
+        """Mark the replica for replacement if it is in one of `replaceable`; a second request
+        keeps the first one's time. Conflict naming its state otherwise."""
+        statement = (
+            update(replicas)
+            .where(
+                replicas.c.id == replica_id,
+                replicas.c.state.in_([s.value for s in replaceable]),
+            )
+            .values(
+                restart_requested_at=func.coalesce(
+                    replicas.c.restart_requested_at, literal(now, UtcDateTime())
+                )
+            )
+            .returning(*replicas.c)
+        )
+        with self._engine.begin() as conn:
+            row = conn.execute(statement).first()
+            if row is None:
+                current = conn.execute(
+                    select(replicas.c.state).where(replicas.c.id == replica_id)
+                ).scalar()
+                if current is None:
+                    raise NotFound(f"replica {replica_id} not found", field="replica")
+                raise Conflict(f"replica {replica_id} is {current}", field="replica")
         return replica_from_row(row)
 
     def delete_replica(self, replica_id: int, *, fence: LeaseFence | None = None) -> None:

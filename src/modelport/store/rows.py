@@ -77,6 +77,7 @@ def replica_from_row(row: Row[tuple[object, ...]]) -> Replica:
         next_attempt_at=m["next_attempt_at"],
         ready_at=m["ready_at"],
         created_at=m["created_at"],
+        restart_requested_at=m["restart_requested_at"],
     )
 
 

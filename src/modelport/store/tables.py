@@ -122,6 +122,8 @@ replicas = Table(
     Column("next_attempt_at", UtcDateTime, nullable=True),
     Column("ready_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # A user asked to replace this replica: the controller starts a fresh one, then drains it.
+    Column("restart_requested_at", UtcDateTime, nullable=True),
     sqlite_autoincrement=True,
 )
 
