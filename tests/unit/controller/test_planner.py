@@ -197,6 +197,47 @@ def test_a_rollout_never_has_fewer_ready_replicas_than_wanted(wanted: int):
     assert all(r.generation == 2 and r.state is S.READY for r in final)
 
 
+# --- restarting one replica ---------------------------------------------------------------
+
+RESTART = "restart requested: replaced by a fresh replica"
+
+
+def marked(rep: Replica) -> Replica:
+    """The replica with a user's restart request on it."""
+    return rep.model_copy(update={"restart_requested_at": at(0)})
+
+
+def test_a_replica_to_restart_gets_a_fresh_one_of_the_same_generation_first():
+    reps = [marked(replica(1, S.READY)), replica(2, S.READY)]
+    assert decide(endpoint(2), reps) == [CreateReplica(1, 1)]  # no rollout: same generation
+
+
+def test_a_replica_to_restart_drains_once_its_replacement_is_ready():
+    reps = [marked(replica(1, S.READY)), replica(2, S.READY), replica(3, S.STARTING)]
+    assert decide(endpoint(2), reps) == []
+    reps[2] = replica(3, S.READY)
+    assert decide(endpoint(2), reps) == [DrainReplica(1, RESTART)]
+
+
+@pytest.mark.parametrize("state", [S.PENDING, S.STARTING, S.FAILED])
+def test_a_replica_to_restart_that_does_not_serve_is_stopped_and_replaced_at_once(state: S):
+    reps = [marked(replica(1, state)), replica(2, S.READY)]
+    assert decide(endpoint(2), reps) == [StopReplica(1, RESTART), CreateReplica(1, 1)]
+
+
+@pytest.mark.parametrize("wanted", [1, 2, 3])
+def test_restarting_replicas_never_leaves_fewer_ready_than_wanted(wanted: int):
+    old = [replica(i, S.READY) for i in range(1, wanted + 1)]
+    old[0] = marked(old[0])
+    history = _simulate(endpoint(wanted), old, ticks=10)
+    for world in history:
+        assert sum(r.state is S.READY for r in world) >= wanted
+        assert sum(r.state is not S.DRAINING for r in world) <= wanted + 1
+    final = history[-1]
+    assert sorted(r.id for r in final) == [r.id for r in old[1:]] + [101]  # only the marked went
+    assert all(r.state is S.READY and r.restart_requested_at is None for r in final)
+
+
 # --- starting -----------------------------------------------------------------------------
 
 
