@@ -82,6 +82,8 @@ class ReplicaPublic(BaseModel):
     state_changed_at: datetime
     ready_at: datetime | None
     created_at: datetime
+    # Set when a restart of this replica was asked for: a fresh one replaces it.
+    restart_requested_at: datetime | None = None
 
 
 class ReplicaList(BaseModel):

@@ -83,6 +83,7 @@ def replica_public(replica: Replica, *, with_address: bool) -> ReplicaPublic:
         state_changed_at=replica.state_changed_at,
         ready_at=replica.ready_at,
         created_at=replica.created_at,
+        restart_requested_at=replica.restart_requested_at,
     )
 
 

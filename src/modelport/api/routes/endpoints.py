@@ -20,6 +20,7 @@ from modelport.schemas.native import (
     LogsList,
     LogsPublic,
     ReplicaList,
+    ReplicaPublic,
 )
 from modelport.services.endpoint_views import may_see_addresses, replica_public
 from modelport.services.endpoints import MAX_EVENTS_PAGE, MAX_TAIL_BYTES
@@ -124,6 +125,19 @@ def list_replicas(
     replicas = services.endpoints.replicas(principal, name)
     shown = may_see_addresses(principal)
     return ReplicaList(items=[replica_public(r, with_address=shown) for r in replicas])
+
+
+@router.post("/{name}/replicas/{replica_id}/restart", response_model=ReplicaPublic)
+def restart_replica(
+    name: EndpointName,
+    replica_id: Annotated[int, Path(ge=1, le=MAX_ID, description="the replica's id")],
+    principal: CurrentPrincipal,
+    services: Services,
+) -> ReplicaPublic:
+    """Replace one replica by a fresh one; the others keep serving. Answers the replica with
+    `restart_requested_at` set: it serves until its replacement is READY, then drains."""
+    replica = services.endpoints.restart_replica(principal, name, replica_id)
+    return replica_public(replica, with_address=may_see_addresses(principal))
 
 
 @router.get("/{name}/events", response_model=EventList)
