@@ -7,8 +7,16 @@
 | ready, degraded            | running                                                     |
 | updating                   | running when an instance serves, else deploying             |
 | failed                     | failed, fail_reason is the last failure                     |
-| stopping, stopped          | stopped                                                     |
+| stopping                   | running until no replica process is left (see below)        |
+| stopped                    | stopped                                                     |
 | deleting                   | deleted                                                     |
+
+DeepInfra has no "stopping" status. A stopped deployment reads `stopped` only once none of its
+replicas can answer any more; until then it stays `running`, `instances.running` counting the
+replicas still shutting down, so a client that polls for `stopped` never meets a live replica.
+
+`instances.pending` counts instances wanted but not serving: a fresh deployment whose replicas
+the controller has not created yet is already pending.
 
 `downloading` is never reported: weights are fetched by the engine while it starts (deploying).
 """
@@ -21,7 +29,7 @@ from dataclasses import dataclass
 from modelport.dialects.deepinfra.schemas import DeployInstances, DeployStatus
 from modelport.domain.decisions import EventReason
 from modelport.domain.records import Replica
-from modelport.domain.states import EndpointPhase, ReplicaState
+from modelport.domain.states import LIVE_REPLICA_STATES, EndpointPhase, ReplicaState
 
 # Replica state reasons worth showing as a fail_reason ("Reason: detail").
 _PROBLEMS = frozenset(
@@ -45,7 +53,7 @@ _PHASES: dict[EndpointPhase, DeployStatus] = {
     EndpointPhase.READY: DeployStatus.RUNNING,
     EndpointPhase.DEGRADED: DeployStatus.RUNNING,
     EndpointPhase.FAILED: DeployStatus.FAILED,
-    EndpointPhase.STOPPING: DeployStatus.STOPPED,
+    EndpointPhase.STOPPING: DeployStatus.RUNNING,  # replicas still answer: not stopped yet
     EndpointPhase.STOPPED: DeployStatus.STOPPED,
     EndpointPhase.DELETING: DeployStatus.DELETED,
 }
@@ -59,17 +67,19 @@ class Condition:
     instances: DeployInstances
 
 
-def condition(phase: EndpointPhase, replicas: Sequence[Replica]) -> Condition:
-    running = sum(r.state is ReplicaState.READY for r in replicas)
+def condition(phase: EndpointPhase, replicas: Sequence[Replica], wanted: int) -> Condition:
+    """Status, fail_reason and instances of a deployment wanting `wanted` replicas."""
     status = deploy_status(phase, replicas)
-    instances = DeployInstances(
-        running=running,
-        pending=0
-        if status in (DeployStatus.STOPPED, DeployStatus.DELETED)
-        else sum(r.state in _NOT_SERVING for r in replicas),
-    )
+    if phase is EndpointPhase.STOPPING:
+        alive = sum(r.state in LIVE_REPLICA_STATES for r in replicas)
+        return Condition(status, "", DeployInstances(running=alive, pending=0))
+    running = sum(r.state is ReplicaState.READY for r in replicas)
+    pending = 0
+    if status not in (DeployStatus.STOPPED, DeployStatus.DELETED):
+        not_serving = sum(r.state in _NOT_SERVING for r in replicas)
+        pending = max(wanted - running, not_serving)
     reason = fail_reason(replicas) if status in _EXPLAINED else ""
-    return Condition(status, reason, instances)
+    return Condition(status, reason, DeployInstances(running=running, pending=pending))
 
 
 def deploy_status(phase: EndpointPhase, replicas: Sequence[Replica]) -> DeployStatus:

@@ -26,6 +26,7 @@ from modelport.dialects.deepinfra.schemas import (
     ScaleSettingsOut,
 )
 from modelport.dialects.deepinfra.statuses import condition
+from modelport.domain import dialects
 from modelport.domain.errors import InvalidSpec
 from modelport.domain.records import Endpoint, Replica
 from modelport.domain.specs import (
@@ -40,7 +41,7 @@ from modelport.domain.specs import (
 from modelport.domain.states import EndpointPhase
 from modelport.services.validation import invalid_spec
 
-EXTENSION = "deepinfra"
+EXTENSION = dialects.DEEPINFRA.name
 TASK = "text-generation"
 HF_TOKEN_ENV = "HF_TOKEN"  # noqa: S105 - the variable's name, not a secret
 DEPLOY_ID_LENGTH = 10
@@ -216,7 +217,7 @@ def to_out(endpoint: Endpoint, phase: EndpointPhase, replicas: Sequence[Replica]
     assert ext is not None, "only DeepInfra endpoints are shown here"
     config = ext.get("config") or {}
     weights = config.get("weights")
-    state = condition(phase, replicas)
+    state = condition(phase, replicas, endpoint.spec.replicas)
     return DeployOut(
         deploy_id=ext["deploy_id"],
         model_name=ext["model_name"],

@@ -37,7 +37,7 @@ def test_the_seed_example_deploys_and_answers_in_deepinfra_shape(di: DeepInfra):
     assert out["version"] == "12fd25f77366fa6b3b4b768ec3050bf629380bac"
     assert out["status"] == "initializing"  # accepted; no controller has launched anything
     assert out["fail_reason"] == ""
-    assert out["instances"] == {"running": 0, "pending": 0}
+    assert out["instances"] == {"running": 0, "pending": 1}  # wanted, not created yet
     assert out["config"] == {
         "gpu": "L4-24GB",
         "num_gpus": 1,

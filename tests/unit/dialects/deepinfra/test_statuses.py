@@ -24,7 +24,7 @@ def shown(desired: DesiredState, wanted: int, *replicas: tuple[ReplicaState, str
         replica(i, state, reason=reason, generation=gen, since=i)
         for i, (state, reason, gen) in enumerate(replicas, start=1)
     ]
-    return condition(derive_phase(ep, reps), reps)
+    return condition(derive_phase(ep, reps), reps, wanted)
 
 
 RUN = DesiredState.RUNNING
@@ -33,7 +33,9 @@ RUN = DesiredState.RUNNING
 @pytest.mark.parametrize(
     ("desired", "wanted", "replicas", "status", "running", "pending"),
     [
-        (RUN, 1, [], "initializing", 0, 0),
+        # Nothing created yet: the wanted instance is already pending.
+        (RUN, 1, [], "initializing", 0, 1),
+        (RUN, 3, [], "initializing", 0, 3),
         (RUN, 1, [(P, "ReplicaCreated: replica 1 created", 2)], "initializing", 0, 1),
         (RUN, 1, [(S, "ReplicaStarting: on 127.0.0.1:1", 2)], "deploying", 0, 1),
         (RUN, 1, [(R, "ReplicaReady: ready", 2)], "running", 1, 0),
@@ -41,7 +43,11 @@ RUN = DesiredState.RUNNING
         (RUN, 1, [(R, "ReplicaReady: ready", 1), (S, "ReplicaStarting: x", 2)], "running", 1, 1),
         (RUN, 1, [(D, "ReplicaDraining: x", 1), (S, "ReplicaStarting: x", 2)], "deploying", 0, 1),
         (RUN, 1, [(F, "ReplicaCrashed: exit code 1", 2)], "failed", 0, 1),
-        (DesiredState.STOPPED, 1, [(D, "ReplicaDraining: stop", 2)], "stopped", 0, 0),
+        # Stop asked, a replica still alive (it may answer): not "stopped" yet.
+        (DesiredState.STOPPED, 1, [(R, "ReplicaReady: ready", 2)], "running", 1, 0),
+        (DesiredState.STOPPED, 1, [(D, "ReplicaDraining: stop", 2)], "running", 1, 0),
+        (DesiredState.STOPPED, 1, [(S, "ReplicaStarting: x", 2)], "running", 1, 0),
+        (DesiredState.STOPPED, 1, [(P, "ReplicaCreated: x", 2)], "stopped", 0, 0),
         (DesiredState.STOPPED, 1, [], "stopped", 0, 0),
         (DesiredState.DELETED, 1, [(R, "ReplicaReady: ready", 2)], "deleted", 1, 0),
     ],
