@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 
 from fastapi import FastAPI
 from starlette.routing import Mount
 
 from modelport.api.container import ApiServices
+from modelport.domain.dialects import DIALECTS, DialectHome
 from modelport.services.auth import Authenticator
 from modelport.settings import Settings
 
@@ -18,20 +20,22 @@ DialectFactory = Callable[[ApiServices, Authenticator, Settings], FastAPI]
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
-    prefix: str  # mount point, e.g. "/tir"
+    home: DialectHome  # its name and prefixes (domain/dialects.py)
     create_app: DialectFactory
+
+    @property
+    def prefix(self) -> str:
+        """Mount point of its management app, e.g. "/tir"."""
+        return self.home.management_prefix
 
 
 def dialects() -> list[Dialect]:
-    """Imported here, not at module level, so one dialect's import error names that dialect."""
-    from modelport.dialects.deepinfra import app as deepinfra_app
-    from modelport.dialects.tensormesh import app as tensormesh_app
-    from modelport.dialects.tir import app as tir_app
-
+    """One per row of the dialect table, in its order. Each dialect's package is
+    `modelport.dialects.<name>` with `app.create_app`; imported here, not at module level, so
+    one dialect's import error names that dialect."""
     return [
-        Dialect("/deepinfra", deepinfra_app.create_app),
-        Dialect("/tensormesh", tensormesh_app.create_app),
-        Dialect("/tir", tir_app.create_app),
+        Dialect(home, import_module(f"modelport.dialects.{home.name}.app").create_app)
+        for home in DIALECTS
     ]
 
 

@@ -15,8 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-DEEPINFRA = "deepinfra"
-TENSORMESH = "tensormesh"
+from modelport.domain import dialects
+
+DEEPINFRA = dialects.DEEPINFRA.name
+TENSORMESH = dialects.TENSORMESH.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -237,6 +237,8 @@ class Gateway:
         if request.kind is Kind.BY_ID:
             route = dialect_paths.resolve_by_id(self._routes, principal, request)
             return route, await client.read_body(declared, self._max_body)
+        if request.kind is Kind.DEEPINFRA_NATIVE:  # translated by gateway/deepinfra_native.py
+            raise NotFound("DeepInfra's native inference API is not served yet")
         if method != "POST":
             raise BadRequest(f"{request.forward_path} takes POST", "method_not_allowed")
         body = await client.read_body(declared, self._max_body)

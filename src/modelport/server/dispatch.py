@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from modelport.domain.dialects import INFERENCE_PREFIXES
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# The vendor dialects' inference URLs; the rest of /tir, /deepinfra and /tensormesh is their
-# management APIs (FastAPI apps mounted on the API).
-DIALECT_INFERENCE_PREFIXES = ("/tir/project/", "/deepinfra/v1/openai/", "/tensormesh/openai/")
-GATEWAY_PREFIXES = ("/endpoints/", "/v1/", *DIALECT_INFERENCE_PREFIXES)
+# The vendor dialects' inference bases (domain/dialects.py); the rest of each dialect's
+# management prefix is its management API (a FastAPI app mounted on the API).
+GATEWAY_PREFIXES = ("/endpoints/", "/v1/", *INFERENCE_PREFIXES)
 GATEWAY_PATHS = frozenset({"/metrics"})
 
 

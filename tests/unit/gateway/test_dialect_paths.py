@@ -17,6 +17,7 @@ from modelport.gateway.dialect_paths import (
     TIR,
     DialectRequest,
     Kind,
+    Operation,
     listed_models,
     parse_dialect_path,
     resolve_by_id,
@@ -46,17 +47,53 @@ def scope(path: str, query: bytes = b"", raw_path: bytes | None = None) -> dict[
         (
             "/deepinfra/v1/openai/chat/completions",
             b"",
-            DialectRequest(Kind.MODEL_IN_BODY, DEEPINFRA, "/v1/chat/completions"),
+            DialectRequest(
+                Kind.MODEL_IN_BODY, DEEPINFRA, "/v1/chat/completions", operation=Operation.CHAT
+            ),
         ),
         (
             "/deepinfra/v1/openai/embeddings",
             b"x=y",
-            DialectRequest(Kind.MODEL_IN_BODY, DEEPINFRA, "/v1/embeddings?x=y"),
+            DialectRequest(
+                Kind.MODEL_IN_BODY, DEEPINFRA, "/v1/embeddings?x=y", operation=Operation.EMBEDDINGS
+            ),
         ),
         (
             "/tensormesh/openai/v1/completions",
             b"",
-            DialectRequest(Kind.MODEL_IN_BODY, TENSORMESH, "/v1/completions"),
+            DialectRequest(
+                Kind.MODEL_IN_BODY, TENSORMESH, "/v1/completions", operation=Operation.COMPLETIONS
+            ),
+        ),
+        (
+            "/tensormesh/openai/v1/responses",
+            b"",
+            DialectRequest(
+                Kind.MODEL_IN_BODY, TENSORMESH, "/v1/responses", operation=Operation.RESPONSES
+            ),
+        ),
+        (
+            "/tensormesh/openai/tokenize",
+            b"",
+            DialectRequest(
+                Kind.MODEL_IN_BODY, TENSORMESH, "/tokenize", operation=Operation.TOKENIZE
+            ),
+        ),
+        (
+            "/tensormesh/openai/detokenize",
+            b"",
+            DialectRequest(
+                Kind.MODEL_IN_BODY, TENSORMESH, "/detokenize", operation=Operation.DETOKENIZE
+            ),
+        ),
+        ("/tensormesh/openai/health", b"", DialectRequest(Kind.HEALTH, TENSORMESH)),
+        ("/tensormesh/openai/version", b"", DialectRequest(Kind.VERSION, TENSORMESH)),
+        (
+            "/deepinfra/v1/inference/meta-llama/Meta-Llama-3-8B-Instruct",
+            b"version=1",
+            DialectRequest(
+                Kind.DEEPINFRA_NATIVE, DEEPINFRA, model="meta-llama/Meta-Llama-3-8B-Instruct"
+            ),
         ),
         ("/deepinfra/v1/openai/models", b"", DialectRequest(Kind.MODELS, DEEPINFRA)),
         ("/tensormesh/openai/v1/models", b"", DialectRequest(Kind.MODELS, TENSORMESH)),
@@ -93,6 +130,12 @@ def test_tir_tail_keeps_its_percent_encoding() -> None:
         "/deepinfra/v1/openai/images/generations",
         "/tensormesh/openai/v1/",
         "/tensormesh/openai/v1/models/",
+        "/tensormesh/openai/v1/tokenize",  # tokenize is beside /v1, as on vLLM
+        "/tensormesh/openai/chat/completions",  # the OpenAI routes are under /v1
+        "/tensormesh/openai/",
+        "/deepinfra/v1/openai/health",  # only an OpenAI *server* base has these
+        "/deepinfra/v1/openai/tokenize",
+        "/deepinfra/v1/inference/",  # no model
     ],
 )
 def test_other_paths_under_the_prefixes_are_not_found(path: str) -> None:

@@ -11,14 +11,26 @@ import uuid
 from collections import deque
 
 from modelport.api.container import ApiServices
-from modelport.dialects.tensormesh.errors import RpcCode, TensormeshError
-from modelport.dialects.tensormesh.schemas import DeployModelRequest, Model
-from modelport.dialects.tensormesh.statuses import model_events
+from modelport.dialects.tensormesh.errors import RpcCode, TensormeshError, invalid
+from modelport.dialects.tensormesh.schemas import (
+    DeployModelRequest,
+    Model,
+    ModelCheckRequest,
+    ModelCheckResult,
+    ModelsPage,
+    ModelStatus,
+    SearchByInfraRequest,
+    ValidateModelNameRequest,
+)
+from modelport.dialects.tensormesh.sizing import offload_gib, weights_gib
+from modelport.dialects.tensormesh.statuses import model_events, model_status
 from modelport.dialects.tensormesh.translate import (
     Stored,
     canonical_uuid,
     deployment,
     endpoint_name,
+    infra_set,
+    model_name_problem,
     stored,
     to_model,
 )
@@ -85,11 +97,68 @@ class Models:
         endpoint, tm = self._find(principal, model_id)
         return self._model(principal, endpoint, tm)
 
-    def delete(self, principal: Principal, model_id: str) -> Model:
+    def delete(self, principal: Principal, model_id: str) -> None:
         """Asks for the teardown; the model is listed as MODEL_STATUS_DELETING until gone."""
+        endpoint, _ = self._find(principal, model_id)
+        self._services.endpoints.delete(principal, endpoint.name)
+
+    def page(self, principal: Principal, user_id: str, page: int, size: int) -> ModelsPage:
+        """The admin listing: the project's models, `size` per page (0: all on one page)."""
+        principal.require_admin()
+        if page < 1:
+            raise invalid("page", "must be at least 1")
+        if size < 0:
+            raise invalid("size", "must not be negative")
+        models = self.listing(principal, user_id)
+        shown = models[(page - 1) * size : page * size] if size else models
+        return ModelsPage(models=shown, page=page, size=size or len(models), total=len(models))
+
+    def validate_name(self, principal: Principal, request: ValidateModelNameRequest) -> bool:
+        """Could a deploy take this modelName now: well formed and not taken in the project."""
+        if request.user_id:
+            canonical_uuid("userId", request.user_id)
+        if model_name_problem(request.model_name) is not None:
+            return False
+        return self._existing(principal, endpoint_name(request.model_name)) is None
+
+    def search_by_infra(self, principal: Principal, request: SearchByInfraRequest) -> list[Model]:
+        """The models whose stored infra has every field the query sets."""
+        if request.infra is None:
+            raise invalid("infra", "required")
+        wanted = infra_set(request.infra).items()
+        found = self.listing(principal, request.user_id)
+        return [m for m in found if wanted <= infra_set(m.infra).items()]
+
+    def check(self, principal: Principal, request: ModelCheckRequest) -> ModelCheckResult:
+        """The memory a deployed model needs: its weights, and its KV offloading buffer."""
+        if not request.model_id:
+            raise invalid("modelId", "required")
+        endpoint, _ = self._find(principal, request.model_id)
+        spec = endpoint.spec
+        weights = weights_gib(spec.model.path) if spec.model.path else None
+        if weights is None:
+            source = spec.model.hf_id or spec.model.path or "its model"
+            raise TensormeshError(
+                RpcCode.FAILED_PRECONDITION,
+                f"modelId: the size of {source} is not known on this server: only weights on "
+                "the server's disk (a local modelPath) can be measured",
+            )
+        return ModelCheckResult(
+            required_gpu_memory_gib=weights,
+            required_lm_cache_memory_gib=offload_gib(spec.engine_args),
+        )
+
+    def chat_model_name(self, principal: Principal, model_id: str) -> str:
+        """The name the gateway routes this model by; only a serving model can chat."""
         endpoint, tm = self._find(principal, model_id)
-        deleted = self._services.endpoints.delete(principal, endpoint.name)
-        return self._model(principal, deleted, tm)
+        status = model_status(self._services.endpoints.view(endpoint).phase)
+        if status is not ModelStatus.UP:
+            raise TensormeshError(
+                RpcCode.FAILED_PRECONDITION,
+                f"modelId: model {model_id} is not serving (status {status.value}); "
+                f"chat once it is {ModelStatus.UP.value}",
+            )
+        return tm.model_name
 
     # --- helpers ----------------------------------------------------------------------------
     def _existing(self, principal: Principal, name: str) -> tuple[Endpoint, Stored | None] | None:

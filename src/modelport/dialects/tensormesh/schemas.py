@@ -43,7 +43,7 @@ class ModelStatus(StrEnum):
     UNSPECIFIED = "MODEL_STATUS_UNSPECIFIED"  # never returned
     PENDING = "MODEL_STATUS_PENDING"  # waiting for capacity (GPUs this host lacks)
     DEPLOYING = "MODEL_STATUS_DEPLOYING"  # replicas starting, none ready yet
-    RUNNING = "MODEL_STATUS_RUNNING"  # serving (possibly degraded or rolling an update)
+    UP = "MODEL_STATUS_UP"  # serving (possibly degraded or rolling an update); Tensormesh's name
     FAILED = "MODEL_STATUS_FAILED"  # nothing ready and replicas keep failing
     STOPPING = "MODEL_STATUS_STOPPING"  # stopped through the native API; draining
     STOPPED = "MODEL_STATUS_STOPPED"  # stopped through the native API; no replica
@@ -156,6 +156,112 @@ class ModelResponse(TensormeshMessage):
 
 class ListModelsResponse(TensormeshMessage):
     models: list[Model]
+
+
+class Empty(TensormeshMessage):
+    """google.protobuf.Empty: Tensormesh answers a delete with `{}`."""
+
+
+class ModelsPage(TensormeshMessage):
+    """GET /v1/admin/models: one page of the project's models (pages count from 1)."""
+
+    models: list[Model]
+    page: int
+    size: int
+    total: int
+
+
+class ValidateModelNameRequest(TensormeshMessage):
+    """POST /v1/models:validate. Any string is judged, so no length limit fails the call."""
+
+    model_name: Annotated[str, StringConstraints(max_length=4096), _null_as("")] = ""
+    user_id: NullStr = ""
+
+
+class ValidationResult(TensormeshMessage):
+    is_valid: bool
+
+
+class SearchByInfraRequest(TensormeshMessage):
+    """POST /v1/models:search-by-infra: the models whose infra has every field set here."""
+
+    infra: Infra | None = None
+    user_id: NullStr = ""
+
+
+class ModelCheckRequest(TensormeshMessage):
+    """POST /v1/models/check: how much memory a deployed model needs."""
+
+    model_id: NullStr = ""
+
+
+class ModelCheckResult(TensormeshMessage):
+    required_gpu_memory_gib: float
+    required_lm_cache_memory_gib: float
+
+
+class ModelChatRequest(TensormeshMessage):
+    """POST /v1/models/{modelId}:chat. `body`: a user message, or a chat completion request
+    as JSON (an object with `messages`)."""
+
+    body: Annotated[str, StringConstraints(max_length=1024 * 1024), _null_as("")] = ""
+    user_id: NullStr = ""
+
+
+class ModelChatResponse(TensormeshMessage):
+    response: str  # the reply's text; for a JSON request, the chat completion as JSON
+
+
+class UserRole(StrEnum):
+    """Tensormesh's user roles, from the token's Modelport role."""
+
+    USER = "USER_ROLE_USER"  # a member or viewer token, or a model's apiKey
+    ADMIN = "USER_ROLE_ADMIN"  # a project admin token
+    SUPER_ADMIN = "USER_ROLE_SUPER_ADMIN"  # the server admin token
+
+
+class User(TensormeshMessage):
+    """GET /auth/profile's user: the caller's project, as Tensormesh's account."""
+
+    id: str  # a UUID standing for the project: the userId to deploy with
+    first_name: str
+    last_name: str
+    display_name: str  # the project's name
+    user_email: str
+    auth_provider: str
+    auth_provider_id: str  # the token's id
+    avatar_url: str
+    user_role: UserRole
+    company: str
+    modelport_role: str  # admin, member or viewer: what the token may do
+
+
+class ProfileResponse(TensormeshMessage):
+    user: User
+
+
+class LogEntry(TensormeshMessage):
+    timestamp: str | None  # replica logs carry no time: always null
+    message: str
+    replica_id: int
+
+
+class LogsResponse(TensormeshMessage):
+    logs: list[LogEntry]
+
+
+class MetricPoint(TensormeshMessage):
+    timestamp: str
+    value: float
+
+
+class Metric(TensormeshMessage):
+    name: str
+    data: list[MetricPoint]
+
+
+class MetricsResponse(TensormeshMessage):
+    metrics: list[Metric]  # always empty: Modelport keeps no metric history (see /metrics)
 
 
 class RpcStatus(TensormeshMessage):

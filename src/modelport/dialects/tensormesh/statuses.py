@@ -16,9 +16,9 @@ from modelport.domain.states import EndpointPhase
 MODEL_STATUS: Mapping[EndpointPhase, ModelStatus] = {
     EndpointPhase.PENDING: ModelStatus.PENDING,
     EndpointPhase.DEPLOYING: ModelStatus.DEPLOYING,
-    EndpointPhase.READY: ModelStatus.RUNNING,
-    EndpointPhase.DEGRADED: ModelStatus.RUNNING,  # serving, with fewer replicas than wanted
-    EndpointPhase.UPDATING: ModelStatus.RUNNING,  # serving while replicas roll
+    EndpointPhase.READY: ModelStatus.UP,
+    EndpointPhase.DEGRADED: ModelStatus.UP,  # serving, with fewer replicas than wanted
+    EndpointPhase.UPDATING: ModelStatus.UP,  # serving while replicas roll
     EndpointPhase.FAILED: ModelStatus.FAILED,
     EndpointPhase.STOPPING: ModelStatus.STOPPING,
     EndpointPhase.STOPPED: ModelStatus.STOPPED,

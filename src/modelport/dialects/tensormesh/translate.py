@@ -36,6 +36,8 @@ from modelport.dialects.tensormesh.schemas import (
     TensormeshMessage,
 )
 from modelport.dialects.tensormesh.statuses import model_status, timestamp
+from modelport.domain import dialects
+from modelport.domain.dialects import Shape
 from modelport.domain.errors import InvalidSpec
 from modelport.domain.ids import validate_name
 from modelport.domain.specs import EndpointSpec, Framework, is_secret_engine_arg
@@ -44,8 +46,10 @@ from modelport.security.secrets import REDACTED
 from modelport.services.tokens import check_chosen_secret
 from modelport.services.validation import invalid_spec
 
-EXTENSION = "tensormesh"
-OPENAI_PATH = "/tensormesh/openai/v1"  # served by the gateway; `model` = modelName
+EXTENSION = dialects.TENSORMESH.name
+# The base Tensormesh's inference client takes (it appends /v1/...); `model` = modelName.
+INFERENCE_BASE = dialects.TENSORMESH.base(Shape.OPENAI_SERVER)
+OPENAI_PATH = INFERENCE_BASE + "/v1"  # an OpenAI SDK's base_url
 HF_TOKEN_ENV = "HF_TOKEN"  # noqa: S105 - the variable's name, not a secret
 
 GPU_TYPES: Mapping[GpuType, str | None] = {

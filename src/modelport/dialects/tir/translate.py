@@ -22,6 +22,7 @@ from modelport.catalog import (
 from modelport.dialects.tir import parts
 from modelport.dialects.tir.frameworks import TirFramework, resolve_framework
 from modelport.dialects.tir.schemas import DEFAULT_DISK_PATH, EndpointRequest
+from modelport.domain import dialects
 from modelport.domain.errors import InvalidSpec
 from modelport.domain.specs import (
     EndpointSpec,
@@ -35,7 +36,7 @@ from modelport.domain.specs import (
 from modelport.security.secrets import REDACTED
 from modelport.services.validation import invalid_spec
 
-EXTENSION = "tir"  # the key in spec.extensions
+EXTENSION = dialects.TIR.name  # the key in spec.extensions
 _HF_LISTED = frozenset({Framework.VLLM, Framework.SGLANG, Framework.DYNAMO})
 _SERVE_FILES = frozenset({Framework.TRITON, Framework.TORCHSERVE})  # never a Hub id
 _NOT_LABEL = re.compile(r"[^a-z0-9-]+")

@@ -17,8 +17,9 @@ def test_every_phase_has_a_status(phase: EndpointPhase):
     assert model_status(phase) is not ModelStatus.UNSPECIFIED
 
 
-def test_serving_phases_are_running_and_the_rest_say_why_not():
-    serving = {p for p in EndpointPhase if model_status(p) is ModelStatus.RUNNING}
+def test_serving_phases_are_up_and_the_rest_say_why_not():
+    # MODEL_STATUS_UP is what Tensormesh's CLI looks for (`tm infer chat --model @latest`).
+    serving = {p for p in EndpointPhase if model_status(p) is ModelStatus.UP}
     assert serving == {EndpointPhase.READY, EndpointPhase.DEGRADED, EndpointPhase.UPDATING}
     assert model_status(EndpointPhase.PENDING) is ModelStatus.PENDING
     assert model_status(EndpointPhase.FAILED) is ModelStatus.FAILED
