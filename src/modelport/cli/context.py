@@ -80,6 +80,8 @@ def error_hint(exc: ModelportClientError) -> str | None:
         return "this token's role cannot do that: use a member or admin token"
     if isinstance(exc, QuotaExceededError):
         return "see the project's limits with `modelport projects ls`"
+    if isinstance(exc, NotFoundError) and exc.field == "replica":
+        return "list the endpoint's replicas with `modelport replicas NAME`"
     if isinstance(exc, NotFoundError):
         return "list what exists with `modelport ls`"
     if isinstance(exc, EndpointNotReadyError):

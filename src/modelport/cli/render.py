@@ -121,7 +121,7 @@ def replicas_table(replicas: Sequence[ReplicaPublic]) -> Table:
             address,
             pid,
             age(r.created_at),
-            r.state_reason,
+            f"restart requested; {r.state_reason}" if r.restart_requested_at else r.state_reason,
         )
     return table
 

@@ -21,6 +21,7 @@ from modelport.schemas.native import (
     LogsList,
     ProjectPublic,
     ReplicaList,
+    ReplicaPublic,
     TokenCreated,
     TokenList,
 )
@@ -102,6 +103,11 @@ class AsyncClient(ClientBase):
 
     async def replicas(self, name: str) -> ReplicaList:
         return await self.send(calls.replicas(name))
+
+    async def restart_replica(self, name: str, replica_id: int) -> ReplicaPublic:
+        """Replace one replica by a fresh one (the others keep serving); the replica answered
+        has `restart_requested_at` set and serves until its replacement is READY."""
+        return await self.send(calls.restart_replica(name, replica_id))
 
     async def events(self, name: str, after_id: int = 0, limit: int = 200) -> EventList:
         return await self.send(calls.events(name, after_id, limit))

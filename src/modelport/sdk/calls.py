@@ -25,6 +25,7 @@ from modelport.schemas.native import (
     LogsList,
     ProjectPublic,
     ReplicaList,
+    ReplicaPublic,
     TokenCreated,
     TokenList,
 )
@@ -116,6 +117,11 @@ def endpoint_action(name: str, action: str) -> ApiCall[ActionResult]:
 
 def replicas(name: str) -> ApiCall[ReplicaList]:
     return ApiCall("GET", f"{_endpoint(name)}/replicas", _model(ReplicaList))
+
+
+def restart_replica(name: str, replica_id: int) -> ApiCall[ReplicaPublic]:
+    path = f"{_endpoint(name)}/replicas/{int(replica_id)}/restart"
+    return ApiCall("POST", path, _model(ReplicaPublic))
 
 
 def events(name: str, after_id: int = 0, limit: int = 200) -> ApiCall[EventList]:

@@ -21,6 +21,7 @@ from modelport.schemas.native import (
     LogsList,
     ProjectPublic,
     ReplicaList,
+    ReplicaPublic,
     TokenCreated,
     TokenList,
 )
@@ -98,6 +99,11 @@ class Client(ClientBase):
 
     def replicas(self, name: str) -> ReplicaList:
         return self.send(calls.replicas(name))
+
+    def restart_replica(self, name: str, replica_id: int) -> ReplicaPublic:
+        """Replace one replica by a fresh one (the others keep serving); the replica answered
+        has `restart_requested_at` set and serves until its replacement is READY."""
+        return self.send(calls.restart_replica(name, replica_id))
 
     def events(self, name: str, after_id: int = 0, limit: int = 200) -> EventList:
         return self.send(calls.events(name, after_id, limit))

@@ -178,3 +178,32 @@ def test_events_and_logs(server: LiveServer) -> None:
     assert "EndpointCreated" in run(server, "events", "web").stdout
     logs = run(server, "logs", "web", "--tail", "5")
     assert logs.exit_code == 0, logs.output
+
+
+def test_replicas_restart_prints_the_replica_and_json(server: LiveServer) -> None:
+    deploy(server, "web", "--replicas", "2")
+    first = server.move(server.add_replica("web"), ReplicaState.STARTING, ReplicaState.READY)
+    second = server.move(server.add_replica("web"), ReplicaState.STARTING)
+
+    table = run(server, "replicas", "restart", "web", str(first.id))
+    assert table.exit_code == 0, table.output
+    header, row = table.stdout.splitlines()[:2]
+    assert header.split()[:3] == ["ID", "GEN", "STATE"]
+    assert row.split()[:3] == [str(first.id), "1", "ready"]
+    assert "restart requested" in table.stdout
+    assert f"replica {first.id} is replaced" in table.stdout
+
+    answered = json_out(run(server, "replicas", "restart", "web", str(second.id), "--json"))
+    assert (answered["id"], answered["state"]) == (second.id, "starting")
+    assert answered["restart_requested_at"]
+    # Listing still works as before, with or without the `ls` subcommand.
+    listed = json_out(run(server, "replicas", "web", "--json"))["items"]
+    assert all(r["restart_requested_at"] for r in listed)
+    assert json_out(run(server, "replicas", "ls", "web", "--json"))["items"] == listed
+
+    missing = run(server, "replicas", "restart", "web", "424242")
+    assert missing.exit_code == 1
+    assert missing.stderr.splitlines() == [
+        "error: replica 424242 not found on endpoint 'web'",
+        "hint: list the endpoint's replicas with `modelport replicas NAME`",
+    ]
