@@ -50,6 +50,7 @@ EXTENSION = dialects.TENSORMESH.name
 # The base Tensormesh's inference client takes (it appends /v1/...); `model` = modelName.
 INFERENCE_BASE = dialects.TENSORMESH.base(Shape.OPENAI_SERVER)
 OPENAI_PATH = INFERENCE_BASE + "/v1"  # an OpenAI SDK's base_url
+MODEL_NAME_MAX = 200
 HF_TOKEN_ENV = "HF_TOKEN"  # noqa: S105 - the variable's name, not a secret
 
 GPU_TYPES: Mapping[GpuType, str | None] = {
@@ -158,11 +159,21 @@ def _masked(model_spec: dict[str, Any]) -> dict[str, Any]:
     return {**model_spec, "engineArgs": args}
 
 
+def model_name_problem(model_name: str) -> str | None:
+    """Why a modelName cannot be deployed (taken aside), or None."""
+    if not model_name.strip():
+        return "required"
+    if len(model_name) > MODEL_NAME_MAX:
+        return f"at most {MODEL_NAME_MAX} characters"
+    if _CONTROL.search(model_name):
+        return "must not contain control characters"
+    return None
+
+
 def _check(request: DeployModelRequest) -> None:
-    if not request.model_name.strip():
-        raise invalid("modelName", "required")
-    if _CONTROL.search(request.model_name):
-        raise invalid("modelName", "must not contain control characters")
+    problem = model_name_problem(request.model_name)
+    if problem:
+        raise invalid("modelName", problem)
     if not request.user_id:
         raise invalid("userId", "required (the UUID of the user who owns the model)")
     if not request.model_path:
@@ -195,6 +206,13 @@ def _check_infra(infra: Infra) -> None:
                 f"infra.{name}",
                 f"set with cloudProvider {infra.cloud_provider.value}; use infra.{chosen}",
             )
+
+
+def infra_set(infra: Infra) -> dict[str, str]:
+    """The fields of `infra` that say something: the provider unless unspecified, and regions."""
+    provider = infra.cloud_provider
+    chosen = {"cloudProvider": provider.value} if provider is not CloudProvider.UNSPECIFIED else {}
+    return {**chosen, **_regions(infra)}
 
 
 def _regions(infra: Infra) -> dict[str, str]:
@@ -263,7 +281,7 @@ def to_model(
         gpu_count=spec.resources.gpu_count,
         gpu_type=gpu_type,
         replicas=public.replicas.desired,
-        endpoint=f"{gateway_base_url.rstrip('/')}{OPENAI_PATH}",
+        endpoint=f"{gateway_base_url.rstrip('/')}{INFERENCE_BASE}",
         api_key=api_key,
     )
 
