@@ -111,6 +111,7 @@ def serve(operations: dict[str, Callable[..., Any]]) -> None:
         except BaseException as exc:  # SDKs call sys.exit too; the test decides what it means
             answer = {
                 "ok": False,
+                "result": None,
                 "error": {"type": type(exc).__name__, "message": str(exc)},
                 "traceback": traceback.format_exc(),
             }
