@@ -19,6 +19,7 @@ from typing import Protocol
 
 from modelport.domain.errors import PermanentError
 from modelport.domain.records import Endpoint, Replica
+from modelport.domain.specs import Framework
 from modelport.domain.states import DesiredState
 from modelport.gateway.aliases import DIALECT_NAMES, DialectNames, explicit_names
 
@@ -50,6 +51,8 @@ class EndpointRoute:
     replicas: tuple[ReplicaTarget, ...]  # READY ones; empty means "running but not ready yet"
     max_concurrency: int | None  # per replica, from the spec
     created: int  # unix seconds, shown by /v1/models
+    # The engine: which paths and shapes its replicas serve (gateway/engine_routes.py).
+    framework: Framework = Framework.CUSTOM
 
 
 AliasKey = tuple[str, int, str]  # (dialect, project id, model name as its clients send it)
@@ -94,6 +97,7 @@ def build_snapshot(
             replicas=tuple(sorted(targets.get(endpoint.id, ()), key=lambda t: t.replica_id)),
             max_concurrency=endpoint.spec.max_concurrency,
             created=int(endpoint.created_at.timestamp()),
+            framework=endpoint.spec.framework,
         )
         by_name[(endpoint.project_id, endpoint.name)] = route
         by_id[endpoint.id] = route
