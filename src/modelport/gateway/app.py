@@ -11,12 +11,15 @@ close the upstream connection pool).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Sequence
+from functools import partial
 
+from modelport import __version__
 from modelport.domain.errors import NotFound, Unauthorized
-from modelport.gateway import dialect_paths
+from modelport.gateway import deepinfra_native, dialect_paths, engine_routes
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.dialect_paths import DIALECT_PREFIXES, Kind, parse_dialect_path
 from modelport.gateway.downstream import AsgiClient, ClientSide
@@ -32,7 +35,10 @@ from modelport.gateway.incoming import (
 )
 from modelport.gateway.limits import Refusal, RequestLimiter
 from modelport.gateway.metrics import CLIENT_CLOSED, UNROUTED, GatewayMetrics
+from modelport.gateway.native_client import PREFIX as DEEPINFRA_NATIVE_PREFIX
+from modelport.gateway.native_client import NativeClient
 from modelport.gateway.proxy import Proxy, ProxyRequest
+from modelport.gateway.reshaping_client import ReshapingClient
 from modelport.gateway.responses import (
     Receive,
     Scope,
@@ -53,6 +59,9 @@ MODEL_IN_BODY_PATHS = frozenset({"/v1/chat/completions", "/v1/completions", "/v1
 MODELS_PATH = "/v1/models"
 METRICS_PATH = "/metrics"
 _METRICS_TYPE = (b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
+# What an OpenAI-compatible server's /health and /version say for the gateway itself: it is up
+# and the token is good (each model's readiness is in its dialect's model list and API).
+_SERVER_INFO = {Kind.HEALTH: {"status": "ok"}, Kind.VERSION: {"version": __version__}}
 
 
 class Gateway:
@@ -108,6 +117,8 @@ class Gateway:
             scope["headers"], peer[0] if peer else None, scope.get("scheme", "http")
         )
         request_id = incoming.request_id
+        if path.startswith(DEEPINFRA_NATIVE_PREFIX):  # answered in DeepInfra's shapes, errors too
+            client = NativeClient(client, request_id)
         principal = None if incoming.duplicate else self._auth.cached(incoming.authorization)
         if principal is None:
             try:
@@ -150,6 +161,7 @@ class Gateway:
         request_id = incoming.request_id
         method: str = scope["method"]
         declared = incoming.content_length
+        reshaping: ReshapingClient | None = None
         try:
             if path.startswith(ENDPOINTS_PREFIX):
                 name, forward_path = _split_endpoint_path(scope)
@@ -174,10 +186,18 @@ class Gateway:
                     await self._models(principal, listing, dialect.model, request_id, client)
                     self._metrics.answered(UNROUTED, 200, time.perf_counter() - started)
                     return
-                route, body = await self._dialect_route(
+                if dialect.kind is Kind.HEALTH or dialect.kind is Kind.VERSION:
+                    if method != "GET":
+                        raise BadRequest(f"{path} takes GET", "method_not_allowed")
+                    await respond_json(client, 200, _SERVER_INFO[dialect.kind], request_id)
+                    self._metrics.answered(UNROUTED, 200, time.perf_counter() - started)
+                    return
+                if dialect.operation in engine_routes.TRANSLATED:
+                    # Armed once the engine is known: only an engine with a translation reshapes.
+                    client = reshaping = ReshapingClient(client, dialect.operation)
+                route, body, forward_path = await self._dialect_route(
                     principal, dialect, method, declared, client
                 )
-                forward_path = dialect.forward_path
             else:
                 raise NotFound(f"no gateway route for {path}")
         except NotFound as exc:
@@ -193,6 +213,10 @@ class Gateway:
             )
             self._metrics.answered(UNROUTED, status, time.perf_counter() - started)
             return
+        except deepinfra_native.BadInput as exc:
+            await respond_json(client, 422, deepinfra_native.field_error(exc), request_id)
+            self._metrics.answered(UNROUTED, 422, time.perf_counter() - started)
+            return
         except BodyTooLarge:
             await respond_error(
                 client, 413, f"request body is larger than {self._max_body} bytes",
@@ -203,7 +227,10 @@ class Gateway:
         except ClientGone:
             self._metrics.answered(UNROUTED, CLIENT_CLOSED, time.perf_counter() - started)
             return
-        request = ProxyRequest(method, forward_path, body, incoming.forward, request_id)
+        forward = incoming.forward
+        if reshaping is not None and reshaping.armed:
+            forward = reshaping.identity_encoding(forward)  # its answer is read, not relayed
+        request = ProxyRequest(method, forward_path, body, forward, request_id)
         metrics = self._metrics
         metrics.started(route.name)
         status = 502  # what the client sees if the proxy raises (connection cut mid-response)
@@ -232,19 +259,48 @@ class Gateway:
         method: str,
         declared: int | None,
         client: ClientSide,
-    ) -> tuple[EndpointRoute, bytes]:
-        """The endpoint a vendor inference URL means, and the body to forward to it."""
+    ) -> tuple[EndpointRoute, bytes, str]:
+        """The endpoint a vendor inference URL means, the body to forward to it and where."""
         if request.kind is Kind.BY_ID:
             route = dialect_paths.resolve_by_id(self._routes, principal, request)
-            return route, await client.read_body(declared, self._max_body)
-        if request.kind is Kind.DEEPINFRA_NATIVE:  # translated by gateway/deepinfra_native.py
-            raise NotFound("DeepInfra's native inference API is not served yet")
+            return route, await client.read_body(declared, self._max_body), request.forward_path
+        if request.kind is Kind.DEEPINFRA_NATIVE:
+            assert isinstance(client, NativeClient), "handle() wraps every native request"
+            return await self._deepinfra_native(principal, request, method, declared, client)
         if method != "POST":
             raise BadRequest(f"{request.forward_path} takes POST", "method_not_allowed")
         body = await client.read_body(declared, self._max_body)
         payload, model = parse_model(body, self._max_depth)
         route = dialect_paths.resolve_model(self._routes, principal, request.dialect, model)
-        return route, with_model(payload, body, route.name)
+        translation = None
+        if isinstance(client, ReshapingClient) and request.operation is not None:
+            translation = engine_routes.translation(route.framework, request.operation)
+        if translation is None:
+            return route, with_model(payload, body, route.name), request.forward_path
+        asked = {**payload, "model": route.name}
+        forward_body = json.dumps(translation.request(asked)).encode()
+        client.arm(partial(translation.answer, asked))
+        query = request.forward_path.partition("?")[2]
+        return route, forward_body, f"{translation.path}?{query}" if query else translation.path
+
+    async def _deepinfra_native(
+        self,
+        principal: Principal,
+        request: dialect_paths.DialectRequest,
+        method: str,
+        declared: int | None,
+        client: NativeClient,
+    ) -> tuple[EndpointRoute, bytes, str]:
+        """DeepInfra's `POST /v1/inference/{model}` as the OpenAI call it means (see
+        gateway/deepinfra_native.py); `client` translates the answer back."""
+        if method != "POST":
+            raise BadRequest(f"{DEEPINFRA_NATIVE_PREFIX}{{model}} takes POST", "method_not_allowed")
+        assert request.model is not None
+        route = dialect_paths.resolve_model(self._routes, principal, request.dialect, request.model)
+        body = await client.read_body(declared, self._max_body)
+        native = deepinfra_native.to_openai(deepinfra_native.parse_body(body, self._max_depth))
+        client.expect(native)
+        return route, deepinfra_native.forward_body(native, route.name), native.task.value
 
     async def _models(
         self,

@@ -181,6 +181,11 @@ def to_openai(payload: Mapping[str, Any]) -> NativeRequest:
     return _text(payload)
 
 
+def forward_body(request: NativeRequest, model: str) -> bytes:
+    """The replica's request body, `model` being the name the engine serves the model under."""
+    return json.dumps({**request.openai, "model": model}).encode()
+
+
 def _text(payload: Mapping[str, Any]) -> NativeRequest:
     prompt = payload["input"]
     if not isinstance(prompt, str):

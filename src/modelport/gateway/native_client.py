@@ -17,6 +17,7 @@ import json
 import time
 from typing import Any
 
+from modelport.domain.dialects import DEEPINFRA, Shape
 from modelport.gateway.deepinfra_native import (
     BadAnswer,
     NativeRequest,
@@ -28,6 +29,7 @@ from modelport.gateway.downstream import ClientSide, Headers
 from modelport.gateway.responses import JSON_TYPE
 from modelport.gateway.upstream import UpstreamConnection
 
+PREFIX = DEEPINFRA.base(Shape.DEEPINFRA_NATIVE) + "/"  # every native request's path starts so
 _REFRAMED = frozenset({b"content-length", b"content-type"})
 _SSE_TYPE = (b"content-type", b"text/event-stream")
 
@@ -43,19 +45,18 @@ def _headers(headers: Headers, content_type: tuple[bytes, bytes], body: bytes | 
 class NativeClient:
     """`ClientSide` that answers in DeepInfra's shapes (see the module docstring)."""
 
-    def __init__(self, client: ClientSide) -> None:
+    def __init__(self, client: ClientSide, request_id: str) -> None:
         self._client = client
         self._request: NativeRequest | None = None
-        self._request_id = ""
+        self._request_id = request_id
         self._started = 0.0
         self._stream: TokenStream | None = None
         self._held: tuple[int, Headers] | None = None  # a response kept whole to translate it
         self._parts: list[bytes] = []
 
-    def expect(self, request: NativeRequest, request_id: str) -> None:
+    def expect(self, request: NativeRequest) -> None:
         """What the replica is asked: its 2xx answer is translated for it from now on."""
         self._request = request
-        self._request_id = request_id
         self._started = time.perf_counter()
 
     # --- ClientSide ----------------------------------------------------------------------------
