@@ -140,6 +140,7 @@ class ScaleMetric(StrEnum):
     CONCURRENCY = "concurrency"  # in-flight requests per replica
     REQUEST_RATE = "request_rate"  # requests per second per replica
     CUSTOM = "custom"  # an engine metric named by custom_metric_name
+    CPU = "cpu"  # CPU use per replica, percent of its cores (E2E TIR's default metric)
 
 
 class ScaleRule(BaseModel):

@@ -51,6 +51,8 @@ def _validation(raw: Sequence[Any]) -> JSONResponse:
 def _drop_location(error: Mapping[str, Any]) -> dict[str, Any]:
     """("body", "replica") -> ("replica",); ("query", "project_id") -> ("project_id",)."""
     loc = plumbing.without_location(error.get("loc", ()))
+    if loc == ("body",) and error.get("type") == "value_error":
+        loc = ()  # a rule across the body's fields: its message names the field
     msg = error.get("msg")
     if error.get("type") == "missing":
         msg = "required" if loc != ("body",) else "a JSON request body is required"

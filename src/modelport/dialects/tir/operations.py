@@ -49,6 +49,7 @@ DONE = {
     "start": "Model Endpoint started successfully",
     "update_auto_scale": "Model Endpoint auto scale policy updated successfully",
     "update_async_configuration": "Model Endpoint async configuration updated successfully",
+    "disable_auto_scale": "Model Endpoint replica count updated successfully",
 }
 
 
@@ -98,7 +99,15 @@ def act(
         services.endpoints.patch(principal, name, {"async_config": config.model_dump(mode="json")})
     else:
         given = body.endpoint_fields()
-        if action == "update_auto_scale":
+        if action == "disable_auto_scale":
+            # The e2enetworks SDK's manage_replica_count: a fixed count, autoscaling off.
+            if body.replicas is None:
+                raise InvalidSpec(
+                    "replicas: required for disable_auto_scale (the replica count)",
+                    field="replicas",
+                )
+            given = {"replica": body.replicas, "is_auto_scale_enabled": False}
+        elif action == "update_auto_scale":
             given = {key: given[key] for key in _AUTOSCALE_FIELDS if key in given}
             if not given:
                 raise InvalidSpec(

@@ -6,6 +6,7 @@ Every error is an InvalidSpec whose `field` is the TIR request path at fault, e.
 
 from __future__ import annotations
 
+import ast
 import base64
 import binascii
 import json
@@ -39,6 +40,7 @@ PROBE_FIELD = "custom_endpoint_details.container.advance_config"
 
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _TO_METRIC = {
+    "cpu": ScaleMetric.CPU,
     "concurrency": ScaleMetric.CONCURRENCY,
     "requestRate": ScaleMetric.REQUEST_RATE,
     "custom": ScaleMetric.CUSTOM,
@@ -55,23 +57,40 @@ VLLM_ARG_NAMES = {
 
 
 def parse_command(text: str, field: str) -> list[str]:
-    """A TIR command string as argv: a JSON list, a command line, or either base64-encoded
-    (the Terraform provider base64-encodes `commands` and `args`)."""
+    """A TIR command string as argv: a JSON list, a Python list (the e2enetworks SDK sends
+    `str(['python', 'app.py'])`), a command line, or any of them base64-encoded (the SDK and
+    the Terraform provider encode `commands` and `args`)."""
     text = _unbase64(text.strip())
     if not text:
         return []
     if text.startswith("["):
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidSpec(f"{field}: not a valid JSON list ({exc.msg})", field=field) from exc
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise InvalidSpec(f"{field}: a JSON list must hold strings only", field=field)
-        return list(value)
+        value = _list_literal(text, field)
+        argv = [v for v in value if isinstance(v, str)]
+        if len(argv) != len(value):
+            raise InvalidSpec(f"{field}: the list must hold strings only", field=field)
+        return argv
     try:
         return shlex.split(text)
     except ValueError as exc:
         raise InvalidSpec(f"{field}: cannot split the command line ({exc})", field=field) from exc
+
+
+def _list_literal(text: str, field: str) -> list[object]:
+    """A JSON list, else a Python literal list (parsed, never evaluated)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
+            raise InvalidSpec(
+                f"{field}: not a list of strings (JSON, or Python as the e2enetworks SDK "
+                f"sends it: ['python', 'app.py'])",
+                field=field,
+            ) from exc
+    if not isinstance(value, list):
+        raise InvalidSpec(f"{field}: must be a list of strings", field=field)
+    return value
 
 
 def _unbase64(text: str) -> str:

@@ -31,6 +31,20 @@ TIR_SERVING_PORT = 8080  # the port TIR's containers serve on; probes default to
 class TirModel(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_strings_are_unset(cls, data: Any) -> Any:
+        """The e2enetworks SDK sends null for a string it has no value for (dataset_path,
+        hugging_face_id, ...): such a field takes its default, as when it is left out."""
+        if not isinstance(data, dict):
+            return data
+        fields = cls.model_fields
+        return {
+            key: value
+            for key, value in data.items()
+            if value is not None or key not in fields or not isinstance(fields[key].default, str)
+        }
+
 
 def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
@@ -119,6 +133,7 @@ class CustomEndpointDetailsIn(TirModel):
 
 
 _METRICS = {
+    "cpu": "cpu",
     "concurrency": "concurrency",
     "requestrate": "requestRate",
     "request_rate": "requestRate",
@@ -126,9 +141,10 @@ _METRICS = {
 
 
 class ScaleRuleIn(TirModel):
-    """One `auto_scale_policy.rules` entry (seed 004: concurrency, requestRate or custom)."""
+    """One `auto_scale_policy.rules` entry (seed 004: concurrency, requestRate or custom; the
+    e2enetworks SDK's default is cpu)."""
 
-    metric: Literal["", "concurrency", "requestRate", "custom"] = ""
+    metric: Literal["", "cpu", "concurrency", "requestRate", "custom"] = ""
     condition_type: Literal["limit"] = "limit"
     value: float = Field(default=10, gt=0, le=1_000_000)
     watch_period: int = Field(default=60, ge=1, le=86400)
@@ -158,6 +174,9 @@ class AutoScalePolicyIn(TirModel):
         default=1, ge=0, le=1000, validation_alias=AliasChoices("max_replicas", "max_replica")
     )
     stability_period: int = Field(default=300, ge=0, le=86400)  # seconds
+    # Read and sent back by the e2enetworks SDK's upscale/downscale helpers; stored and echoed
+    # (Modelport's autoscaling has no cooldown of its own).
+    initial_cooldown_period: int = Field(default=0, ge=0, le=86400)  # seconds
     rules: list[ScaleRuleIn] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
@@ -209,10 +228,11 @@ class EndpointRequest(TirModel):
     committed_replicas: int = Field(default=0, ge=0, le=1000)
     framework: str = Field(min_length=1, max_length=100)
     is_auto_scale_enabled: bool
-    auto_scale_policy: AutoScalePolicyIn
+    # The e2enetworks SDK leaves the policy out while autoscaling is off.
+    auto_scale_policy: AutoScalePolicyIn = Field(default_factory=AutoScalePolicyIn)
     detailed_info: DetailedInfoIn
-    # Required by seed 000; Terraform sends null when model_id is used instead.
-    model_load_integration_id: Annotated[int | None, BeforeValidator(_empty_is_none)]
+    # Seed 000 sends it (null when unused), Terraform null, the e2enetworks SDK not at all.
+    model_load_integration_id: Annotated[int | None, BeforeValidator(_empty_is_none)] = None
     dataset_id: Annotated[int | str | None, BeforeValidator(_empty_is_none)] = None
     dataset_path: str = ""
     cluster_type: ClusterType = "tir-cluster"
@@ -232,10 +252,38 @@ class EndpointRequest(TirModel):
     private_cloud_id: OptionalId = None
     custom_sku: CustomSkuIn | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _world_size_in_detailed_info(cls, data: Any) -> Any:
+        """The e2enetworks SDK sends `world_size` at the top level; TIR's API and Terraform in
+        `detailed_info`. One place is kept: detailed_info."""
+        if not isinstance(data, dict) or "world_size" not in data:
+            return data
+        data = dict(data)
+        given = data.pop("world_size")
+        info = data.get("detailed_info")
+        if not isinstance(info, dict):
+            return data  # missing or malformed: its own error says so
+        if "world_size" in info and info["world_size"] != given:
+            raise ValueError("world_size: differs from detailed_info.world_size; send one of them")
+        data["detailed_info"] = {**info, "world_size": given}
+        return data
+
 
 Action = Literal[
-    "patch", "update", "restart", "stop", "start", "update_auto_scale", "update_async_configuration"
+    "patch",
+    "update",
+    "restart",
+    "stop",
+    "start",
+    "update_auto_scale",
+    "update_async_configuration",
+    "disable_auto_scale",
 ]
+
+
+# The e2enetworks SDK's date filters for listing async requests (constants.DATE_FILTER_TYPES).
+DateFilter = Literal["last_hour", "last_24_hours", "last_7_days", "current_month", "previous_month"]
 
 
 class AsyncRouteIn(TirModel):
@@ -250,6 +298,7 @@ class UpdateRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     action: Action = "patch"
+    replicas: int | None = Field(default=None, ge=0, le=1000)  # disable_auto_scale's count
     async_enabled: bool | None = None
     async_concurrent_workers: int | None = Field(default=None, ge=1, le=1024)
     async_dataset_id: int | None = Field(default=None, ge=1, le=MAX_ID)

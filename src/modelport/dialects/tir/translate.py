@@ -161,11 +161,8 @@ def _resources(
         return base.resources, None  # patching an endpoint that never had a plan
     if location is None:
         raise InvalidSpec("location: required (e.g. ?location=Delhi)", field="location")
-    if request.sku_id is not None and request.sku_item_price_id is None:
-        raise InvalidSpec(
-            "sku_item_price_id: required with sku_id (the price item of the plan to use)",
-            field="sku_item_price_id",
-        )
+    # Without sku_item_price_id (the e2enetworks SDK sends none) the catalog picks the plan's
+    # hourly price, narrowed by sku_type / committed_days / currency when given.
     chosen = plans.resolve(
         request.sku_id,
         request.sku_item_price_id,

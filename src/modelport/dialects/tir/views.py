@@ -65,8 +65,9 @@ def current_request(view: EndpointPublic) -> dict[str, Any]:
     request = copy.deepcopy(stored) if isinstance(stored, dict) else _synthesized(view)
     request["replica"] = spec.replicas
     if not _same_autoscale(request, spec):
+        cooldown = request.get("auto_scale_policy", {}).get("initial_cooldown_period", 0)
         request["is_auto_scale_enabled"] = spec.autoscale.enabled
-        request["auto_scale_policy"] = _policy(spec)
+        request["auto_scale_policy"] = {**_policy(spec), "initial_cooldown_period": cooldown}
     details = request.setdefault("custom_endpoint_details", {})
     resource_details = details.setdefault("resource_details", {})
     before = {e.get("key"): e for e in resource_details.get("env_variables", [])}
@@ -158,7 +159,7 @@ def endpoint_data(view: EndpointPublic, gateway_base_url: str) -> dict[str, Any]
     """`data` of a TIR endpoint answer."""
     request = current_request(view)
     tir = extension(view.spec)
-    policy = dict(request["auto_scale_policy"])
+    policy = {"initial_cooldown_period": 0, **request["auto_scale_policy"]}
     policy["stability_period"] = str(policy["stability_period"])  # TIR answers with a string
     details = copy.deepcopy(request["custom_endpoint_details"])
     advance = details.get("container", {}).get("advance_config", {})
@@ -166,6 +167,7 @@ def endpoint_data(view: EndpointPublic, gateway_base_url: str) -> dict[str, Any]
         if isinstance(advance.get(which), dict) and "port" in advance[which]:
             advance[which]["port"] = str(advance[which]["port"])  # TIR answers with a string
     url = inference_url(gateway_base_url, view.project_id, view.id)
+    async_configuration = _async(view.spec)
     return {
         "id": view.id,
         "name": request["name"],
@@ -182,7 +184,10 @@ def endpoint_data(view: EndpointPublic, gateway_base_url: str) -> dict[str, Any]
         "custom_endpoint_details": details,
         "sku_details": _sku_details(tir.get("sku")),
         "replicas": view.replicas.model_dump(mode="json"),
-        "async_configuration": _async(view.spec),
+        "async_configuration": async_configuration,
+        # The e2enetworks SDK's async helpers read these two at the top level.
+        "async_enabled": async_configuration["async_enabled"],
+        "async_dataset_id": async_configuration["async_dataset_id"],
         "inference_url": url,
     }
 
@@ -226,14 +231,29 @@ def plans_data(
     return out
 
 
+def plan_code(series: str, sku_type: str, cpu: str, memory: str, gpu: str) -> str:
+    """The plan name the e2enetworks SDK builds from a plan entry and resolves to its sku_id
+    (helpers.cpu_plan_short_code), e.g. "CPU-C3.2-2-8GB-0"."""
+    return f"{series}-{sku_type.split('-')[0]}-{cpu}-{memory}-{gpu or 0}"
+
+
 def _plan(plan: Plan) -> dict[str, Any]:
+    cpu, memory, gpu = f"{plan.cpu:g}", f"{plan.memory_mb / 1024:g}GB", str(plan.gpu_count)
+    series = "GPU" if plan.gpu_count else "CPU"  # the SDK looks CPU plans up by this prefix
     return {
         "name": plan.sku_name,
+        "code": plan_code(series, plan.sku_name, cpu, memory, gpu),
+        "series": series,
+        "sku_type": plan.sku_name,
+        "is_free": all(price.price_per_hour == 0 for price in plan.prices),
+        # Capacity is checked when a replica is placed (a GPU replica the host cannot hold
+        # waits, saying what is missing), not when plans are listed.
+        "is_inventory_available": True,
         "sku_id": plan.sku_id,
-        "cpu": f"{plan.cpu:g}",
-        "gpu": str(plan.gpu_count),
+        "cpu": cpu,
+        "gpu": gpu,
         "gpu_type": plan.gpu_type,
-        "memory": f"{plan.memory_mb / 1024:g}GB",
+        "memory": memory,
         "disk_gb": plan.disk_gb,
         "locations": list(plan.locations),
         "plans": [
