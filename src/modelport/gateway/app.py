@@ -272,16 +272,16 @@ class Gateway:
         body = await client.read_body(declared, self._max_body)
         payload, model = parse_model(body, self._max_depth)
         route = dialect_paths.resolve_model(self._routes, principal, request.dialect, model)
-        translation = None
         if isinstance(client, ReshapingClient) and request.operation is not None:
             translation = engine_routes.translation(route.framework, request.operation)
-        if translation is None:
-            return route, with_model(payload, body, route.name), request.forward_path
-        asked = {**payload, "model": route.name}
-        forward_body = json.dumps(translation.request(asked)).encode()
-        client.arm(partial(translation.answer, asked))
-        query = request.forward_path.partition("?")[2]
-        return route, forward_body, f"{translation.path}?{query}" if query else translation.path
+            if translation is not None:  # the engine serves it elsewhere, in another shape
+                asked = {**payload, "model": route.name}
+                forward_body = json.dumps(translation.request(asked)).encode()
+                client.arm(partial(translation.answer, asked))
+                query = request.forward_path.partition("?")[2]
+                path = f"{translation.path}?{query}" if query else translation.path
+                return route, forward_body, path
+        return route, with_model(payload, body, route.name), request.forward_path
 
     async def _deepinfra_native(
         self,

@@ -207,3 +207,5 @@ TRANSLATIONS: Mapping[tuple[Framework, Operation], Translation] = {
         "/v1/chat/completions", _responses_to_chat, _chat_to_response
     ),
 }
+# The operations some engine answers in another shape (their answers may need reshaping).
+TRANSLATED = frozenset(operation for _framework, operation in TRANSLATIONS)

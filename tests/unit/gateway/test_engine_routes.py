@@ -207,9 +207,15 @@ def count(answer: dict[str, Any]) -> dict[str, Any]:
     return {"count": len(answer["tokens"])}
 
 
+def reshaping(recorder: Recorder) -> ReshapingClient:
+    client = ReshapingClient(recorder, Operation.TOKENIZE)
+    client.arm(count)
+    return client
+
+
 async def test_the_client_gets_the_reshaped_answer_with_its_new_length() -> None:
     recorder = Recorder()
-    client = ReshapingClient(recorder, count, "tokenize")
+    client = reshaping(recorder)
     upstream_headers = [
         (b"content-type", b"application/json"),
         (b"content-length", b"17"),
@@ -233,7 +239,7 @@ async def test_the_client_gets_the_reshaped_answer_with_its_new_length() -> None
 
 async def test_errors_pass_through_and_a_bad_answer_is_a_502() -> None:
     recorder = Recorder()
-    client = ReshapingClient(recorder, count, "tokenize")
+    client = reshaping(recorder)
     await client.respond(422, [(b"content-length", b"2")], b"{}")
     await client.respond(200, [], b"not json")
     await client.respond(200, [], b'{"other": 1}')
@@ -243,4 +249,40 @@ async def test_errors_pass_through_and_a_bad_answer_is_a_502() -> None:
         assert status == 502
         error = json.loads(body)["error"]
         assert error["code"] == "upstream_bad_answer"
-        assert "tokenize" in error["message"]
+        assert "/tokenize" in error["message"]
+
+
+class Streamed(Recorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.streamed: list[object] = []
+
+    async def start(self, status: int, headers: Headers) -> None:
+        self.streamed.append(status)
+
+    async def send(self, chunk: bytes) -> None:
+        self.streamed.append(chunk)
+
+    async def end(self) -> None:
+        self.streamed.append("end")
+
+
+async def test_unarmed_it_passes_everything_through() -> None:
+    """An engine that serves the operation as asked (vLLM): its answer streams unchanged."""
+    recorder = Streamed()
+    client = ReshapingClient(recorder, Operation.RESPONSES)
+    assert not client.armed
+    await client.respond(200, [(b"content-length", b"2")], b"[]")
+    await client.start(200, [])
+    await client.send(b"data: 1\n\n")
+    await client.end()
+    assert recorder.answers == [(200, [(b"content-length", b"2")], b"[]")]
+    assert recorder.streamed == [200, b"data: 1\n\n", "end"]
+
+
+def test_a_reshaped_answer_is_asked_for_uncompressed() -> None:
+    forward = [("accept-encoding", "gzip"), ("content-type", "application/json")]
+    assert ReshapingClient.identity_encoding(forward) == [
+        ("content-type", "application/json"),
+        ("Accept-Encoding", "identity"),
+    ]
