@@ -508,4 +508,7 @@ async def _stream_chat(client: httpx.AsyncClient, url: str, model: str, token: s
         assert response.headers["content-type"].startswith("text/event-stream")
         async for chunk in response.aiter_raw():
             buffer += chunk
-    return [e.strip() for e in buffer.decode().replace("\r\n", "\n").split("\n\n") if e.strip()]
+    events = [e.strip() for e in buffer.decode().replace("\r\n", "\n").split("\n\n")]
+    # Comments (": ping - ...", which llama.cpp's server sends when a stream runs past 15 s on
+    # a busy machine) are no events: SSE clients skip them.
+    return [e for e in events if e and not e.startswith(":")]
