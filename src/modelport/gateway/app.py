@@ -228,8 +228,8 @@ class Gateway:
             self._metrics.answered(UNROUTED, CLIENT_CLOSED, time.perf_counter() - started)
             return
         forward = incoming.forward
-        if reshaping is not None and reshaping.armed:
-            forward = reshaping.identity_encoding(forward)  # its answer is read, not relayed
+        if (reshaping is not None and reshaping.armed) or isinstance(client, NativeClient):
+            forward = ReshapingClient.identity_encoding(forward)  # the answer is read, not relayed
         request = ProxyRequest(method, forward_path, body, forward, request_id)
         metrics = self._metrics
         metrics.started(route.name)
