@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.routing import Mount
 
 from modelport.api.container import ApiServices
+from modelport.api.error_plumbing import Envelope
 from modelport.domain.dialects import DIALECTS, DialectHome
 from modelport.services.auth import Authenticator
 from modelport.settings import Settings
@@ -37,6 +38,18 @@ def dialects() -> list[Dialect]:
         Dialect(home, import_module(f"modelport.dialects.{home.name}.app").create_app)
         for home in DIALECTS
     ]
+
+
+def management_envelopes() -> tuple[tuple[str, Envelope], ...]:
+    """(path prefix of a dialect's management API, the error envelope it answers in), one per
+    row of the dialect table; each dialect's `errors.ENVELOPE`."""
+    return tuple(
+        (
+            home.management_prefix + "/",
+            import_module(f"modelport.dialects.{home.name}.errors").ENVELOPE,
+        )
+        for home in DIALECTS
+    )
 
 
 def mount_dialects(

@@ -25,22 +25,15 @@ from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
 
-from modelport.api import error_plumbing
 from modelport.api.errors import ENVELOPE as NATIVE
-from modelport.dialects.deepinfra.errors import ENVELOPE as DEEPINFRA
-from modelport.dialects.tensormesh.errors import ENVELOPE as TENSORMESH
-from modelport.dialects.tir.errors import ENVELOPE as TIR
+from modelport.dialects.registry import management_envelopes
 from modelport.server.dispatch import is_gateway_path
 from modelport.settings import Settings
 
 # File descriptors kept back from the connection cap: the store, logs, replica pipes, probes.
 _FD_RESERVE = 128
 # Management API prefixes whose apps answer in their own envelope (the rest: native).
-_ENVELOPES: tuple[tuple[str, error_plumbing.Envelope], ...] = (
-    ("/tir/", TIR),
-    ("/deepinfra/", DEEPINFRA),
-    ("/tensormesh/", TENSORMESH),
-)
+_ENVELOPES = management_envelopes()
 _REASONS = {
     408: b"Request Timeout",
     431: b"Request Header Fields Too Large",

@@ -12,9 +12,15 @@ from fastapi import FastAPI
 from starlette.routing import BaseRoute, Mount, Route
 
 from modelport.api.app import ApiServices, create_app
+from modelport.api.error_plumbing import Envelope
 from modelport.catalog import PlanCatalog
 from modelport.dialects.deepinfra import translate as deepinfra
-from modelport.dialects.registry import DialectMount, dialects, mount_dialects
+from modelport.dialects.registry import (
+    DialectMount,
+    dialects,
+    management_envelopes,
+    mount_dialects,
+)
 from modelport.dialects.tensormesh import translate as tensormesh
 from modelport.dialects.tir import translate as tir
 from modelport.domain.dialects import DIALECTS, INFERENCE_BASES, INFERENCE_PREFIXES, Shape
@@ -64,6 +70,10 @@ def test_the_server_mounts_exactly_the_tables_dialects(api: FastAPI) -> None:
     mounted = [route.path for route in api.router.routes if isinstance(route, DialectMount)]
     assert mounted == [home.management_prefix for home in DIALECTS]
     assert [d.home for d in dialects()] == list(DIALECTS)
+    # Edge refusals (408, 431, ...) come in the envelope of the dialect the path is under.
+    envelopes = management_envelopes()
+    assert [prefix for prefix, _ in envelopes] == [d.management_prefix + "/" for d in DIALECTS]
+    assert all(isinstance(envelope, Envelope) for _, envelope in envelopes)
 
 
 def test_no_management_route_lies_under_an_inference_base(api: FastAPI) -> None:
