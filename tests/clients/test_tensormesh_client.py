@@ -241,6 +241,19 @@ def test_the_inference_client_calls_the_model_at_its_endpoint(
     assert serverless.result["choices"][0]["message"]["content"]
 
 
+def test_tm_infer_chat_finds_the_latest_model_and_the_user_from_the_control_plane(
+    tm: Any, models: dict[str, dict[str, Any]]
+):
+    """`--model @latest` picks the newest MODEL_STATUS_UP model; the X-User-Id comes from
+    whoami, as `tm` derives it when only the control plane token is configured."""
+    request = json.dumps({"messages": [{"role": "user", "content": "Say hello"}], "max_tokens": 8})
+    reply = tm_json(
+        tm, "infer", "chat", "--surface", "on-demand", "--model", "@latest",
+        "--base-url", models[SERVING]["endpoint"], "--api-key", API_KEY, "--json", request,
+    )  # fmt: skip
+    assert reply["model"] == SERVING and reply["choices"][0]["message"]["content"]
+
+
 def test_the_inference_clients_server_routes(
     sdk: ClientDriver, user_id: str, models: dict[str, dict[str, Any]]
 ):
