@@ -268,9 +268,11 @@ def test_the_inference_clients_server_routes(
     assert "Hello" in text["prompt"]
 
 
-def test_deployment_logs_and_metrics(sdk: ClientDriver, models: dict[str, dict[str, Any]]):
+def test_deployment_logs_and_metrics(sdk: ClientDriver, tm: Any, models: dict[str, dict[str, Any]]):
     logs = sdk.call("logs", deployment_id=SERVING, limit=5).result
     assert 0 < len(logs) <= 5 and all(entry["message"] for entry in logs)
+    newest_first = tm_json(tm, "logs", SERVING, "--limit", "5", "--direction", "desc")["logs"]
+    assert 0 < len(newest_first) <= 5  # (the engine logs on: the lines differ from above)
     assert sdk.call("metrics", deployment_id=SERVING).result == []
     assert refused(sdk.attempt("logs", deployment_id="no-such-deployment"), 404)
 
