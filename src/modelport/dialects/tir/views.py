@@ -20,6 +20,8 @@ from modelport.dialects.tir.parts import METRIC_NAMES
 from modelport.dialects.tir.schemas import AutoScalePolicyIn, EndpointRequest
 from modelport.dialects.tir.statuses import tir_status
 from modelport.dialects.tir.translate import EXTENSION
+from modelport.domain import dialects
+from modelport.domain.dialects import Shape
 from modelport.domain.errors import ModelportError
 from modelport.domain.specs import EndpointSpec, Framework
 from modelport.schemas.native import EndpointPublic
@@ -50,7 +52,8 @@ _ECHOED = (
 def inference_url(gateway_base_url: str, project_id: int, endpoint_id: int) -> str:
     """TIR's inference URL shape, served by the gateway."""
     base = gateway_base_url.rstrip("/")
-    return f"{base}/tir/project/p-{project_id}/endpoint/is-{endpoint_id}/"
+    by_id = dialects.TIR.base(Shape.BY_ID)
+    return f"{base}{by_id}/p-{project_id}/endpoint/is-{endpoint_id}/"
 
 
 def extension(spec: EndpointSpec) -> dict[str, Any]:
