@@ -109,6 +109,9 @@ class Site:
             "inference_id": self.tir_id,
             "deploy_id": self.deploy_id,
             "modelId": self.model_id,
+            "deploymentId": self.model_id,  # Tensormesh's deployment logs/metrics
+            "project": self.project_id,  # TIR's SDK-shaped paths: /teams/{team}/projects/{project}
+            "team": 1,
         }
 
 
