@@ -9,7 +9,14 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from modelport.domain.credentials import looks_like_credential
 from modelport.domain.ids import validate_env_name
@@ -164,14 +171,26 @@ class ScaleRule(BaseModel):
 
 
 class AutoscalePolicy(BaseModel):
-    """Scale replicas between min and max by the rules. Stored now; acted on by the autoscaler."""
+    """Scale replicas between min and max by the rules. Stored now; acted on by the autoscaler
+    (autoscaler/policy.py; docs/autoscaling.md says what each field does)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # populate_by_name: the aliases below are extra spellings, the field names stay valid.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     enabled: bool = False
-    min_replicas: int = Field(default=1, ge=0, le=1000)
-    max_replicas: int = Field(default=1, ge=0, le=1000)
+    # TIR's Terraform provider sends the singular spelling.
+    min_replicas: int = Field(
+        default=1, ge=0, le=1000, validation_alias=AliasChoices("min_replicas", "min_replica")
+    )
+    max_replicas: int = Field(
+        default=1, ge=0, le=1000, validation_alias=AliasChoices("max_replicas", "max_replica")
+    )
     stability_period_seconds: float = Field(default=300, ge=0, le=86400)
+    # No scale-down (nor idling to zero) this long after the endpoint started (TIR's
+    # initial_cooldown_period).
+    initial_cooldown_seconds: float = Field(default=0, ge=0, le=86400)
+    # With min_replicas 0: no traffic for this long takes the endpoint to zero replicas.
+    idle_timeout_seconds: float = Field(default=300, ge=1, le=86400)
     rules: list[ScaleRule] = Field(default_factory=list)
 
     @model_validator(mode="after")

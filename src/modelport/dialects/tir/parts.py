@@ -199,6 +199,7 @@ def autoscale(enabled: bool, policy: AutoScalePolicyIn) -> AutoscalePolicy:
         min_replicas=policy.min_replicas,
         max_replicas=policy.max_replicas,
         stability_period_seconds=policy.stability_period,
+        initial_cooldown_seconds=policy.initial_cooldown_period,
         rules=rules,
     )
 

@@ -174,8 +174,8 @@ class AutoScalePolicyIn(TirModel):
         default=1, ge=0, le=1000, validation_alias=AliasChoices("max_replicas", "max_replica")
     )
     stability_period: int = Field(default=300, ge=0, le=86400)  # seconds
-    # Read and sent back by the e2enetworks SDK's upscale/downscale helpers; stored and echoed
-    # (Modelport's autoscaling has no cooldown of its own).
+    # No scale-down this long after the endpoint started (AutoscalePolicy.initial_cooldown_seconds);
+    # the e2enetworks SDK's upscale/downscale helpers read it and send it back.
     initial_cooldown_period: int = Field(default=0, ge=0, le=86400)  # seconds
     rules: list[ScaleRuleIn] = Field(default_factory=list, max_length=20)
 

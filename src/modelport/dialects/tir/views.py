@@ -68,9 +68,8 @@ def current_request(view: EndpointPublic) -> dict[str, Any]:
     request = copy.deepcopy(stored) if isinstance(stored, dict) else _synthesized(view)
     request["replica"] = spec.replicas
     if not _same_autoscale(request, spec):
-        cooldown = request.get("auto_scale_policy", {}).get("initial_cooldown_period", 0)
         request["is_auto_scale_enabled"] = spec.autoscale.enabled
-        request["auto_scale_policy"] = {**_policy(spec), "initial_cooldown_period": cooldown}
+        request["auto_scale_policy"] = _policy(spec)
     details = request.setdefault("custom_endpoint_details", {})
     resource_details = details.setdefault("resource_details", {})
     before = {e.get("key"): e for e in resource_details.get("env_variables", [])}
@@ -116,6 +115,7 @@ def _policy(spec: EndpointSpec) -> dict[str, Any]:
         "min_replicas": spec.autoscale.min_replicas,
         "max_replicas": spec.autoscale.max_replicas,
         "stability_period": round(spec.autoscale.stability_period_seconds),
+        "initial_cooldown_period": round(spec.autoscale.initial_cooldown_seconds),
         "rules": [
             {
                 "metric": METRIC_NAMES[rule.metric],
