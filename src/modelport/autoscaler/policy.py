@@ -123,6 +123,17 @@ class _Proposal:
     why: str  # the detail without the "a -> b" tail
 
 
+def retention(policy: AutoscalePolicy) -> float:
+    """How long a MetricsWindow must keep samples for this policy's rules."""
+    return max(
+        (
+            r.window_seconds + r.watch_period_seconds + (PANIC_STEPS + 1) * r.granularity_seconds
+            for r in policy.rules
+        ),
+        default=60.0,
+    )
+
+
 def decide(
     policy: AutoscalePolicy,
     metrics: EndpointMetrics,
