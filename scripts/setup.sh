@@ -91,15 +91,21 @@ if [ "$dev" = 1 ]; then
     rm -rf .venv-clients
     if [ -n "$py312" ]; then
       "$py312" -m venv .venv-clients
-      flags=()
       echo "$("$py312" --version)" > .venv-clients/INTERPRETER
     else
       "$PYTHON" -m venv .venv-clients
-      flags=(--ignore-requires-python)
       echo "$("$PYTHON" --version) with --ignore-requires-python" > .venv-clients/INTERPRETER
     fi
     echo "==> installing the vendors' clients into .venv-clients ($(cat .venv-clients/INTERPRETER))"
-    .venv-clients/bin/python -m pip install -q "${flags[@]}" $clients_want
+    if [ -n "$py312" ]; then
+      .venv-clients/bin/python -m pip install -q $clients_want
+    else
+      # Only tensormesh itself skips the version check: with the flag on everything, pip picks
+      # dependency releases (numpy, ...) that no longer build for this Python.
+      .venv-clients/bin/python -m pip install -q ${clients_want/tensormesh==0.2.1/} \
+        "aiohttp>=3.11" "click>=8.0" "requests>=2.31" "PyYAML>=6.0"
+      .venv-clients/bin/python -m pip install -q --ignore-requires-python --no-deps tensormesh==0.2.1
+    fi
     echo "$clients_want" > "$clients_stamp"
   fi
 fi

@@ -5,13 +5,15 @@ runs in that venv and performs one named operation per call."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-CLIENTS_VENV = REPO / ".venv-clients"
+# MODELPORT_CLIENTS_VENV: another venv with the same clients (e.g. to try the Python 3.11 one).
+CLIENTS_VENV = Path(os.environ.get("MODELPORT_CLIENTS_VENV") or REPO / ".venv-clients")
 DRIVERS = REPO / "tests" / "clients" / "drivers"
 
 
