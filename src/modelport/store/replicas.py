@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy import Connection, delete, func, insert, literal, select, update
 
 from modelport.domain.errors import Conflict, NotFound
 from modelport.domain.records import LeaseFence, Replica, ReplicaHandle
@@ -113,9 +113,7 @@ class ReplicaRepository(Repository):
             hold_fence(conn, fence)
             row = conn.execute(statement).first()
             if row is None:
-                current = conn.execute(
-                    select(replicas.c.state).where(replicas.c.id == replica_id)
-                ).scalar()
+                current = _state_of(conn, replica_id)
                 if current is None:
                     raise NotFound(f"replica {replica_id} not found")
                 raise Conflict(
@@ -144,9 +142,7 @@ class ReplicaRepository(Repository):
         with self._engine.begin() as conn:
             row = conn.execute(statement).first()
             if row is None:
-                current = conn.execute(
-                    select(replicas.c.state).where(replicas.c.id == replica_id)
-                ).scalar()
+                current = _state_of(conn, replica_id)
                 if current is None:
                     raise NotFound(f"replica {replica_id} not found", field="replica")
                 raise Conflict(f"replica {replica_id} is {current}", field="replica")
@@ -157,3 +153,11 @@ class ReplicaRepository(Repository):
         with self._engine.begin() as conn:
             hold_fence(conn, fence)
             conn.execute(delete(replicas).where(replicas.c.id == replica_id))
+
+
+def _state_of(conn: Connection, replica_id: int) -> str | None:
+    """The replica's stored state, or None if there is no such replica (why a CAS missed)."""
+    state: str | None = conn.execute(
+        select(replicas.c.state).where(replicas.c.id == replica_id)
+    ).scalar()
+    return state
