@@ -380,6 +380,47 @@ def test_a_tir_put_that_changes_nothing_is_refused_like_a_real_change(world: Wor
     assert world.tir(world.member, "PUT", f"{inference_id}/", json={}).status_code == 200
 
 
+def test_a_boolean_is_not_a_number_in_any_api(world: World) -> None:
+    """Lax validation read `true` as 1: `{"replicas": true}` scaled to one replica and a TIR
+    stop carried `async_concurrent_workers: true` through (found by schemathesis)."""
+    native = world.create(world.member, "bool", world.llama(replicas=True))
+    assert native.status_code == 422, native.text
+    assert native.json()["error"]["field"] == "spec.replicas", native.text
+    scaled = world.create(
+        world.member, "bool", world.llama(autoscale={"max_replicas": True, "enabled": True})
+    )
+    assert (
+        scaled.status_code == 422
+        and scaled.json()["error"]["field"] == "spec.autoscale.max_replicas"
+    )
+    assert "bool" not in world.endpoint_names(world.admin)
+
+    created = world.tir(world.member, "POST", json=llamacpp_request(world.gguf, name="tir-bool"))
+    assert created.status_code == 201, created.text
+    inference_id = created.json()["data"]["id"]
+    for body, field in [
+        ({"action": "stop", "async_concurrent_workers": True}, "async_concurrent_workers"),
+        ({"action": "disable_auto_scale", "replicas": False}, "replicas"),
+    ]:
+        resp = world.tir(world.member, "PUT", f"{inference_id}/", json=body)
+        assert resp.status_code == 400, (body, resp.text)
+        assert field in resp.json()["errors"], resp.text
+    assert world.tir(world.member, "GET", f"{inference_id}/").json()["data"]["status"] != "stopped"
+    resp = world.tir(
+        world.member, "POST", json=llamacpp_request(world.gguf, name="tir-b2", replica=True)
+    )
+    assert resp.status_code == 400 and "replica" in resp.json()["errors"], resp.text
+
+    deepinfra = world.call(
+        world.member,
+        "POST",
+        "/deepinfra/deploy/llm",
+        json={"model_name": "acme/b", "gpu": "A100-80GB", "settings": {"min_instances": True}},
+    )
+    assert deepinfra.status_code == 422, deepinfra.text
+    assert deepinfra.json()["detail"][0]["loc"] == ["body", "settings", "min_instances"]
+
+
 def test_a_tir_relative_path_lies_under_disk_path_and_cannot_climb_out(world: World) -> None:
     body = llamacpp_request(Path("m.gguf"), name="tir-relative")
     body["disk_path"] = str(world.models)

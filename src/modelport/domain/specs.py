@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from pydantic import (
     AliasChoices,
-    BaseModel,
     ConfigDict,
     Field,
     field_validator,
@@ -20,6 +19,7 @@ from pydantic import (
 
 from modelport.domain.credentials import looks_like_credential
 from modelport.domain.ids import validate_env_name
+from modelport.domain.numbers import RequestModel
 from modelport.domain.text import Line, Text, check_text
 
 EngineArgValue = str | int | float | bool
@@ -47,7 +47,7 @@ class ProbeProtocol(StrEnum):
     EXEC = "exec"  # run `commands`; exit 0 is success
 
 
-class ProbeSpec(BaseModel):
+class ProbeSpec(RequestModel):
     """A readiness or liveness probe; fields follow TIR's Terraform probe block (seed 001)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -73,7 +73,7 @@ class ProbeSpec(BaseModel):
         return self
 
 
-class ModelSource(BaseModel):
+class ModelSource(RequestModel):
     """Where the weights come from. At most one of hf_id, path, image, model_id is the source."""
 
     model_config = ConfigDict(extra="forbid")
@@ -87,7 +87,7 @@ class ModelSource(BaseModel):
     serve_type: Line | None = None  # "full-model" or "peft-model" (vLLM)
 
 
-class EnvVar(BaseModel):
+class EnvVar(RequestModel):
     """An environment variable for the engine. Secret values are encrypted at rest, never shown.
     A credential-like name (HF_TOKEN, *_API_KEY, *PASSWORD*, ...) is secret whatever `secret`
     says: domain/credentials.py has the one rule every API shares."""
@@ -112,7 +112,7 @@ class EnvVar(BaseModel):
         return self
 
 
-class Mount(BaseModel):
+class Mount(RequestModel):
     """A disk or shared path made available to replicas."""
 
     model_config = ConfigDict(extra="forbid")
@@ -123,7 +123,7 @@ class Mount(BaseModel):
     read_only: bool = False
 
 
-class Resources(BaseModel):
+class Resources(RequestModel):
     """What one replica needs from its host."""
 
     model_config = ConfigDict(extra="forbid")
@@ -150,7 +150,7 @@ class ScaleMetric(StrEnum):
     CPU = "cpu"  # CPU use per replica, percent of its cores (E2E TIR's default metric)
 
 
-class ScaleRule(BaseModel):
+class ScaleRule(RequestModel):
     """One autoscaling rule; fields follow TIR's auto_scale_policy.rules."""
 
     model_config = ConfigDict(extra="forbid")
@@ -170,7 +170,7 @@ class ScaleRule(BaseModel):
         return self
 
 
-class AutoscalePolicy(BaseModel):
+class AutoscalePolicy(RequestModel):
     """Scale replicas between min and max by the rules. Stored now; acted on by the autoscaler
     (autoscaler/policy.py; docs/autoscaling.md says what each field does)."""
 
@@ -200,14 +200,14 @@ class AutoscalePolicy(BaseModel):
         return self
 
 
-class AsyncTargetRoute(BaseModel):
+class AsyncTargetRoute(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     route_name: Line
     route_value: Line
 
 
-class AsyncConfig(BaseModel):
+class AsyncConfig(RequestModel):
     """Queued (async) invocations. Stored now; acted on by the async-invocation work."""
 
     model_config = ConfigDict(extra="forbid")
@@ -219,7 +219,7 @@ class AsyncConfig(BaseModel):
     target_routes: list[AsyncTargetRoute] = Field(default_factory=list)
 
 
-class LogOptions(BaseModel):
+class LogOptions(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     error: bool = True
@@ -228,7 +228,7 @@ class LogOptions(BaseModel):
     verbose_level: int = Field(default=1, ge=0, le=10)
 
 
-class EndpointSpec(BaseModel):
+class EndpointSpec(RequestModel):
     """Everything needed to run an endpoint. Immutable in spirit: a patch yields a new spec."""
 
     model_config = ConfigDict(extra="forbid")

@@ -8,13 +8,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from modelport.domain.ids import MAX_ID, validate_name
+from modelport.domain.numbers import RequestModel
 from modelport.domain.records import EventLevel, ProjectLimits, ReplicaHandle, Role
 from modelport.domain.specs import EndpointSpec
 from modelport.domain.states import DesiredState, EndpointPhase, ReplicaState
 from modelport.domain.text import Line
 
 
-class EndpointCreate(BaseModel):
+class EndpointCreate(RequestModel):
     """POST /api/v1/endpoints. Idempotent: the same name and spec returns the existing endpoint."""
 
     model_config = ConfigDict(extra="forbid")
@@ -28,7 +29,7 @@ class EndpointCreate(BaseModel):
         return validate_name(v)
 
 
-class EndpointUpdate(BaseModel):
+class EndpointUpdate(RequestModel):
     """PATCH /api/v1/endpoints/{name}: spec fields to change, merged into the current spec."""
 
     model_config = ConfigDict(extra="forbid")
@@ -118,7 +119,7 @@ class ActionResult(BaseModel):
     message: str
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Line = Field(min_length=1, max_length=100)
@@ -144,7 +145,7 @@ class TokenList(BaseModel):
     items: list[TokenPublic]
 
 
-class ProjectCreate(BaseModel):
+class ProjectCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
@@ -163,7 +164,7 @@ class ProjectPublic(BaseModel):
     host_access: bool = False  # may put host-reaching content in specs (docs/security.md)
 
 
-class ProjectUpdate(BaseModel):
+class ProjectUpdate(RequestModel):
     """PATCH /api/v1/projects/{name} (server admin only). Limits named are changed (null:
     unlimited), the others kept; host_access grants or revokes the host permission."""
 
@@ -173,7 +174,7 @@ class ProjectUpdate(BaseModel):
     host_access: bool | None = None
 
 
-class ProjectTokenCreate(BaseModel):
+class ProjectTokenCreate(RequestModel):
     """POST /api/v1/projects/{name}/tokens (server admin only): a token of that project."""
 
     model_config = ConfigDict(extra="forbid")

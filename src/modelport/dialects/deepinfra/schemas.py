@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from modelport.domain.numbers import RequestModel
 from modelport.domain.text import Line, Text
 
 MAX_INSTANCES = 100
@@ -53,7 +54,7 @@ class DeployStatus(StrEnum):
     DELETED = "deleted"  # delete requested; torn down, then gone
 
 
-class _Input(BaseModel):
+class _Input(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
+
+from modelport.domain.numbers import RequestModel
 
 REGION_PATTERN = r"^{}_REGION_[A-Z0-9_]+$"
 
@@ -81,7 +83,7 @@ Path = Annotated[str, StringConstraints(max_length=1024), _null_as("")]
 Text = Annotated[str, StringConstraints(max_length=2000), _null_as("")]
 
 
-class TensormeshMessage(BaseModel):
+class TensormeshMessage(RequestModel):
     model_config = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,

@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -20,6 +19,7 @@ from pydantic import (
 )
 
 from modelport.domain.ids import MAX_ID
+from modelport.domain.numbers import RequestModel
 from modelport.domain.text import Line, Text
 
 EngineArg = str | int | float | bool | None
@@ -28,7 +28,7 @@ DEFAULT_DISK_PATH = "/mnt/models"
 TIR_SERVING_PORT = 8080  # the port TIR's containers serve on; probes default to it
 
 
-class TirModel(BaseModel):
+class TirModel(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
     @model_validator(mode="before")
@@ -291,7 +291,7 @@ class AsyncRouteIn(TirModel):
     route_value: Line = Field(min_length=1, max_length=2000)
 
 
-class UpdateRequest(BaseModel):
+class UpdateRequest(RequestModel):
     """The PUT body (seed 004). Endpoint fields of a patch are kept as given (`model_extra`) and
     validated once merged into the endpoint's current configuration."""
 
