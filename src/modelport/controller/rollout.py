@@ -41,7 +41,7 @@ def shape(endpoint: Endpoint, replicas: Sequence[Replica]) -> Shape:
     active = [r for r in replicas if r.state in _USEFULNESS]
     if endpoint.desired_state is not DesiredState.RUNNING:
         return _tear_down(endpoint, active)
-    wanted = endpoint.spec.replicas
+    wanted = endpoint.wanted_replicas
     out = Shape()
     current = [r for r in active if not _outdated(endpoint, r)]
     older = [r for r in active if _outdated(endpoint, r)]

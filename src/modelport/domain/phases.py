@@ -32,7 +32,7 @@ def replica_counts(endpoint: Endpoint, replicas: Sequence[Replica]) -> ReplicaCo
     present = [r for r in replicas if r.state is not ReplicaState.STOPPED]
     current = [r for r in present if r.generation == endpoint.template_generation]
     return ReplicaCounts(
-        wanted=endpoint.spec.replicas,
+        wanted=endpoint.wanted_replicas,
         ready=sum(r.state is ReplicaState.READY for r in current),
         current=len(current),
         older=len(present) - len(current),

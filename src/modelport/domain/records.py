@@ -84,6 +84,21 @@ class Endpoint(_Record):
     desired_state: DesiredState
     created_at: datetime
     updated_at: datetime
+    # The autoscaler's count (None until it decides) and when it last moved it. Not part of
+    # the spec: a scaling decision moves neither generation (no conflict with a user's patch)
+    # nor template (no rollout).
+    scale_target: int | None = None
+    scaled_at: datetime | None = None
+
+    @property
+    def wanted_replicas(self) -> int:
+        """How many replicas should run: the spec's count, or with autoscaling on the
+        autoscaler's target (before its first decision, the spec's count), within min/max."""
+        policy = self.spec.autoscale
+        if not policy.enabled:
+            return self.spec.replicas
+        target = self.spec.replicas if self.scale_target is None else self.scale_target
+        return max(policy.min_replicas, min(policy.max_replicas, target))
 
 
 class ReplicaHandle(_Record):

@@ -55,7 +55,7 @@ def replica_counts(endpoint: Endpoint, replicas: Sequence[Replica]) -> ReplicaCo
 
     running = endpoint.desired_state is DesiredState.RUNNING
     return ReplicaCounts(
-        desired=endpoint.spec.replicas if running else 0,
+        desired=endpoint.wanted_replicas if running else 0,
         ready=count(ReplicaState.READY),
         starting=count(ReplicaState.STARTING),
         pending=count(ReplicaState.PENDING),

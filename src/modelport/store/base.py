@@ -127,6 +127,20 @@ class Store(Protocol):
         """
         ...
 
+    def set_scale_target(
+        self,
+        endpoint_id: int,
+        *,
+        expected: int | None,
+        target: int,
+        now: datetime,
+        fence: LeaseFence | None = None,
+    ) -> Endpoint:
+        """The autoscaler's compare-and-set on `scale_target` (None matches an unset one):
+        Conflict if another decision moved it first, NotFound if the endpoint is gone. Touches
+        neither generation nor spec, so it never conflicts with a user's patch."""
+        ...
+
     def delete_endpoint(self, endpoint_id: int, *, fence: LeaseFence | None = None) -> None:
         """Remove the endpoint with its replicas and events. NotFound if absent."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -124,6 +125,37 @@ class EndpointRepository(Repository):
                     f"endpoint changed meanwhile: generation is {current}, "
                     f"not {expected_generation}",
                     field="generation",
+                )
+        return endpoint_from_row(row)
+
+    def set_scale_target(
+        self,
+        endpoint_id: int,
+        *,
+        expected: int | None,
+        target: int,
+        now: datetime,
+        fence: LeaseFence | None = None,
+    ) -> Endpoint:
+        column = endpoints.c.scale_target
+        matches = column.is_(None) if expected is None else column == expected
+        with self._engine.begin() as conn:
+            hold_fence(conn, fence)
+            row = conn.execute(
+                update(endpoints)
+                .where(endpoints.c.id == endpoint_id, matches)
+                .values(scale_target=target, scaled_at=now)
+                .returning(*endpoints.c)
+            ).first()
+            if row is None:
+                current = conn.execute(
+                    select(endpoints.c.id, column).where(endpoints.c.id == endpoint_id)
+                ).first()
+                if current is None:
+                    raise NotFound(f"endpoint {endpoint_id} not found")
+                raise Conflict(
+                    f"scale target changed meanwhile: it is {current[1]}, not {expected}",
+                    field="scale_target",
                 )
         return endpoint_from_row(row)
 

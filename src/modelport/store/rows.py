@@ -58,6 +58,8 @@ def endpoint_from_row(row: Row[tuple[object, ...]]) -> Endpoint:
         desired_state=DesiredState(m["desired_state"]),
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        scale_target=m["scale_target"],
+        scaled_at=m["scaled_at"],
     )
 
 

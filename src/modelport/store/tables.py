@@ -78,6 +78,9 @@ endpoints = Table(
     Column("desired_state", String(16), nullable=False),  # DesiredState value
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The autoscaler's replica count (None: not set yet) and when it last changed it.
+    Column("scale_target", Integer, nullable=True),
+    Column("scaled_at", UtcDateTime, nullable=True),
     UniqueConstraint("project_id", "name"),
     sqlite_autoincrement=True,
 )

@@ -127,3 +127,24 @@ def test_delete_removes_replicas_and_events(
     assert store.list_replicas(include_stopped=True) == [kept]
     with pytest.raises(NotFound):
         store.delete_endpoint(endpoint.id)
+
+
+def test_scale_target_is_a_compare_and_set_apart_from_the_generation(
+    store: SqlStore, endpoint: Endpoint, clock: FakeClock
+) -> None:
+    assert endpoint.scale_target is None
+    first = store.set_scale_target(endpoint.id, expected=None, target=3, now=clock.now())
+    assert (first.scale_target, first.scaled_at) == (3, clock.now())
+    assert (first.generation, first.template_generation) == (
+        endpoint.generation,
+        endpoint.template_generation,
+    )
+    with pytest.raises(Conflict) as stale:  # a second decision made from the same reading
+        store.set_scale_target(endpoint.id, expected=None, target=5, now=clock.now())
+    assert stale.value.field == "scale_target"
+    assert store.get_endpoint_any_project(endpoint.id).scale_target == 3
+    assert (
+        store.set_scale_target(endpoint.id, expected=3, target=0, now=clock.now()).scale_target == 0
+    )
+    with pytest.raises(NotFound):
+        store.set_scale_target(endpoint.id + 99, expected=None, target=1, now=clock.now())

@@ -217,7 +217,7 @@ def to_out(endpoint: Endpoint, phase: EndpointPhase, replicas: Sequence[Replica]
     assert ext is not None, "only DeepInfra endpoints are shown here"
     config = ext.get("config") or {}
     weights = config.get("weights")
-    state = condition(phase, replicas, endpoint.spec.replicas)
+    state = condition(phase, replicas, endpoint.wanted_replicas)
     return DeployOut(
         deploy_id=ext["deploy_id"],
         model_name=ext["model_name"],
