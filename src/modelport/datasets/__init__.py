@@ -1,0 +1,1 @@
+"""Dataset storage: the one place that touches the filesystem or fsspec for datasets."""
