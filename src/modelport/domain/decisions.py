@@ -34,6 +34,7 @@ class EventReason(StrEnum):
     LAUNCH_FAILED = "LaunchFailed"  # the runtime cannot run the plan (permanent error)
     LAUNCH_DEFERRED = "LaunchDeferred"  # the runtime asked to retry later (temporary error)
     RECONCILE_ERROR = "ReconcileError"  # an unexpected error while reconciling the endpoint
+    SCALED = "Scaled"  # the autoscaler changed the replica count; the message says why
 
 
 def state_reason(reason: EventReason, message: str) -> str:
