@@ -20,6 +20,12 @@ from functools import partial
 from modelport import __version__
 from modelport.domain.errors import NotFound, Unauthorized
 from modelport.gateway import deepinfra_native, dialect_paths, engine_routes
+from modelport.gateway.async_hook import (
+    AsyncIntake,
+    intake_headers,
+    is_async_target,
+    split_async_path,
+)
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.dialect_paths import DIALECT_PREFIXES, Kind, parse_dialect_path
 from modelport.gateway.downstream import AsgiClient, ClientSide
@@ -73,8 +79,10 @@ class Gateway:
         balancer: Balancer,
         metrics: GatewayMetrics,
         settings: Settings,
+        async_intake: AsyncIntake | None = None,
     ) -> None:
         self._store = store
+        self._intake = async_intake  # queued invocations (gateway/async_hook.py); None: off
         self._auth = authenticator
         self._routes = route_table
         self._metrics = metrics
@@ -162,10 +170,19 @@ class Gateway:
         method: str = scope["method"]
         declared = incoming.content_length
         reshaping: ReshapingClient | None = None
+        queued = False  # handed to the async intake instead of a replica
         try:
             if path.startswith(ENDPOINTS_PREFIX):
                 name, forward_path = _split_endpoint_path(scope)
                 route = self._resolve(principal, name)
+                async_path = split_async_path(forward_path)
+                if async_path is not None:
+                    if self._intake is None:
+                        raise NotFound("asynchronous invocations are not enabled on this server")
+                    if method != "POST":
+                        raise BadRequest(f"{ENDPOINTS_PREFIX}{name}/async/... takes POST",
+                                         "method_not_allowed")  # fmt: skip
+                    forward_path, queued = async_path, True
                 body = await client.read_body(declared, self._max_body)
             elif path in MODEL_IN_BODY_PATHS:
                 if method != "POST":
@@ -198,6 +215,11 @@ class Gateway:
                 route, body, forward_path = await self._dialect_route(
                     principal, dialect, method, declared, client
                 )
+                queued = (
+                    dialect.kind is Kind.BY_ID
+                    and self._intake is not None
+                    and is_async_target(route, method, forward_path)
+                )
             else:
                 raise NotFound(f"no gateway route for {path}")
         except NotFound as exc:
@@ -226,6 +248,17 @@ class Gateway:
             return
         except ClientGone:
             self._metrics.answered(UNROUTED, CLIENT_CLOSED, time.perf_counter() - started)
+            return
+        if queued:
+            assert self._intake is not None  # `queued` is only set with an intake
+            answer = await self._intake.submit(
+                principal, route, method, forward_path, body, intake_headers(scope["headers"]),
+                request_id,
+            )  # fmt: skip
+            await respond_json(
+                client, answer.status, answer.body_json, request_id, list(answer.headers)
+            )
+            self._metrics.answered(route.name, answer.status, time.perf_counter() - started)
             return
         forward = incoming.forward
         if (reshaping is not None and reshaping.armed) or isinstance(client, NativeClient):
@@ -348,6 +381,7 @@ def create_gateway(
     balancer: Balancer,
     metrics: GatewayMetrics,
     settings: Settings,
+    async_intake: AsyncIntake | None = None,
 ) -> Gateway:
     """The gateway ASGI app; the caller runs its `startup()` / `shutdown()`."""
-    return Gateway(store, authenticator, route_table, balancer, metrics, settings)
+    return Gateway(store, authenticator, route_table, balancer, metrics, settings, async_intake)

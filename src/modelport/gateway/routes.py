@@ -19,7 +19,7 @@ from typing import Protocol
 
 from modelport.domain.errors import PermanentError
 from modelport.domain.records import Endpoint, Replica
-from modelport.domain.specs import Framework
+from modelport.domain.specs import AsyncConfig, Framework
 from modelport.domain.states import DesiredState
 from modelport.gateway.aliases import DIALECT_NAMES, DialectNames, explicit_names
 
@@ -53,6 +53,9 @@ class EndpointRoute:
     created: int  # unix seconds, shown by /v1/models
     # The engine: which paths and shapes its replicas serve (gateway/engine_routes.py).
     framework: Framework = Framework.CUSTOM
+    # Queued invocations (gateway/async_hook.py): on, and the TIR URL tails that are queued.
+    async_enabled: bool = False
+    async_paths: frozenset[str] = frozenset()
 
 
 AliasKey = tuple[str, int, str]  # (dialect, project id, model name as its clients send it)
@@ -98,6 +101,8 @@ def build_snapshot(
             max_concurrency=endpoint.spec.max_concurrency,
             created=int(endpoint.created_at.timestamp()),
             framework=endpoint.spec.framework,
+            async_enabled=endpoint.spec.async_config.enabled,
+            async_paths=_async_paths(endpoint.spec.async_config),
         )
         by_name[(endpoint.project_id, endpoint.name)] = route
         by_id[endpoint.id] = route
@@ -112,6 +117,14 @@ def build_snapshot(
         by_alias,
         listed,
         frozenset(clashes),
+    )
+
+
+def _async_paths(config: AsyncConfig) -> frozenset[str]:
+    """Target routes as a TIR URL's tail reads them: one leading "/", no query."""
+    return frozenset(
+        "/" + route.route_value.strip().lstrip("/").partition("?")[0]
+        for route in config.target_routes
     )
 
 
