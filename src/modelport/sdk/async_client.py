@@ -11,6 +11,7 @@ import httpx
 
 from modelport.domain.records import Role
 from modelport.domain.specs import EndpointSpec
+from modelport.schemas.autoscale import AutoscaleStatus
 from modelport.schemas.native import (
     ActionResult,
     EndpointCreated,
@@ -176,3 +177,15 @@ class AsyncClient(ClientBase):
     ) -> TokenCreated:
         """Server admin only: a token of `project`, shown once."""
         return await self.send(calls.create_project_token(project, name, role))
+
+    # --- autoscale ------------------------------------------------------------------------
+    async def autoscale_status(self, name: str, decisions: int = 10) -> AutoscaleStatus:
+        """Policy, the autoscaler's target, the wanted count, replicas and recent decisions."""
+        return await self.send(calls.autoscale_status(name, decisions))
+
+    async def set_autoscale(
+        self, name: str, changes: Mapping[str, Any], generation: int | None = None
+    ) -> EndpointPublic:
+        """Change spec.autoscale (e.g. {"enabled": True, "min_replicas": 0}); replicas keep
+        running. `rules` is replaced whole when given."""
+        return await self.send(calls.set_autoscale(name, changes, generation))

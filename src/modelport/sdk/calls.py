@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from modelport.domain.records import Role
 from modelport.domain.specs import EndpointSpec
+from modelport.schemas.autoscale import AutoscaleStatus
 from modelport.schemas.native import (
     ActionResult,
     EndpointCreated,
@@ -184,3 +185,16 @@ def create_project_token(
 ) -> ApiCall[TokenCreated]:
     body = {"name": name, "role": str(role)}
     return ApiCall("POST", f"{_project(project)}/tokens", _model(TokenCreated), body=body)
+
+
+# --- autoscale (GET .../autoscale; set through patch_endpoint's spec.autoscale) -------------
+def autoscale_status(name: str, decisions: int = 10) -> ApiCall[AutoscaleStatus]:
+    params = {"decisions": decisions}
+    return ApiCall("GET", f"{_endpoint(name)}/autoscale", _model(AutoscaleStatus), params=params)
+
+
+def set_autoscale(
+    name: str, changes: Mapping[str, Any], generation: int | None = None
+) -> ApiCall[EndpointPublic]:
+    """Merge `changes` into spec.autoscale (rules, a list, are replaced whole); no rollout."""
+    return patch_endpoint(name, {"autoscale": dict(changes)}, generation)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 
 from modelport.api.deps import CurrentPrincipal, Services
 from modelport.api.routes.endpoints import EndpointName
+from modelport.domain.decisions import EventReason
 from modelport.domain.phases import derive_phase
 from modelport.domain.records import Event
 from modelport.schemas.autoscale import AutoscaleStatus, ScaleDecision
@@ -23,8 +24,8 @@ from modelport.services.endpoints import MAX_EVENTS_PAGE, EndpointService
 
 router = APIRouter(prefix="/endpoints", tags=["autoscale"])
 
-# The event reason the controller's autoscaler writes, one event per change of the target.
-SCALED_REASON = "Scaled"
+# The event the controller's autoscaler writes, one per change of the target.
+SCALED_REASON = EventReason.SCALED.value
 MAX_DECISIONS = 100
 # "concurrency 7.5/replica > target 4 over 10 s: 2 -> 4": the inputs, then from -> to.
 _MOVE = re.compile(r"^(?P<detail>.*?)[:;,]?\s*(?P<src>\d+)\s*->\s*(?P<dst>\d+)\s*$", re.DOTALL)
