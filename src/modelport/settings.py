@@ -37,9 +37,6 @@ class Settings(BaseSettings):
     backoff_initial: float = 1.0  # first crash-restart delay, doubled each time
     backoff_max: float = 60.0  # cap on the crash-restart delay
     upstream_timeout: float = 600.0  # seconds a proxied request may take
-    # Longest the gateway holds a request for an endpoint with no READY replica (e.g. scaled to
-    # zero) while one starts; then 503 with Retry-After (gateway/hold.py).
-    hold_timeout: float = Field(default=300.0, gt=0)
     # Gateway requests served straight from the HTTP protocol, skipping the ASGI cycle
     # (server/fast_protocol.py); False serves them through the ASGI dispatcher instead.
     gateway_fast_path: bool = True

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from modelport.domain.datasets import Dataset, StorageKind, StorageOptions
 from modelport.domain.records import (
     Endpoint,
     Event,
@@ -210,6 +211,33 @@ class Store(Protocol):
         self, endpoint_id: int, *, after_id: int = 0, limit: int = 200
     ) -> Sequence[Event]:
         """Oldest first, ids greater than after_id."""
+        ...
+
+    # --- datasets (where async results land) ---------------------------------------------
+    def create_dataset(
+        self,
+        project_id: int,
+        name: str,
+        kind: StorageKind,
+        url: str,
+        *,
+        options: StorageOptions | None = None,
+        sealed_credentials: str | None = None,
+    ) -> Dataset:
+        """Conflict if the project has a dataset of this name."""
+        ...
+
+    def get_dataset(self, project_id: int, dataset_id: int) -> Dataset: ...  # NotFound
+
+    def get_dataset_by_name(self, project_id: int, name: str) -> Dataset: ...  # NotFound
+
+    def list_datasets(self, project_id: int) -> Sequence[Dataset]: ...
+
+    def delete_dataset(
+        self, project_id: int, dataset_id: int, *, admit: Admission | None = None
+    ) -> None:
+        """NotFound if absent. `admit` judges the project's endpoints first, under the lock
+        endpoint changes take (e.g. refuses while an endpoint's async_config uses it)."""
         ...
 
     # --- leader lease -------------------------------------------------------------------

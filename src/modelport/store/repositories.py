@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from modelport.clock import Clock, SystemClock
 from modelport.store.base import Store
+from modelport.store.datasets import DatasetRepository
 from modelport.store.endpoints import EndpointRepository
 from modelport.store.engine import make_engine
 from modelport.store.events import EventRepository
@@ -22,6 +23,7 @@ class SqlStore(
     ReplicaRepository,
     EventRepository,
     LeaseRepository,
+    DatasetRepository,
     Store,  # explicit, so mypy checks every signature against the protocol
 ):
     """Thread-safe: every call takes its own pooled connection and transaction.

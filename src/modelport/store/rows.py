@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Row
 
+from modelport.domain.datasets import Dataset, StorageKind, StorageOptions
 from modelport.domain.records import (
     Endpoint,
     Event,
@@ -93,5 +94,19 @@ def event_from_row(row: Row[tuple[object, ...]]) -> Event:
         level=EventLevel(m["level"]),
         reason=m["reason"],
         message=m["message"],
+        created_at=m["created_at"],
+    )
+
+
+def dataset_from_row(row: Row[tuple[object, ...]]) -> Dataset:
+    m = row._mapping
+    return Dataset(
+        id=m["id"],
+        project_id=m["project_id"],
+        name=m["name"],
+        kind=StorageKind(m["kind"]),
+        url=m["url"],
+        options=StorageOptions.model_validate_json(m["options"]),
+        sealed_credentials=m["sealed_credentials"],
         created_at=m["created_at"],
     )

@@ -154,3 +154,19 @@ leases = Table(
     # Fencing token: grows whenever the lease changes hands; writes carry it.
     Column("generation", Integer, nullable=False, default=0),
 )
+
+# Where a project's async results land (issue 8); credentials sealed with the SecretBox.
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(63), nullable=False),
+    Column("kind", String(16), nullable=False),  # StorageKind value
+    Column("url", Text, nullable=False),  # absolute directory (local) or fsspec URL
+    Column("options", Text, nullable=False),  # StorageOptions JSON (not secret)
+    Column("sealed_credentials", Text, nullable=True),  # StorageCredentials JSON, sealed
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("project_id", "name"),
+    sqlite_autoincrement=True,
+)
