@@ -9,7 +9,6 @@ refused one (LeaseLost) ends the tick and demotes it to standby.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -19,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 from modelport.clock import Clock
 from modelport.controller.apply import Applier
+from modelport.controller.autoscale import Autoscaler, BacklogLookup, LoadSource, no_load
 from modelport.controller.capacity import GpuPool
 from modelport.controller.facts import PlannerPolicy
 from modelport.controller.lease import LeaseKeeper
@@ -38,6 +38,9 @@ from modelport.store.base import Store
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "controller"
+# Woken ticks (poke, a probe that ended) come at most this often, so a burst of pokes (every
+# request held at zero) does not turn into a busy loop.
+MIN_TICK_GAP = 0.02
 
 
 class Controller:
@@ -53,6 +56,8 @@ class Controller:
         adapters: AdapterLookup = get_adapter,
         policy: PlannerPolicy | None = None,
         on_routes_changed: Callable[[], None] = lambda: None,
+        load: LoadSource = no_load,
+        backlog: BacklogLookup | None = None,
     ) -> None:
         self._store = store
         self._runtime = runtime
@@ -61,7 +66,9 @@ class Controller:
         self._policy = policy or PlannerPolicy.from_settings(settings)
         self.holder_id = holder_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._lease = LeaseKeeper(store, LEASE_NAME, self.holder_id, clock, self._interval)
-        self._probes = ProbeRunner(runtime, clock, unseal=box.decrypt)  # sends replica keys
+        self._wake = asyncio.Event()
+        # Probes send replica keys; an outcome that may move a replica wakes the loop at once.
+        self._probes = ProbeRunner(runtime, clock, unseal=box.decrypt, on_news=self.poke)
         self._probe_specs = probe_specs = ProbeSpecs(adapters, box)
         self._observer = Observer(runtime, self._probes, probe_specs, inflight or _none_inflight)
         self._applier = Applier(
@@ -77,21 +84,48 @@ class Controller:
             on_routes_changed,
             self._lease.fence,
         )
+        self._autoscaler = Autoscaler(
+            store,
+            clock,
+            self._lease.fence,
+            self._applier.event,
+            interval=self._interval,
+            unseal=box.decrypt,
+            load=load,
+            backlog=backlog,
+        )
         self._reported: dict[int, str] = {}  # endpoint id -> the error already reported
         self._term: int | None = None  # the lease generation this controller leads with
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick every reconcile_interval while holding the lease, until `stop` is set."""
+        loop = asyncio.get_running_loop()
         try:
             while not stop.is_set():
+                began = loop.time()
+                self._wake.clear()  # a poke from now on means another tick
                 try:
                     await self.tick_if_leader()
                 except Exception:
                     log.exception("controller tick failed; trying again next tick")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self._interval)
+                await self._pause(stop)
+                await asyncio.sleep(max(0.0, began + MIN_TICK_GAP - loop.time()))
         finally:
             await self._release_lease()
+
+    def poke(self, _endpoint_id: int | None = None) -> None:
+        """Tick now instead of at the next interval: a request waits for an endpoint with no
+        READY replica (scale from zero), or a probe ended. Call it on the loop's thread."""
+        self._wake.set()
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        """Until the next tick is due, `stop` is set or someone pokes."""
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waits, timeout=self._interval, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
 
     async def tick_if_leader(self) -> bool:
         """Take or renew the lease; tick if it is ours. True if this controller acted all tick."""
@@ -119,8 +153,11 @@ class Controller:
         for replica in replicas:
             by_endpoint[replica.endpoint_id].append(replica)
         gpus = _gpu_pool(self._runtime.gpu_inventory(), endpoints, by_endpoint)
+        self._autoscaler.collect(endpoints)
         for endpoint in endpoints:
             await self._lease.keep()
+            # Before reconciling, so a new replica count is planned in this same tick.
+            endpoint = await self._autoscale(endpoint, by_endpoint[endpoint.id])
             try:
                 gpus = await self._reconcile(endpoint, by_endpoint[endpoint.id], gpus)
             except LeaseLost:
@@ -133,6 +170,7 @@ class Controller:
         self._probes.forget_all_but(known)
         self._probe_specs.prune(known, endpoints)
         self._applier.forget_stops_but(known)
+        self._autoscaler.forget_all_but(known, {e.id for e in endpoints})
 
     async def wait_for_stops(self) -> None:
         """Until every replica stop begun so far has ended (bounded by the grace period)."""
@@ -148,6 +186,7 @@ class Controller:
         in its old state, and the next controller stops it again."""
         await self._applier.close()
         await self._probes.close()
+        await self._autoscaler.close()
 
     def _enter_term(self, term: int | None) -> None:
         """Lead with lease generation `term`, or stand by (None). Stops and probes begun in an
@@ -160,7 +199,18 @@ class Controller:
             log.info("controller %s leads (lease generation %d)", self.holder_id, term)
         self._applier.abandon_stops()
         self._probes.abandon()  # counters too: the new term counts from zero
+        self._autoscaler.reset()  # what it remembered may be stale: start cautious
         self._term = term
+
+    async def _autoscale(self, endpoint: Endpoint, replicas: Sequence[Replica]) -> Endpoint:
+        """The endpoint after the autoscaler's decision; its failure never stops reconciling."""
+        try:
+            return await self._autoscaler.scale(endpoint, replicas)
+        except LeaseLost:
+            raise
+        except Exception:
+            log.exception("autoscaling endpoint %s (id %d) failed", endpoint.name, endpoint.id)
+            return endpoint
 
     async def _reconcile(
         self, endpoint: Endpoint, replicas: Sequence[Replica], gpus: GpuPool

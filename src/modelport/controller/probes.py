@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 
 import aiohttp
 
@@ -120,11 +121,19 @@ class ProbeRunner:
     and keeps counters of their finished outcomes."""
 
     def __init__(
-        self, runtime: RuntimeBackend, clock: Clock, unseal: Callable[[str], str] = str
+        self,
+        runtime: RuntimeBackend,
+        clock: Clock,
+        unseal: Callable[[str], str] = str,
+        on_news: Callable[[], None] = lambda: None,
     ) -> None:
         self._runtime = runtime
         self._clock = clock
         self._unseal = unseal  # opens a handle's sealed replica key
+        # Called when an attempt ends with an outcome that may move its replica (a STARTING one
+        # passed readiness, a READY one failed a probe): the loop counts it without waiting a
+        # tick, which is most of a cold start's overhead.
+        self._on_news = on_news
         self._tracked: dict[int, _Tracked] = {}
         self._ending: set[asyncio.Task[ProbeOutcome]] = set()  # cancelled, not yet ended
         self._session: aiohttp.ClientSession | None = None
@@ -225,9 +234,20 @@ class ProbeRunner:
             return
         assert replica.handle is not None
         counter.last_run = now
-        counter.running = asyncio.create_task(
+        counter.running = task = asyncio.create_task(
             self._attempt(replica.handle, probe), name=f"{kind} probe of replica {replica.id}"
         )
+        serving = replica.state is ReplicaState.READY
+        task.add_done_callback(partial(self._ended, kind is ProbeKind.READINESS and not serving))
+
+    def _ended(self, news_if_ok: bool, task: asyncio.Task[ProbeOutcome]) -> None:
+        """A finished attempt is news when it passed a probe that was failing the replica, or
+        failed one of a READY replica."""
+        if task.cancelled():
+            return
+        ok = task.exception() is None and task.result().ok
+        if ok == news_if_ok:
+            self._on_news()
 
     async def _attempt(self, handle: ReplicaHandle, probe: ProbeSpec) -> ProbeOutcome:
         try:

@@ -1,0 +1,141 @@
+"""Scraping engine gauges (`custom` autoscaling rules) from READY replicas' Prometheus route.
+
+A scrape never holds up a tick: one that is due runs as a task (at most one in flight per
+replica) and hands what it read to a sink (the autoscaler's MetricsWindow) when it ends. The
+request carries the replica's key, as the proxy's and the probes' do: engines require it of
+every caller. A replica that answers no such metric (llama.cpp without `--metrics`, a 404)
+simply contributes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
+from modelport.clock import Clock
+from modelport.domain.records import Replica, ReplicaHandle
+from modelport.domain.states import ReplicaState
+
+log = logging.getLogger(__name__)
+
+METRICS_PATH = "/metrics"  # vLLM, SGLang, TGI, llama.cpp (with --metrics) all serve it here
+_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSample:
+    endpoint: str  # str(endpoint_id), as the window keys endpoints
+    replica: str  # str(replica_id): one source per replica
+    name: str
+    at: float  # monotonic seconds when the answer came
+    value: float  # the sum over the metric's label sets
+
+
+EngineSink = Callable[[EngineSample], None]
+
+
+def read_gauges(text: str, names: Collection[str]) -> dict[str, float]:
+    """The named metrics' values in a Prometheus text page, each summed over its label sets."""
+    found: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in names:
+                found[sample.name] = found.get(sample.name, 0.0) + sample.value
+    return found
+
+
+class EngineScraper:
+    def __init__(self, clock: Clock, sink: EngineSink, unseal: Callable[[str], str]) -> None:
+        self._clock = clock
+        self._sink = sink
+        self._unseal = unseal  # opens a handle's sealed replica key
+        self._last: dict[int, float] = {}  # replica id -> monotonic start of its last scrape
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._session: aiohttp.ClientSession | None = None
+
+    def due(
+        self,
+        endpoint_id: int,
+        replicas: Sequence[Replica],
+        names: Collection[str],
+        every: float,
+    ) -> None:
+        """Start a scrape of each READY replica whose last one began `every` seconds ago."""
+        now = self._clock.monotonic()
+        for replica in replicas:
+            if replica.state is not ReplicaState.READY or replica.handle is None:
+                continue
+            if replica.id in self._running:
+                continue  # a slow engine is not asked again before it answered
+            last = self._last.get(replica.id)
+            if last is not None and now - last < every:
+                continue
+            self._last[replica.id] = now
+            task = asyncio.create_task(
+                self._scrape(str(endpoint_id), replica.id, replica.handle, tuple(names)),
+                name=f"metrics scrape of replica {replica.id}",
+            )
+            self._running[replica.id] = task
+            task.add_done_callback(partial(self._ended, replica.id))
+
+    def _ended(self, replica_id: int, _task: asyncio.Task[None]) -> None:
+        self._running.pop(replica_id, None)
+
+    def forget_all_but(self, replica_ids: set[int]) -> None:
+        for gone in set(self._last) - replica_ids:
+            self._last.pop(gone, None)
+            task = self._running.pop(gone, None)
+            if task is not None:
+                task.cancel()
+
+    async def wait(self) -> None:
+        """Until every scrape started so far has ended (each bounded by its timeout)."""
+        await asyncio.gather(*self._running.values(), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in self._running.values():
+            task.cancel()
+        await self.wait()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _scrape(
+        self, endpoint: str, replica_id: int, handle: ReplicaHandle, names: tuple[str, ...]
+    ) -> None:
+        text = await self._fetch(handle)
+        if text is None:
+            return
+        try:
+            values = read_gauges(text, names)
+        except ValueError:
+            log.debug("replica %d: unparseable %s page", replica_id, METRICS_PATH)
+            return
+        at = self._clock.monotonic()
+        for name, value in values.items():
+            self._sink(EngineSample(endpoint, str(replica_id), name, at, value))
+
+    async def _fetch(self, handle: ReplicaHandle) -> str | None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        sealed = handle.sealed_key
+        headers = {} if sealed is None else {"Authorization": f"Bearer {self._unseal(sealed)}"}
+        host = f"[{handle.host}]" if ":" in handle.host else handle.host
+        try:
+            async with self._session.get(
+                f"http://{host}:{handle.port}{METRICS_PATH}",
+                timeout=aiohttp.ClientTimeout(total=_TIMEOUT_SECONDS),
+                allow_redirects=False,
+                headers=headers,
+            ) as resp:
+                if resp.status >= 400:
+                    return None
+                return await resp.text()
+        except (TimeoutError, aiohttp.ClientError, OSError, UnicodeDecodeError):
+            return None
