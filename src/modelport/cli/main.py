@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from modelport.cli import deploy, endpoints, observe, projects, replicas, server_cmd, tokens
+from modelport.cli import (
+    autoscale,
+    deploy,
+    endpoints,
+    observe,
+    projects,
+    replicas,
+    server_cmd,
+    tokens,
+)
 from modelport.cli.context import Options
 
 app = typer.Typer(
@@ -46,6 +55,7 @@ app.command("stop")(endpoints.stop)
 app.command("start")(endpoints.start)
 app.command("restart")(endpoints.restart)
 app.command("delete")(endpoints.delete)
+app.command("autoscale")(autoscale.autoscale)
 app.add_typer(replicas.replicas_app, name="replicas")
 app.command("events")(observe.events)
 app.command("logs")(observe.logs)
