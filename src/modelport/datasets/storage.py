@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 from modelport.domain.datasets import Dataset, StorageCredentials, StorageKind
-from modelport.domain.errors import InvalidSpec, PermanentError
+from modelport.domain.errors import InvalidSpec, PermanentError, TemporaryError
 from modelport.security.secrets import SecretBox
 
 MAX_KEY_LENGTH = 1024
@@ -123,6 +125,19 @@ class LocalStorage:
         return sorted(keys)
 
 
+@contextmanager
+def _remote_errors(url: str) -> Iterator[None]:
+    """The object store's refusals as domain errors (no credentials in any message)."""
+    try:
+        yield
+    except PermissionError as exc:
+        raise PermanentError(f"dataset storage {url} refused access: {exc}") from exc
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise TemporaryError(f"dataset storage {url} is unavailable: {exc}", delay=5.0) from exc
+
+
 class FsspecStorage:
     """Objects under an fsspec URL (s3://bucket/prefix, ...), through fsspec's filesystem."""
 
@@ -135,19 +150,23 @@ class FsspecStorage:
             raise PermanentError(f"cannot open dataset url: {exc}") from exc
         self._fs = fs
         self._root = root.rstrip("/")
+        self._url = url
 
     def _path(self, key: str) -> str:
         return f"{self._root}/{key}"
 
     def write(self, key: str, data: bytes) -> str:
         path = self._path(check_key(key))
-        self._fs.pipe_file(path, data)  # one PUT on S3 for result-sized objects: atomic
+        with _remote_errors(self._url):
+            self._fs.pipe_file(path, data)  # one PUT on S3 for result-sized objects: atomic
         self._fs.invalidate_cache(path)
         return str(self._fs.unstrip_protocol(path))
 
     def read(self, key: str) -> bytes | None:
+        path = self._path(check_key(key))
         try:
-            data = self._fs.cat_file(self._path(check_key(key)))
+            with _remote_errors(self._url):
+                data = self._fs.cat_file(path)
         except FileNotFoundError:
             return None
         return bytes(data)
@@ -155,7 +174,8 @@ class FsspecStorage:
     def exists(self, key: str) -> bool:
         path = self._path(check_key(key))
         self._fs.invalidate_cache(path)
-        return bool(self._fs.isfile(path))
+        with _remote_errors(self._url):
+            return bool(self._fs.isfile(path))
 
     def list(self, prefix: str) -> list[str]:
         check_prefix(prefix)
@@ -163,7 +183,8 @@ class FsspecStorage:
         start = self._path(base) if base else self._root
         self._fs.invalidate_cache(start)
         try:
-            found = self._fs.find(start)
+            with _remote_errors(self._url):
+                found = self._fs.find(start)
         except FileNotFoundError:
             return []
         cut = len(self._root) + 1
