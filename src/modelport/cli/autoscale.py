@@ -202,7 +202,9 @@ def status_view(status: AutoscaleStatus) -> Table:
     )
     for index, d in enumerate(status.decisions):
         move = "" if d.from_replicas is None else f"{d.from_replicas} -> {d.to_replicas}  "
-        table.add_row("decisions" if index == 0 else "", f"{render.age(d.at)}  {move}{d.detail}")
+        why = f"{d.reason}: " if d.reason else ""
+        line = f"{render.age(d.at)}  {move}{why}{d.detail}"
+        table.add_row("decisions" if index == 0 else "", line)
     return table
 
 

@@ -20,6 +20,8 @@ class ScaleDecision(BaseModel):
 
     event_id: int
     at: datetime
+    # Why, as the autoscaler's ScaleReason value ("panic", "scale_up", "idle", "wake", ...).
+    reason: str | None = None
     # The count moved from and to; None when the event's message does not say it.
     from_replicas: int | None = None
     to_replicas: int | None = None

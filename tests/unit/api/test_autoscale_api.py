@@ -6,7 +6,6 @@ from typing import Any
 
 from modelport.api.routes.autoscale import SCALED_REASON
 from modelport.domain.records import EventLevel
-from modelport.domain.states import ReplicaState
 from tests.unit.api.conftest import Api, assert_error, web_body
 
 POLICY = {
@@ -67,13 +66,10 @@ def test_target_wanted_replicas_and_decisions_newest_last(api: Api):
     endpoint_id = api.admin("POST", "/endpoints", json=web_body(autoscale=POLICY)).json()["id"]
     store, now = api.world.store, api.world.clock.now()
     store.set_scale_target(endpoint_id, expected=None, target=2, now=now)
-    ready = store.create_replica(endpoint_id, 1, now)
-    store.transition_replica(
-        ready.id, ReplicaState.PENDING, ReplicaState.STARTING, reason="", now=now
-    )
-    store.create_replica(endpoint_id, 1, now)  # a second one still pending
+    store.create_replica(endpoint_id, 1, now)
+    store.create_replica(endpoint_id, 1, now)
     scaled(api, endpoint_id, "woke on demand: 0 -> 1")
-    scaled(api, endpoint_id, "concurrency 7.5/replica > target 4 over 10 s: 1 -> 2")
+    scaled(api, endpoint_id, "panic: concurrency 7.5/replica > target 4 over 10 s: 1 -> 2")
     store.add_event(endpoint_id, level=EventLevel.INFO, reason="ReplicaReady", message="x", now=now)
 
     body = status(api)
@@ -81,9 +77,11 @@ def test_target_wanted_replicas_and_decisions_newest_last(api: Api):
     assert (body["target"], body["wanted"]) == (2, 2)
     assert body["scaled_at"] is not None
     counts = body["replicas"]
-    assert (counts["starting"], counts["pending"], counts["ready"]) == (1, 1, 0)
+    assert (counts["starting"], counts["pending"], counts["ready"]) == (0, 2, 0)
     assert [(d["from_replicas"], d["to_replicas"]) for d in body["decisions"]] == [(0, 1), (1, 2)]
-    assert body["decisions"][-1]["detail"] == "concurrency 7.5/replica > target 4 over 10 s"
+    latest = body["decisions"][-1]
+    assert latest["detail"] == "concurrency 7.5/replica > target 4 over 10 s"
+    assert (latest["reason"], body["decisions"][0]["reason"]) == ("panic", None)
     assert [d["to_replicas"] for d in status(api, decisions=1)["decisions"]] == [2]
     assert status(api, decisions=0)["decisions"] == []
 
