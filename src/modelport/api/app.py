@@ -8,7 +8,7 @@ from modelport import __version__
 from modelport.api.container import ApiServices
 from modelport.api.errors import ERROR_RESPONSES, install_error_handlers
 from modelport.api.middleware import BodyLimits, CatchUnexpected
-from modelport.api.routes import autoscale, endpoints, projects, tokens
+from modelport.api.routes import autoscale, datasets, endpoints, projects, tokens
 from modelport.api.schemas import Health
 from modelport.services.auth import Authenticator
 from modelport.settings import Settings
@@ -38,6 +38,7 @@ def create_app(services: ApiServices, authenticator: Authenticator, settings: Se
     api.include_router(autoscale.router)
     api.include_router(tokens.router)
     api.include_router(projects.router)
+    api.include_router(datasets.router)
     app.include_router(api)
 
     @app.get("/healthz", response_model=Health, tags=["health"])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from modelport.catalog import PlanCatalog
 from modelport.clock import Clock
 from modelport.security.secrets import SecretBox
+from modelport.services.datasets import DatasetService
 from modelport.services.endpoints import EndpointService
 from modelport.services.host_policy import allowed_dirs
 from modelport.services.projects import ProjectService
@@ -24,6 +25,9 @@ class ApiServices:
     projects: ProjectService
     plans: PlanCatalog  # the operator's plans and locations (MODELPORT_PLANS_FILE or shipped)
     gateway_base_url: str  # where clients reach inference, e.g. http://127.0.0.1:8080
+    # Where async results land (docs/datasets.md). Last and optional only so that the apps
+    # tests build without datasets keep their positional construction; build() always sets it.
+    datasets: DatasetService | None = None
 
     @classmethod
     def build(
@@ -45,6 +49,7 @@ class ApiServices:
             ),
             tokens=TokenService(store),
             projects=ProjectService(store),
+            datasets=DatasetService(store, box, settings.home / "datasets"),
             plans=plans or PlanCatalog.load(settings.plans_file),
             gateway_base_url=base_url,
         )
