@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from modelport.domain.records import Role
 from modelport.domain.specs import EndpointSpec
 from modelport.schemas.autoscale import AutoscaleStatus
+from modelport.schemas.datasets import DatasetCreate, DatasetList, DatasetPublic, ObjectList
 from modelport.schemas.native import (
     ActionResult,
     EndpointCreated,
@@ -198,3 +199,39 @@ def set_autoscale(
 ) -> ApiCall[EndpointPublic]:
     """Merge `changes` into spec.autoscale (rules, a list, are replaced whole); no rollout."""
     return patch_endpoint(name, {"autoscale": dict(changes)}, generation)
+
+
+# --- datasets (where async results land) ---------------------------------------------------
+def _dataset(name: str) -> str:
+    return f"{API}/datasets/{quote(name, safe='')}"
+
+
+def create_dataset(body: DatasetCreate | Mapping[str, Any]) -> ApiCall[DatasetPublic]:
+    data = (
+        body.model_dump(mode="json", exclude_none=True)
+        if isinstance(body, DatasetCreate)
+        else dict(body)
+    )
+    return ApiCall("POST", f"{API}/datasets", _model(DatasetPublic), body=data)
+
+
+def list_datasets() -> ApiCall[DatasetList]:
+    return ApiCall("GET", f"{API}/datasets", _model(DatasetList))
+
+
+def get_dataset(name: str) -> ApiCall[DatasetPublic]:
+    return ApiCall("GET", _dataset(name), _model(DatasetPublic))
+
+
+def delete_dataset(name: str) -> ApiCall[None]:
+    return ApiCall("DELETE", _dataset(name), _nothing)
+
+
+def dataset_objects(name: str, prefix: str = "", limit: int = 1000) -> ApiCall[ObjectList]:
+    params: dict[str, int | str] = {"prefix": prefix, "limit": limit}
+    return ApiCall("GET", f"{_dataset(name)}/objects", _model(ObjectList), params=params)
+
+
+def read_dataset_object(name: str, key: str) -> ApiCall[bytes]:
+    path = f"{_dataset(name)}/objects/{quote(key, safe='/')}"
+    return ApiCall("GET", path, lambda response: response.content)

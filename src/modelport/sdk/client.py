@@ -12,6 +12,7 @@ import httpx
 from modelport.domain.records import Role
 from modelport.domain.specs import EndpointSpec
 from modelport.schemas.autoscale import AutoscaleStatus
+from modelport.schemas.datasets import DatasetCreate, DatasetList, DatasetPublic, ObjectList
 from modelport.schemas.native import (
     ActionResult,
     EndpointCreated,
@@ -185,3 +186,26 @@ class Client(ClientBase):
         """Change spec.autoscale (e.g. {"enabled": True, "min_replicas": 0}); replicas keep
         running. `rules` is replaced whole when given."""
         return self.send(calls.set_autoscale(name, changes, generation))
+
+    # --- datasets -------------------------------------------------------------------------
+    def create_dataset(self, body: DatasetCreate | Mapping[str, Any]) -> DatasetPublic:
+        """Credentials (if any) are sealed by the server and never shown again."""
+        return self.send(calls.create_dataset(body))
+
+    def list_datasets(self) -> DatasetList:
+        return self.send(calls.list_datasets())
+
+    def get_dataset(self, name: str) -> DatasetPublic:
+        return self.send(calls.get_dataset(name))
+
+    def delete_dataset(self, name: str) -> None:
+        """Refused (409) while an endpoint's async_config uses it; objects are kept."""
+        self.send(calls.delete_dataset(name))
+
+    def dataset_objects(self, name: str, prefix: str = "", limit: int = 1000) -> ObjectList:
+        """Keys starting with `prefix`, sorted."""
+        return self.send(calls.dataset_objects(name, prefix, limit))
+
+    def read_dataset_object(self, name: str, key: str) -> bytes:
+        """One object's bytes, e.g. `api/is-{endpoint_id}/response/{id}.json`."""
+        return self.send(calls.read_dataset_object(name, key))
