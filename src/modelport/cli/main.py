@@ -8,6 +8,7 @@ import typer
 
 from modelport.cli import (
     autoscale,
+    datasets,
     deploy,
     endpoints,
     observe,
@@ -62,6 +63,7 @@ app.command("logs")(observe.logs)
 app.command("whoami")(tokens.whoami)
 app.add_typer(tokens.token_app, name="token")
 app.add_typer(projects.projects_app, name="projects")
+app.add_typer(datasets.datasets_app, name="datasets")
 
 
 if __name__ == "__main__":
