@@ -202,7 +202,12 @@ class Autoscaler:
         if rules:
             names = {r.custom_metric_name for r in rules if r.custom_metric_name}
             every = min(r.granularity_seconds for r in rules)
-            self._scraper.due(endpoint.id, replicas, names, every)
+            serving = [
+                (r.id, r.handle)
+                for r in replicas
+                if r.state is ReplicaState.READY and r.handle is not None
+            ]
+            self._scraper.due(endpoint.id, serving, names, every)
 
     def _scraped(self, sample: EngineSample) -> None:
         if sample.endpoint in self._watched:

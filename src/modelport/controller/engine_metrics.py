@@ -1,4 +1,4 @@
-"""Scraping engine gauges (`custom` autoscaling rules) from READY replicas' Prometheus route.
+"""Scraping engine gauges (`custom` autoscaling rules) from serving replicas' Prometheus route.
 
 A scrape never holds up a tick: one that is due runs as a task (at most one in flight per
 replica) and hands what it read to a sink (the autoscaler's MetricsWindow) when it ends. The
@@ -19,8 +19,7 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from modelport.clock import Clock
-from modelport.domain.records import Replica, ReplicaHandle
-from modelport.domain.states import ReplicaState
+from modelport.domain.records import ReplicaHandle
 
 log = logging.getLogger(__name__)
 
@@ -62,27 +61,26 @@ class EngineScraper:
     def due(
         self,
         endpoint_id: int,
-        replicas: Sequence[Replica],
+        serving: Sequence[tuple[int, ReplicaHandle]],
         names: Collection[str],
         every: float,
     ) -> None:
-        """Start a scrape of each READY replica whose last one began `every` seconds ago."""
+        """Start a scrape of each serving (replica id, handle) whose last one began `every`
+        seconds ago."""
         now = self._clock.monotonic()
-        for replica in replicas:
-            if replica.state is not ReplicaState.READY or replica.handle is None:
-                continue
-            if replica.id in self._running:
+        for replica_id, handle in serving:
+            if replica_id in self._running:
                 continue  # a slow engine is not asked again before it answered
-            last = self._last.get(replica.id)
+            last = self._last.get(replica_id)
             if last is not None and now - last < every:
                 continue
-            self._last[replica.id] = now
+            self._last[replica_id] = now
             task = asyncio.create_task(
-                self._scrape(str(endpoint_id), replica.id, replica.handle, tuple(names)),
-                name=f"metrics scrape of replica {replica.id}",
+                self._scrape(str(endpoint_id), replica_id, handle, tuple(names)),
+                name=f"metrics scrape of replica {replica_id}",
             )
-            self._running[replica.id] = task
-            task.add_done_callback(partial(self._ended, replica.id))
+            self._running[replica_id] = task
+            task.add_done_callback(partial(self._ended, replica_id))
 
     def _ended(self, replica_id: int, _task: asyncio.Task[None]) -> None:
         self._running.pop(replica_id, None)
