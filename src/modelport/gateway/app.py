@@ -30,6 +30,7 @@ from modelport.gateway.balancing import Balancer
 from modelport.gateway.dialect_paths import DIALECT_PREFIXES, Kind, parse_dialect_path
 from modelport.gateway.downstream import AsgiClient, ClientSide
 from modelport.gateway.headers import IncomingHeaders, split_request_headers
+from modelport.gateway.hold import Answered, DemandHook, Holder, no_demand_hook
 from modelport.gateway.incoming import (
     BadRequest,
     BodyTooLarge,
@@ -40,6 +41,7 @@ from modelport.gateway.incoming import (
     with_query,
 )
 from modelport.gateway.limits import Refusal, RequestLimiter
+from modelport.gateway.load import LoadReporter
 from modelport.gateway.metrics import CLIENT_CLOSED, UNROUTED, GatewayMetrics
 from modelport.gateway.native_client import PREFIX as DEEPINFRA_NATIVE_PREFIX
 from modelport.gateway.native_client import NativeClient
@@ -80,8 +82,11 @@ class Gateway:
         metrics: GatewayMetrics,
         settings: Settings,
         async_intake: AsyncIntake | None = None,
+        on_demand: DemandHook = no_demand_hook,
     ) -> None:
         self._store = store
+        self.load = LoadReporter()  # what the autoscaler reads: `gateway.load.collect(now)`
+        self._holder = Holder(route_table, settings.hold_timeout, on_demand)
         self._intake = async_intake  # queued invocations (gateway/async_hook.py); None: off
         self._auth = authenticator
         self._routes = route_table
@@ -176,12 +181,8 @@ class Gateway:
                 name, forward_path = _split_endpoint_path(scope)
                 route = self._resolve(principal, name)
                 async_path = split_async_path(forward_path)
-                if async_path is not None:
-                    if self._intake is None:
-                        raise NotFound("asynchronous invocations are not enabled on this server")
-                    if method != "POST":
-                        raise BadRequest(f"{ENDPOINTS_PREFIX}{name}/async/... takes POST",
-                                         "method_not_allowed")  # fmt: skip
+                if async_path is not None:  # /endpoints/{name}/async/{path}
+                    self._require_intake(method, name)
                     forward_path, queued = async_path, True
                 body = await client.read_body(declared, self._max_body)
             elif path in MODEL_IN_BODY_PATHS:
@@ -222,32 +223,9 @@ class Gateway:
                 )
             else:
                 raise NotFound(f"no gateway route for {path}")
-        except NotFound as exc:
-            await respond_error(
-                client, 404, exc.message, "invalid_request_error", "not_found", request_id
-            )
-            self._metrics.answered(UNROUTED, 404, time.perf_counter() - started)
-            return
-        except BadRequest as exc:
-            status = 405 if exc.code == "method_not_allowed" else 400
-            await respond_error(
-                client, status, exc.message, "invalid_request_error", exc.code, request_id
-            )
+        except (NotFound, BadRequest, BodyTooLarge, ClientGone, deepinfra_native.BadInput) as exc:
+            status = await self._refuse(client, exc, request_id)
             self._metrics.answered(UNROUTED, status, time.perf_counter() - started)
-            return
-        except deepinfra_native.BadInput as exc:
-            await respond_json(client, 422, deepinfra_native.field_error(exc), request_id)
-            self._metrics.answered(UNROUTED, 422, time.perf_counter() - started)
-            return
-        except BodyTooLarge:
-            await respond_error(
-                client, 413, f"request body is larger than {self._max_body} bytes",
-                "invalid_request_error", "request_too_large", request_id,
-            )  # fmt: skip
-            self._metrics.answered(UNROUTED, 413, time.perf_counter() - started)
-            return
-        except ClientGone:
-            self._metrics.answered(UNROUTED, CLIENT_CLOSED, time.perf_counter() - started)
             return
         if queued:
             assert self._intake is not None  # `queued` is only set with an intake
@@ -264,13 +242,45 @@ class Gateway:
         if (reshaping is not None and reshaping.armed) or isinstance(client, NativeClient):
             forward = ReshapingClient.identity_encoding(forward)  # the answer is read, not relayed
         request = ProxyRequest(method, forward_path, body, forward, request_id)
-        metrics = self._metrics
-        metrics.started(route.name)
+        metrics, load, endpoint_id, name = self._metrics, self.load, route.endpoint_id, route.name
+        metrics.started(name)
+        load.started(endpoint_id)  # held requests too: they are the demand that wakes a replica
         status = 502  # what the client sees if the proxy raises (connection cut mid-response)
         try:
+            if not route.replicas:  # running, nothing READY yet (e.g. at zero): wait for one
+                held = await self._holder.hold(route, client, request_id)
+                if isinstance(held, Answered):
+                    status = held.status
+                    return
+                route = held
             status = await self._proxy.forward(route, request, client)
         finally:
-            metrics.finished(route.name, status, time.perf_counter() - started)
+            metrics.finished(name, status, time.perf_counter() - started)
+            load.finished(endpoint_id)
+
+    async def _refuse(self, client: ClientSide, exc: Exception, request_id: str) -> int:
+        """Answer a request refused before it reached an endpoint; returns the status."""
+        if isinstance(exc, ClientGone):
+            return CLIENT_CLOSED  # nobody to answer
+        if isinstance(exc, deepinfra_native.BadInput):
+            await respond_json(client, 422, deepinfra_native.field_error(exc), request_id)
+            return 422
+        if isinstance(exc, NotFound):
+            status, message, code = 404, exc.message, "not_found"
+        elif isinstance(exc, BadRequest):
+            status = 405 if exc.code == "method_not_allowed" else 400
+            message, code = exc.message, exc.code
+        else:
+            message = f"request body is larger than {self._max_body} bytes"
+            status, code = 413, "request_too_large"
+        await respond_error(client, status, message, "invalid_request_error", code, request_id)
+        return status
+
+    def _require_intake(self, method: str, name: str) -> None:
+        if self._intake is None:
+            raise NotFound("asynchronous invocations are not enabled on this server")
+        if method != "POST":
+            raise BadRequest(f"{ENDPOINTS_PREFIX}{name}/async/... takes POST", "method_not_allowed")
 
     def _authenticate(self, incoming: IncomingHeaders) -> Principal:
         """In a worker thread (a cache miss reads the store); Unauthorized if it fails."""
@@ -382,6 +392,12 @@ def create_gateway(
     metrics: GatewayMetrics,
     settings: Settings,
     async_intake: AsyncIntake | None = None,
+    on_demand: DemandHook = no_demand_hook,
 ) -> Gateway:
-    """The gateway ASGI app; the caller runs its `startup()` / `shutdown()`."""
-    return Gateway(store, authenticator, route_table, balancer, metrics, settings, async_intake)
+    """The gateway ASGI app; the caller runs its `startup()` / `shutdown()`.
+
+    `async_intake` takes queued invocations (gateway/async_hook.py); `on_demand(endpoint_id)` is
+    told when a request waits for an endpoint's first READY replica (gateway/hold.py)."""
+    return Gateway(
+        store, authenticator, route_table, balancer, metrics, settings, async_intake, on_demand
+    )

@@ -6,6 +6,10 @@ consistent table. A failed refresh keeps the last good table.
 
 Besides name and id, the snapshot indexes the names vendor dialects' clients send as `model`
 (see `aliases`), built here once per rebuild rather than per request.
+
+A running endpoint without a READY replica keeps its route (empty `replicas`): the gateway holds
+its requests until one is READY (`wait_for_replicas`, woken by each swap), unless the snapshot
+says no replica can start (`unavailable`: crash-looping, or waiting for capacity).
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from modelport.domain.errors import PermanentError
+from modelport.domain.phases import derive_phase, is_waiting_for_capacity
 from modelport.domain.records import Endpoint, Replica
 from modelport.domain.specs import AsyncConfig, Framework
-from modelport.domain.states import DesiredState
+from modelport.domain.states import DesiredState, EndpointPhase, ReplicaState
 from modelport.gateway.aliases import DIALECT_NAMES, DialectNames, explicit_names
 
 log = logging.getLogger("modelport.gateway.routes")
@@ -29,7 +34,7 @@ log = logging.getLogger("modelport.gateway.routes")
 class RouteSource(Protocol):
     """The two store reads the table is built from (a Store satisfies it)."""
 
-    def list_ready_replicas(self) -> Sequence[Replica]: ...
+    def list_replicas(self) -> Sequence[Replica]: ...  # every endpoint's, STOPPED ones left out
 
     def list_endpoints(self, project_id: int | None = None) -> Sequence[Endpoint]: ...
 
@@ -56,6 +61,8 @@ class EndpointRoute:
     # Queued invocations (gateway/async_hook.py): on, and the TIR URL tails that are queued.
     async_enabled: bool = False
     async_paths: frozenset[str] = frozenset()
+    # No replica can start (crash loop, or no capacity), with why: requests fail fast, not held.
+    unavailable: str | None = None
 
 
 AliasKey = tuple[str, int, str]  # (dialect, project id, model name as its clients send it)
@@ -78,11 +85,14 @@ def build_snapshot(
     dialects: Mapping[str, DialectNames] = DIALECT_NAMES,
     authorization: Callable[[str], str | None] | None = None,
 ) -> _Snapshot:
-    """`authorization` turns a handle's sealed replica key into the header value to send."""
+    """`replicas`: every live replica (any state but STOPPED); READY ones become targets.
+    `authorization` turns a handle's sealed replica key into the header value to send."""
     targets: dict[int, list[ReplicaTarget]] = defaultdict(list)
+    of_endpoint: dict[int, list[Replica]] = defaultdict(list)
     for replica in replicas:
+        of_endpoint[replica.endpoint_id].append(replica)
         url = replica.url
-        if url is not None:
+        if url is not None and replica.state is ReplicaState.READY:
             sealed = replica.handle.sealed_key if replica.handle is not None else None
             header = authorization(sealed) if sealed is not None and authorization else None
             targets[replica.endpoint_id].append(ReplicaTarget(replica.id, url, header))
@@ -104,6 +114,8 @@ def build_snapshot(
             async_enabled=endpoint.spec.async_config.enabled,
             async_paths=_async_paths(endpoint.spec.async_config),
         )
+        if not route.replicas:
+            route = replace(route, unavailable=why_unavailable(endpoint, of_endpoint[endpoint.id]))
         by_name[(endpoint.project_id, endpoint.name)] = route
         by_id[endpoint.id] = route
         by_project[endpoint.project_id].append(route)
@@ -118,6 +130,28 @@ def build_snapshot(
         listed,
         frozenset(clashes),
     )
+
+
+def why_unavailable(endpoint: Endpoint, replicas: Sequence[Replica]) -> str | None:
+    """Why no replica of a running endpoint without READY ones can start, or None when one is
+    on its way (or none is wanted yet): the phase the user sees says so (domain/phases.py)."""
+    phase = derive_phase(endpoint, replicas)
+    if phase is EndpointPhase.PENDING:
+        held = next(r for r in replicas if is_waiting_for_capacity(r))
+        return f"no replica can be placed: {replica_reason(held)}"
+    if phase is EndpointPhase.FAILED:
+        current = (r for r in replicas if r.generation == endpoint.template_generation)
+        worst = max(current, key=lambda r: (r.restart_count, r.state_changed_at))
+        return (
+            f"its replicas keep failing (restarted {worst.restart_count} times): "
+            f"{replica_reason(worst) or worst.state.value}"
+        )
+    return None
+
+
+def replica_reason(replica: Replica) -> str:
+    """The human text of why a replica is in its state (the one place this module reads it)."""
+    return replica.state_reason
 
 
 def _async_paths(config: AsyncConfig) -> frozenset[str]:
@@ -187,6 +221,7 @@ class RouteTable:
         self._headers: dict[str, str] = {}  # sealed key -> header value, decrypted once
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._swapped: asyncio.Future[None] | None = None  # resolved by the next swap
 
     # --- reads (hot path) ------------------------------------------------------------
     def lookup(self, project_id: int, name: str) -> EndpointRoute | None:
@@ -207,17 +242,36 @@ class RouteTable:
         """(model id, route) of the project's endpoints as the dialect lists them, by id."""
         return self._snapshot.listed.get((dialect, project_id), ())
 
+    async def wait_for_replicas(self, endpoint_id: int) -> EndpointRoute | None:
+        """The endpoint's route once it has a READY replica or says none can start; None once
+        it is no longer running. Wakes on each swap; the caller bounds the wait."""
+        while True:
+            route = self._snapshot.by_id.get(endpoint_id)
+            if route is None or route.replicas or route.unavailable is not None:
+                return route
+            swapped = self._swapped
+            if swapped is None:
+                swapped = self._swapped = asyncio.get_running_loop().create_future()
+            await asyncio.shield(swapped)  # shared by every waiter: one cancelling is no harm
+
     # --- updates -----------------------------------------------------------------------
     async def refresh(self, store: RouteSource) -> None:
         """Rebuild from the store and swap the table in; raises (old table kept) on failure."""
-        replicas = await asyncio.to_thread(store.list_ready_replicas)
+        replicas = await asyncio.to_thread(store.list_replicas)
         endpoints = await asyncio.to_thread(store.list_endpoints)
         snapshot = build_snapshot(endpoints, replicas, authorization=self._authorization)
-        live = {r.handle.sealed_key for r in replicas if r.handle is not None}
+        live = {
+            r.handle.sealed_key
+            for r in replicas
+            if r.handle is not None and r.state is ReplicaState.READY
+        }
         self._headers = {k: v for k, v in self._headers.items() if k in live}
         for clash in sorted(snapshot.clashes - self._snapshot.clashes):
             log.warning("%s; the older endpoint keeps it", clash)  # once, not every refresh
         self._snapshot = snapshot
+        swapped, self._swapped = self._swapped, None
+        if swapped is not None and not swapped.done():
+            swapped.set_result(None)
 
     async def run(self, store: RouteSource, interval: float, stop: asyncio.Event) -> None:
         """Refresh every `interval` seconds (sooner when poked) until `stop` is set."""

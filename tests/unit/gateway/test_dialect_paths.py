@@ -171,7 +171,7 @@ def _endpoint(id: int, project_id: int, name: str, extensions: dict[str, Any]) -
 
 
 class _Source:
-    def list_ready_replicas(self) -> Sequence[Replica]:
+    def list_replicas(self) -> Sequence[Replica]:
         return []
 
     def list_endpoints(self, project_id: int | None = None) -> Sequence[Endpoint]:

@@ -37,7 +37,7 @@ class Source:
     def __init__(self, endpoints: list[Endpoint]) -> None:
         self.endpoints = endpoints
 
-    def list_ready_replicas(self) -> Sequence[Replica]:
+    def list_replicas(self) -> Sequence[Replica]:
         return []
 
     def list_endpoints(self, project_id: int | None = None) -> Sequence[Endpoint]:

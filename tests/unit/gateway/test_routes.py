@@ -40,7 +40,7 @@ class StubStore:
         self.replicas: list[Replica] = []
         self.fail = False
 
-    def list_ready_replicas(self) -> Sequence[Replica]:
+    def list_replicas(self) -> Sequence[Replica]:
         if self.fail:
             raise ConnectionError("database unavailable")
         return self.replicas
