@@ -47,15 +47,20 @@ def local_directory(url: str | None, default: Path, *, may_use_host: bool) -> Pa
 
 def check_fsspec_url(url: str, *, may_use_host: bool) -> str:
     parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc or "::" in url:
+    scheme = parts.scheme.lower()
+    if not scheme:
         raise InvalidSpec("url: must be an fsspec URL such as s3://bucket/prefix", field="url")
-    if parts.query or parts.fragment:
-        raise InvalidSpec("url: no query or fragment: options go in 'options'", field="url")
-    if parts.scheme.lower() not in OBJECT_STORE_PROTOCOLS and not may_use_host:
-        raise Forbidden(
-            f"url: protocol '{parts.scheme}' reaches the host and needs {PERMISSION}; "
-            f"{HOW_TO_GET_IT}",
-            field="url",
+    if scheme not in OBJECT_STORE_PROTOCOLS:
+        if not may_use_host:
+            raise Forbidden(
+                f"url: protocol '{parts.scheme}' reaches the host and needs {PERMISSION}; "
+                f"{HOW_TO_GET_IT}",
+                field="url",
+            )
+        return url
+    if not parts.netloc or parts.query or parts.fragment:
+        raise InvalidSpec(
+            "url: must be <protocol>://bucket[/prefix], options go in 'options'", field="url"
         )
     return url.rstrip("/")
 
