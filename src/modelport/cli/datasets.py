@@ -6,6 +6,7 @@ import sys
 from typing import Annotated
 
 import typer
+from pydantic import BaseModel
 from rich.table import Table
 
 from modelport.cli import render
@@ -37,6 +38,13 @@ def datasets_table(datasets: list[DatasetPublic]) -> Table:
             render.age(d.created_at),
         )
     return table
+
+
+def _show(answer: BaseModel, rows: list[DatasetPublic], as_json: bool) -> None:
+    if as_json:
+        render.print_json(answer)
+    else:
+        render.out.print(datasets_table(rows))
 
 
 @datasets_app.command("create")
@@ -84,10 +92,7 @@ def create(
         body["credentials"] = {"key": key, "secret": secret}
     with api_client(ctx) as client:
         created = client.create_dataset(body)
-    if as_json:
-        render.print_json(created)
-    else:
-        render.out.print(datasets_table([created]))
+    _show(created, [created], as_json)
 
 
 @datasets_app.command("ls")
@@ -95,21 +100,15 @@ def list_datasets(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List the project's datasets (never their credentials)."""
     with api_client(ctx) as client:
         found = client.list_datasets()
-    if as_json:
-        render.print_json(found)
-    else:
-        render.out.print(datasets_table(found.items))
+    _show(found, found.items, as_json)
 
 
 @datasets_app.command("get")
 def get(ctx: typer.Context, name: NameArg, as_json: JsonOption = False) -> None:
     """Show one dataset."""
     with api_client(ctx) as client:
-        found = client.get_dataset(name)
-    if as_json:
-        render.print_json(found)
-    else:
-        render.out.print(datasets_table([found]))
+        one = client.get_dataset(name)
+    _show(one, [one], as_json)
 
 
 @datasets_app.command("rm")
