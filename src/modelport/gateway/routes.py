@@ -142,10 +142,8 @@ def why_unavailable(endpoint: Endpoint, replicas: Sequence[Replica]) -> str | No
     if phase is EndpointPhase.FAILED:
         current = (r for r in replicas if r.generation == endpoint.template_generation)
         worst = max(current, key=lambda r: (r.restart_count, r.state_changed_at))
-        return (
-            f"its replicas keep failing (restarted {worst.restart_count} times): "
-            f"{replica_reason(worst) or worst.state.value}"
-        )
+        restarts = f" (restarted {worst.restart_count} times)" if worst.restart_count else ""
+        return f"its replicas keep failing{restarts}: {replica_reason(worst) or worst.state.value}"
     return None
 
 
