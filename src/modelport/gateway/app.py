@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Sequence
 from functools import partial
 
 from modelport import __version__
@@ -43,6 +42,7 @@ from modelport.gateway.incoming import (
 from modelport.gateway.limits import Refusal, RequestLimiter
 from modelport.gateway.load import LoadReporter
 from modelport.gateway.metrics import CLIENT_CLOSED, UNROUTED, GatewayMetrics
+from modelport.gateway.model_lists import ModelLists
 from modelport.gateway.native_client import PREFIX as DEEPINFRA_NATIVE_PREFIX
 from modelport.gateway.native_client import NativeClient
 from modelport.gateway.proxy import Proxy, ProxyRequest
@@ -95,7 +95,7 @@ class Gateway:
         self._max_depth = settings.max_json_depth
         self._limiter = RequestLimiter()
         self._proxy = Proxy(balancer, metrics, settings.upstream_timeout)
-        self._project_names: dict[int, str] = {}
+        self._models = ModelLists(store)
 
     async def startup(self) -> None:
         await self._proxy.startup()
@@ -194,14 +194,14 @@ class Gateway:
             elif path == MODELS_PATH or path.startswith(MODELS_PATH + "/"):
                 native = [(r.name, r) for r in self._routes.endpoints(principal.project_id)]
                 wanted = path[len(MODELS_PATH) + 1 :] or None
-                await self._models(principal, native, wanted, request_id, client)
+                await self._models.answer(principal, native, wanted, request_id, client)
                 self._metrics.answered(UNROUTED, 200, time.perf_counter() - started)
                 return
             elif path.startswith(DIALECT_PREFIXES):
                 dialect = parse_dialect_path(scope)
                 if dialect.kind is Kind.MODELS:
                     listing = dialect_paths.listed_models(self._routes, principal, dialect.dialect)
-                    await self._models(principal, listing, dialect.model, request_id, client)
+                    await self._models.answer(principal, listing, dialect.model, request_id, client)
                     self._metrics.answered(UNROUTED, 200, time.perf_counter() - started)
                     return
                 if dialect.kind is Kind.HEALTH or dialect.kind is Kind.VERSION:
@@ -344,37 +344,6 @@ class Gateway:
         native = deepinfra_native.to_openai(deepinfra_native.parse_body(body, self._max_depth))
         client.expect(native)
         return route, deepinfra_native.forward_body(native, route.name), native.task.value
-
-    async def _models(
-        self,
-        principal: Principal,
-        listing: Sequence[tuple[str, EndpointRoute]],
-        wanted: str | None,
-        request_id: str,
-        client: ClientSide,
-    ) -> None:
-        """The OpenAI model list (or one model of it) of what `principal` may call."""
-        owner = await self._project_name(principal.project_id)
-        models = [
-            {"id": model_id, "object": "model", "created": r.created, "owned_by": owner}
-            for model_id, r in listing
-            if principal.endpoint_id is None or principal.endpoint_id == r.endpoint_id
-        ]
-        if wanted is None:
-            await respond_json(client, 200, {"object": "list", "data": models}, request_id)
-            return
-        for model in models:
-            if model["id"] == wanted:
-                await respond_json(client, 200, model, request_id)
-                return
-        raise NotFound(f"no running endpoint named '{wanted}' in this project")
-
-    async def _project_name(self, project_id: int) -> str:
-        name = self._project_names.get(project_id)
-        if name is None:
-            project = await asyncio.to_thread(self._store.get_project, project_id)
-            name = self._project_names[project_id] = project.name
-        return name
 
 
 def _split_endpoint_path(scope: Scope) -> tuple[str, str]:
