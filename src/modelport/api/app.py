@@ -8,7 +8,7 @@ from modelport import __version__
 from modelport.api.container import ApiServices
 from modelport.api.errors import ERROR_RESPONSES, install_error_handlers
 from modelport.api.middleware import BodyLimits, CatchUnexpected
-from modelport.api.routes import autoscale, datasets, endpoints, projects, tokens
+from modelport.api.routes import autoscale, datasets, endpoints, invocations, projects, tokens
 from modelport.api.schemas import Health
 from modelport.services.auth import Authenticator
 from modelport.settings import Settings
@@ -39,6 +39,7 @@ def create_app(services: ApiServices, authenticator: Authenticator, settings: Se
     api.include_router(tokens.router)
     api.include_router(projects.router)
     api.include_router(datasets.router)
+    api.include_router(invocations.router)
     app.include_router(api)
 
     @app.get("/healthz", response_model=Health, tags=["health"])

@@ -10,6 +10,7 @@ from modelport.security.secrets import SecretBox
 from modelport.services.datasets import DatasetService
 from modelport.services.endpoints import EndpointService
 from modelport.services.host_policy import allowed_dirs
+from modelport.services.invocations import InvocationService, QueueLimits, results_in
 from modelport.services.projects import ProjectService
 from modelport.services.tokens import TokenService
 from modelport.settings import Settings
@@ -25,6 +26,7 @@ class ApiServices:
     projects: ProjectService
     plans: PlanCatalog  # the operator's plans and locations (MODELPORT_PLANS_FILE or shipped)
     gateway_base_url: str  # where clients reach inference, e.g. http://127.0.0.1:8080
+    invocations: InvocationService | None = None  # async invocations; None: not served
     # Where async results land (docs/datasets.md). Last and optional only so that the apps
     # tests build without datasets keep their positional construction; build() always sets it.
     datasets: DatasetService | None = None
@@ -39,6 +41,7 @@ class ApiServices:
         plans: PlanCatalog | None = None,
     ) -> ApiServices:
         base_url = gateway_base_url(settings)
+        datasets = DatasetService(store, box, settings.home / "datasets")
         return cls(
             endpoints=EndpointService(
                 store,
@@ -49,9 +52,15 @@ class ApiServices:
             ),
             tokens=TokenService(store),
             projects=ProjectService(store),
-            datasets=DatasetService(store, box, settings.home / "datasets"),
+            datasets=datasets,
             plans=plans or PlanCatalog.load(settings.plans_file),
             gateway_base_url=base_url,
+            invocations=InvocationService(
+                store,
+                clock,
+                QueueLimits(settings.async_ttl_seconds, settings.async_queue_limit),
+                results_in(datasets),
+            ),
         )
 
 

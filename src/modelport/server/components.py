@@ -16,12 +16,14 @@ from modelport.gateway.app import Gateway, create_gateway
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.metrics import GatewayMetrics
 from modelport.gateway.routes import RouteTable
+from modelport.invocations.wiring import build_async
 from modelport.runtime.isolation import ReplicaIsolation
 from modelport.runtime.local import LocalRuntime
 from modelport.security.secrets import SecretBox
 from modelport.server.dispatch import ASGIApp, Dispatcher
 from modelport.services.auth import Authenticator
 from modelport.services.bootstrap import ensure_bootstrap
+from modelport.services.invocations import results_in
 from modelport.settings import Settings
 from modelport.store.repositories import SqlStore, open_store
 
@@ -56,8 +58,16 @@ def build_components(settings: Settings) -> Components:
     route_table = RouteTable(unseal=box.decrypt)  # the replica keys the proxy sends
     balancer = Balancer()
     metrics = GatewayMetrics()
-    gateway = create_gateway(store, authenticator, route_table, balancer, metrics, settings)
     services = ApiServices.build(store, box, clock, settings)
+    assert services.invocations is not None and services.datasets is not None  # build() sets them
+    queued = build_async(
+        store, clock, settings, services.invocations, results_in(services.datasets),
+        route_table, balancer, metrics,
+    )  # fmt: skip
+    gateway = create_gateway(
+        store, authenticator, route_table, balancer, metrics, settings, async_intake=queued.intake,
+        on_demand=lambda endpoint_id: controller.poke(endpoint_id),  # late-bound: built below
+    )  # fmt: skip
     api = create_app(services, authenticator, settings)
     mount_dialects(api, services, authenticator, settings)
     controller = Controller(
@@ -69,6 +79,8 @@ def build_components(settings: Settings) -> Components:
         inflight=balancer.inflight,
         holder_id=f"server-{uuid.uuid4().hex[:8]}",
         on_routes_changed=route_table.refresh_soon,
+        backlog=services.invocations.backlog,  # queued async work is demand, also at zero
+        load=gateway.load.collect,  # what this process's gateway saw, read once a tick
     )
 
     stop = asyncio.Event()
@@ -78,6 +90,7 @@ def build_components(settings: Settings) -> Components:
         await gateway.startup()
         await route_table.refresh(store)
         tasks.append(asyncio.create_task(controller.run(stop), name="controller"))
+        tasks.append(asyncio.create_task(queued.workers.run(stop), name="invocation-workers"))
         tasks.append(
             asyncio.create_task(
                 route_table.run(store, settings.route_refresh_interval, stop), name="routes"

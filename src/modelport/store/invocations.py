@@ -313,13 +313,15 @@ class InvocationRepository(Repository):
             )
         return result.rowcount
 
-    def invocation_backlog(self) -> Mapping[int, int]:
-        """Pending (QUEUED + IN_PROGRESS) invocations per endpoint id, in one grouped query;
-        endpoints with none are absent."""
+    def invocation_backlog(self, endpoint_id: int | None = None) -> Mapping[int, int]:
+        """Pending (QUEUED + IN_PROGRESS) invocations per endpoint id, in one grouped query
+        (of one endpoint, or of all when None); endpoints with none are absent."""
         query = (
             select(invocations.c.endpoint_id, func.count())
             .where(invocations.c.status.in_(_PENDING))
             .group_by(invocations.c.endpoint_id)
         )
+        if endpoint_id is not None:
+            query = query.where(invocations.c.endpoint_id == endpoint_id)
         with self._engine.connect() as conn:
-            return {endpoint_id: count for endpoint_id, count in conn.execute(query).all()}
+            return {endpoint: count for endpoint, count in conn.execute(query).all()}
