@@ -79,7 +79,9 @@ async def fast_path_world(tmp_path: Path) -> AsyncIterator[World]:
             ready_replica(store, endpoint.id, port)
         await routes.refresh(store)
 
-    settings = Settings(home=tmp_path, max_body_bytes=MAX_BODY, upstream_timeout=30)
+    settings = Settings(
+        home=tmp_path, max_body_bytes=MAX_BODY, upstream_timeout=30, hold_timeout=0.5
+    )
     balancer, metrics = Balancer(), GatewayMetrics()
     auth = Authenticator(store, SystemClock())
     gateway = create_gateway(store, auth, routes, balancer, metrics, settings)

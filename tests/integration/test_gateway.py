@@ -33,6 +33,7 @@ from modelport.settings import Settings
 from modelport.store.repositories import SqlStore, open_store
 from tests.support.routing import make_token, ready_replica
 
+HOLD_TIMEOUT = 0.5  # how long a request waits for a replica no test starts
 MAX_BODY = 64 * 1024
 
 
@@ -128,7 +129,9 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     alpha_id = await add_endpoint("alpha", [alpha.port])
     await add_endpoint("beta", [beta.port])
     await add_endpoint("hidden", [beta.port], project_b)
-    settings = Settings(home=tmp_path, max_body_bytes=MAX_BODY, upstream_timeout=30)
+    settings = Settings(
+        home=tmp_path, max_body_bytes=MAX_BODY, upstream_timeout=30, hold_timeout=HOLD_TIMEOUT
+    )
     gateway = create_gateway(
         store, Authenticator(store, SystemClock()), routes, Balancer(), GatewayMetrics(), settings
     )
@@ -316,13 +319,14 @@ async def test_refused_replica_is_retried_on_a_healthy_one(world: World) -> None
 
 
 async def test_no_ready_replica_is_503_with_retry_after(world: World) -> None:
+    # Held for a replica that never comes (gateway/hold.py), then refused with Retry-After.
     await world.add_endpoint("cold", [])
     response = await world.client.post(
         "/v1/chat/completions", json=chat("cold"), headers=bearer(world.token_a)
     )
     assert_openai_error(response, 503)
-    assert response.headers["retry-after"] == "1"
-    assert response.json()["error"]["type"] == "service_unavailable"
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["error"]["code"] == "hold_timeout"
     await world.add_endpoint("dead", [free_port()])
     all_failed = await world.client.get("/endpoints/dead/x", headers=bearer(world.token_a))
     assert_openai_error(all_failed, 503)

@@ -87,13 +87,13 @@ async def test_a_refused_replica_is_retried_on_another(world: World) -> None:
 
 
 async def test_no_ready_replica_is_503_with_retry_after(world: World) -> None:
-    await world.add("cold", [])
+    await world.add("cold", [])  # held for a replica that never comes, then refused
     reader, writer = await world.connect()
     writer.write(request("POST", "/endpoints/cold/x", world.token, b"{}"))
     answer = await read_response(reader)
-    assert (answer.status, answer.headers["retry-after"]) == (503, "1")
+    assert (answer.status, answer.headers["retry-after"]) == (503, "5")
     assert answer.headers["content-type"] == "application/json"
-    assert b'"code": "no_ready_replica"' in answer.body
+    assert b'"code": "hold_timeout"' in answer.body
     writer.close()
 
 
