@@ -24,7 +24,7 @@ from modelport.dialects.deepinfra.translate import (
     ext_of,
     new_deploy_id,
     requested_config,
-    scale_fields,
+    scale_changes,
     settings_of,
     stored_config,
     to_out,
@@ -158,8 +158,7 @@ class Deployments:
                 check_bounds(low, high)
             except ValueError as exc:
                 raise BadField("settings.max_instances", str(exc)) from exc
-            changes: dict[str, Any] = scale_fields(low, high)
-            changes["autoscale"] = changes["autoscale"].model_dump(mode="json")
+            changes: dict[str, Any] = scale_changes(low, high)
             endpoint = self._endpoints.patch(principal, endpoint.name, changes)
         return self.out(principal, endpoint)
 

@@ -37,6 +37,8 @@ from modelport.domain.specs import (
     Framework,
     ModelSource,
     Resources,
+    ScaleMetric,
+    ScaleRule,
 )
 from modelport.domain.states import EndpointPhase
 from modelport.services.validation import invalid_spec
@@ -138,7 +140,11 @@ def _to_spec(request: DeployLLMIn, deploy_id: str) -> EndpointSpec:
         description=f"DeepInfra deployment {request.model_name}",
         labels={"modelport.dialect": EXTENSION},
         extensions={EXTENSION: extension(request, deploy_id)},
-        **scale_fields(request.settings.min_instances, request.settings.max_instances),
+        replicas=max(request.settings.min_instances, 1),
+        autoscale=AutoscalePolicy(
+            rules=[ScaleRule(metric=ScaleMetric.CONCURRENCY, value=request.max_batch_size)],
+            **scale_bounds(request.settings.min_instances, request.settings.max_instances),
+        ),
     )
 
 
@@ -161,15 +167,23 @@ def extension(request: DeployLLMIn, deploy_id: str) -> dict[str, Any]:
     }
 
 
-def scale_fields(min_instances: int, max_instances: int) -> dict[str, Any]:
-    """Settings as spec fields: replicas start at max(min, 1); min < max enables autoscaling."""
+def scale_bounds(min_instances: int, max_instances: int) -> dict[str, Any]:
+    """Settings as spec.autoscale fields: min < max enables autoscaling between them. A deploy
+    adds one rule, concurrency with max_batch_size per instance as the target (an instance is
+    full when its batch is), so load between min and max adds instances; an update changes
+    only these fields, keeping the rule and what the native API set (e.g. the idle timeout)."""
+    return {
+        "enabled": min_instances < max_instances,
+        "min_replicas": min_instances,
+        "max_replicas": max_instances,
+    }
+
+
+def scale_changes(min_instances: int, max_instances: int) -> dict[str, Any]:
+    """A spec patch for new settings: replicas start at max(min, 1), autoscale merged."""
     return {
         "replicas": max(min_instances, 1),
-        "autoscale": AutoscalePolicy(
-            enabled=min_instances < max_instances,
-            min_replicas=min_instances,
-            max_replicas=max_instances,
-        ),
+        "autoscale": scale_bounds(min_instances, max_instances),
     }
 
 

@@ -113,6 +113,10 @@ def act(
                 raise InvalidSpec(
                     "auto_scale_policy: required for update_auto_scale", field="auto_scale_policy"
                 )
+            # "Create or update the autoscaling policy" (seed 004): the e2enetworks SDK's
+            # upscale/downscale send the policy alone; it is meant to act, so it turns
+            # autoscaling on unless the body says otherwise.
+            given.setdefault("is_auto_scale_enabled", True)
         changes = _patch_changes(services, endpoint, given, location)
         if changes:
             services.endpoints.patch(principal, name, changes)

@@ -162,9 +162,12 @@ def probe(given: ProbeIn, which: Literal["readiness_probe", "liveness_probe"]) -
         raise invalid_spec(exc, prefix=prefix.split(".")) from exc
 
 
-def autoscale(enabled: bool, policy: AutoScalePolicyIn) -> AutoscalePolicy:
+def autoscale(
+    enabled: bool, policy: AutoScalePolicyIn, keep: AutoscalePolicy | None = None
+) -> AutoscalePolicy:
     """TIR's auto_scale_policy as an AutoscalePolicy; rules without a metric are form rows
-    left empty, and an error once autoscaling is on."""
+    left empty, and an error once autoscaling is on. `keep`: the endpoint's current policy,
+    whose fields TIR cannot say (the idle timeout before scaling to zero) are kept."""
     rules: list[ScaleRule] = []
     for index, rule in enumerate(policy.rules):
         if not rule.metric:
@@ -200,6 +203,7 @@ def autoscale(enabled: bool, policy: AutoScalePolicyIn) -> AutoscalePolicy:
         max_replicas=policy.max_replicas,
         stability_period_seconds=policy.stability_period,
         initial_cooldown_seconds=policy.initial_cooldown_period,
+        idle_timeout_seconds=(keep or AutoscalePolicy()).idle_timeout_seconds,
         rules=rules,
     )
 

@@ -92,7 +92,11 @@ def to_spec(
             env=parts.env_vars(details.resource_details.env_variables),
             resources=resources,
             replicas=request.replica,
-            autoscale=parts.autoscale(request.is_auto_scale_enabled, request.auto_scale_policy),
+            autoscale=parts.autoscale(
+                request.is_auto_scale_enabled,
+                request.auto_scale_policy,
+                keep=None if base is None else base.autoscale,
+            ),
             readiness=parts.probe(advance.readiness_probe, "readiness_probe")
             if advance.is_readiness_probe_enabled
             else None,

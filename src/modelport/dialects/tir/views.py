@@ -104,7 +104,8 @@ def _same_autoscale(request: dict[str, Any], spec: EndpointSpec) -> bool:
     empty rule rows included, so Terraform sees no drift)."""
     try:
         policy = AutoScalePolicyIn.model_validate(request.get("auto_scale_policy", {}))
-        stored = parts.autoscale(bool(request.get("is_auto_scale_enabled")), policy)
+        enabled = bool(request.get("is_auto_scale_enabled"))
+        stored = parts.autoscale(enabled, policy, keep=spec.autoscale)
     except (ValidationError, ModelportError):
         return False
     return stored == spec.autoscale
