@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     backoff_initial: float = 1.0  # first crash-restart delay, doubled each time
     backoff_max: float = 60.0  # cap on the crash-restart delay
     upstream_timeout: float = 600.0  # seconds a proxied request may take
+    # Longest the gateway holds a request for an endpoint with no READY replica (e.g. scaled to
+    # zero) while one starts; then 503 with Retry-After (gateway/hold.py).
+    hold_timeout: float = Field(default=300.0, gt=0)
+    # Async invocations (docs/async.md): queued work older than the TTL expires (SageMaker's 6 h);
+    # a full per-endpoint queue answers 429; replica errors are retried up to max_attempts; a
+    # worker's lease on a row lapses (the row is claimable again) unless renewed in time.
+    async_ttl_seconds: float = Field(default=6 * 3600.0, gt=0)
+    async_queue_limit: int = Field(default=1000, ge=1)
+    async_max_attempts: int = Field(default=3, ge=1)
+    async_lease_seconds: float = Field(default=30.0, gt=0)
     # Gateway requests served straight from the HTTP protocol, skipping the ASGI cycle
     # (server/fast_protocol.py); False serves them through the ASGI dispatcher instead.
     gateway_fast_path: bool = True
