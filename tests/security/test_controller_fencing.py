@@ -26,6 +26,7 @@ from cryptography.fernet import Fernet
 
 from modelport.clock import Clock, FakeClock, SystemClock
 from modelport.controller.loop import LEASE_NAME, Controller
+from modelport.domain.decisions import ReplicaReason
 from modelport.domain.errors import LeaseLost
 from modelport.domain.records import (
     Endpoint,
@@ -86,7 +87,14 @@ while not os.path.exists(sys.argv[2]):
             conns.remove(c)
             open(sys.argv[2] + ".closed", "a").close()
 """)
-WRITES = ("create_replica", "transition_replica", "delete_replica", "add_event", "delete_endpoint")
+WRITES = (
+    "create_replica",
+    "transition_replica",
+    "set_pending_reason",
+    "delete_replica",
+    "add_event",
+    "delete_endpoint",
+)
 
 
 @dataclass(frozen=True)
@@ -176,8 +184,9 @@ class RecordingStore(SqlStore):
         expected: ReplicaState,
         new: ReplicaState,
         *,
-        reason: str,
         now: datetime,
+        reason: ReplicaReason | None = None,
+        detail: str = "",
         handle: ReplicaHandle | None = None,
         next_attempt_at: datetime | None = None,
         count_restart: bool = False,
@@ -194,10 +203,39 @@ class RecordingStore(SqlStore):
                     expected,
                     new,
                     reason=reason,
+                    detail=detail,
                     now=now,
                     handle=handle,
                     next_attempt_at=next_attempt_at,
                     count_restart=count_restart,
+                    fence=fence,
+                )
+            ),
+        )
+        return out[0]
+
+    def set_pending_reason(
+        self,
+        replica_id: int,
+        *,
+        reason: ReplicaReason,
+        detail: str,
+        now: datetime,
+        next_attempt_at: datetime,
+        fence: LeaseFence | None = None,
+    ) -> Replica:
+        out: list[Replica] = []
+        hold = super().set_pending_reason
+        self._record(
+            "set_pending_reason",
+            fence,
+            lambda: out.append(
+                hold(
+                    replica_id,
+                    reason=reason,
+                    detail=detail,
+                    now=now,
+                    next_attempt_at=next_attempt_at,
                     fence=fence,
                 )
             ),

@@ -16,10 +16,10 @@ def ready_replica(store: SqlStore, endpoint_id: int, port: int) -> None:
     replica = store.create_replica(endpoint_id, 1, now)
     handle = ReplicaHandle(backend="local", host="127.0.0.1", port=port)
     store.transition_replica(
-        replica.id, ReplicaState.PENDING, ReplicaState.STARTING, reason="t", now=now, handle=handle
+        replica.id, ReplicaState.PENDING, ReplicaState.STARTING, detail="t", now=now, handle=handle
     )
     store.transition_replica(
-        replica.id, ReplicaState.STARTING, ReplicaState.READY, reason="t", now=now
+        replica.id, ReplicaState.STARTING, ReplicaState.READY, detail="t", now=now
     )
 
 

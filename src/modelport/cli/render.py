@@ -36,6 +36,7 @@ PHASE_STYLES: dict[EndpointPhase, str] = {
     EndpointPhase.DEPLOYING: "yellow",
     EndpointPhase.UPDATING: "yellow",
     EndpointPhase.PENDING: "yellow",
+    EndpointPhase.IDLE: "cyan",
     EndpointPhase.DEGRADED: "dark_orange",
     EndpointPhase.FAILED: "bold red",
     EndpointPhase.STOPPING: "dim",

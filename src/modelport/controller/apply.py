@@ -32,9 +32,9 @@ from modelport.domain.decisions import (
     LaunchReplica,
     MarkNotReady,
     MarkReady,
+    ReplicaReason,
     RestartReplica,
     StopReplica,
-    state_reason,
 )
 from modelport.domain.errors import Conflict, InvalidSpec, NotFound, PermanentError, TemporaryError
 from modelport.domain.launch import LaunchContext
@@ -138,7 +138,7 @@ class Applier:
                 await self._requeue(
                     endpoint,
                     by_id[decision.replica_id],
-                    EventReason.INSUFFICIENT_CAPACITY,
+                    ReplicaReason.INSUFFICIENT_CAPACITY,
                     decision.message,  # the planner compares it to say this only once
                     f"replica {decision.replica_id} waits for capacity: {decision.message}",
                     not_before=self._clock.now(),
@@ -147,14 +147,14 @@ class Applier:
                 replica = by_id[decision.replica_id]
                 message = f"replica {replica.id} is ready (generation {replica.generation})"
                 await self._move(
-                    endpoint, replica, ReplicaState.READY, EventReason.REPLICA_READY, message
+                    endpoint, replica, ReplicaState.READY, ReplicaReason.REPLICA_READY, message
                 )
             case MarkNotReady():
                 await self._move(
                     endpoint,
                     by_id[decision.replica_id],
                     ReplicaState.STARTING,
-                    EventReason.REPLICA_NOT_READY,
+                    ReplicaReason.REPLICA_NOT_READY,
                     f"{decision.message}; out of traffic until it passes again",
                 )
             case FailReplica():
@@ -169,7 +169,7 @@ class Applier:
                     endpoint,
                     replica,
                     ReplicaState.PENDING,
-                    EventReason.RESTART_SCHEDULED,
+                    ReplicaReason.RESTART_SCHEDULED,
                     message,
                     next_attempt_at=decision.not_before,
                     count_restart=True,
@@ -178,7 +178,11 @@ class Applier:
                 replica = by_id[decision.replica_id]
                 message = f"replica {replica.id} draining ({decision.message})"
                 await self._move(
-                    endpoint, replica, ReplicaState.DRAINING, EventReason.REPLICA_DRAINING, message
+                    endpoint,
+                    replica,
+                    ReplicaState.DRAINING,
+                    ReplicaReason.REPLICA_DRAINING,
+                    message,
                 )
             case StopReplica():
                 await self._stop(endpoint, by_id[decision.replica_id], decision)
@@ -205,7 +209,7 @@ class Applier:
         adapter = self._adapters(spec.framework)
         missing = adapter.available()
         if missing is not None:
-            await self._fail_launch(endpoint, replica, EventReason.ENGINE_UNAVAILABLE, missing)
+            await self._fail_launch(endpoint, replica, ReplicaReason.ENGINE_UNAVAILABLE, missing)
             return
         self._fence()  # a runtime action: only while the lease is ours
         host, port = self._runtime.address()
@@ -226,29 +230,29 @@ class Applier:
                     update={"sealed_key": self._box.encrypt(plan.replica_key)}
                 )
         except InvalidSpec as exc:
-            await self._fail_launch(endpoint, replica, EventReason.INVALID_SPEC, exc.message)
+            await self._fail_launch(endpoint, replica, ReplicaReason.INVALID_SPEC, exc.message)
             return
         except TemporaryError as exc:
             message = f"replica {replica.id} cannot start yet: {exc.message}"
             await self._requeue(
                 endpoint,
                 replica,
-                EventReason.LAUNCH_DEFERRED,
+                ReplicaReason.LAUNCH_DEFERRED,
                 exc.message,
                 message,
                 not_before=self._after(exc.delay),
             )
             return
         except PermanentError as exc:
-            await self._fail_launch(endpoint, replica, EventReason.LAUNCH_FAILED, exc.message)
+            await self._fail_launch(endpoint, replica, ReplicaReason.LAUNCH_FAILED, exc.message)
             return
         message = (
             f"replica {replica.id} starting (generation {replica.generation}) "
             f"on {handle.host}:{handle.port}"
         )
-        why = state_reason(EventReason.REPLICA_STARTING, message)
+        starting = ReplicaReason.REPLICA_STARTING
         try:
-            await self._transition(replica, ReplicaState.STARTING, why, handle=handle)
+            await self._transition(replica, ReplicaState.STARTING, starting, message, handle=handle)
         except Exception:
             self._stopper.stop_orphan(handle)  # no record owns this process
             raise
@@ -256,7 +260,7 @@ class Applier:
         self._probe_specs.remember(replica.id, ResolvedProbes.of(plan))
 
     async def _fail_launch(
-        self, endpoint: Endpoint, replica: Replica, reason: EventReason, why: str
+        self, endpoint: Endpoint, replica: Replica, reason: ReplicaReason, why: str
     ) -> None:
         delay = self._policy.backoff(replica.restart_count)
         message = f"replica {replica.id} cannot start: {why}; retrying in {delay:g}s"
@@ -282,8 +286,8 @@ class Applier:
             f"after {self._grace:g}s"
         )
         if replica.state is ReplicaState.READY:
-            why = state_reason(EventReason.REPLICA_STOPPING, message)
-            await self._transition(replica, ReplicaState.STARTING, why)
+            stopping = ReplicaReason.REPLICA_STOPPING
+            await self._transition(replica, ReplicaState.STARTING, stopping, message)
         self._stopper.begin(replica.id, handle, cause)
         await self.event(endpoint, EventReason.REPLICA_STOPPING, message, replica.id)
         return True
@@ -293,7 +297,7 @@ class Applier:
             return
         message = f"replica {replica.id} stopped ({decision.message})"
         await self._move(
-            endpoint, replica, ReplicaState.STOPPED, EventReason.REPLICA_STOPPED, message
+            endpoint, replica, ReplicaState.STOPPED, ReplicaReason.REPLICA_STOPPED, message
         )
         # The history stays in events.
         await asyncio.to_thread(
@@ -309,54 +313,56 @@ class Applier:
         self,
         endpoint: Endpoint,
         replica: Replica,
-        reason: EventReason,
+        reason: ReplicaReason,
         detail: str,
         message: str,
         *,
         not_before: datetime,
     ) -> None:
-        """Keep a replica PENDING with a new state_reason (`reason: detail`) and retry time.
-
-        The transition table has no PENDING -> PENDING, so this passes through FAILED (no
-        restart counted) in two compare-and-set steps; one event (`message`) is written.
-        """
-        now = self._clock.now()
-        why = state_reason(reason, detail)
-        move = partial(
-            self._store.transition_replica, replica.id, reason=why, now=now, fence=self._fence()
-        )
-        await asyncio.to_thread(move, ReplicaState.PENDING, ReplicaState.FAILED)
+        """Keep a replica PENDING with a new reason, detail and retry time (one compare-and-set
+        in place: it never passes through FAILED), then write one event (`message`)."""
         await asyncio.to_thread(
-            move, ReplicaState.FAILED, ReplicaState.PENDING, next_attempt_at=not_before
+            partial(
+                self._store.set_pending_reason,
+                replica.id,
+                reason=reason,
+                detail=detail,
+                now=self._clock.now(),
+                next_attempt_at=not_before,
+                fence=self._fence(),
+            )
         )
-        await self.event(endpoint, reason, message, replica.id)
+        await self.event(endpoint, reason.event, message, replica.id)
 
     async def _move(
         self,
         endpoint: Endpoint,
         replica: Replica,
         new: ReplicaState,
-        reason: EventReason,
+        reason: ReplicaReason,
         message: str,
         *,
         next_attempt_at: datetime | None = None,
         count_restart: bool = False,
     ) -> None:
-        """Transition the replica from its observed state, then write the event."""
+        """Transition the replica from its observed state (the event's message is its detail),
+        then write the event."""
         await self._transition(
             replica,
             new,
-            state_reason(reason, message),
+            reason,
+            message,
             next_attempt_at=next_attempt_at,
             count_restart=count_restart,
         )
-        await self.event(endpoint, reason, message, replica.id)
+        await self.event(endpoint, reason.event, message, replica.id)
 
     async def _transition(
         self,
         replica: Replica,
         new: ReplicaState,
-        why: str,
+        reason: ReplicaReason,
+        detail: str,
         *,
         handle: ReplicaHandle | None = None,
         next_attempt_at: datetime | None = None,
@@ -368,7 +374,8 @@ class Applier:
                 replica.id,
                 replica.state,
                 new,
-                reason=why,
+                reason=reason,
+                detail=detail,
                 now=self._clock.now(),
                 handle=handle,
                 next_attempt_at=next_attempt_at,

@@ -15,15 +15,14 @@ from modelport.controller.rollout import shape
 from modelport.domain.decisions import (
     Decision,
     DeleteEndpoint,
-    EventReason,
     FailReplica,
     HoldPending,
     LaunchReplica,
     MarkNotReady,
     MarkReady,
+    ReplicaReason,
     RestartReplica,
     StopReplica,
-    state_reason,
 )
 from modelport.domain.records import Endpoint, Replica
 from modelport.domain.states import LIVE_REPLICA_STATES, DesiredState, ReplicaState
@@ -74,7 +73,7 @@ def _pending(endpoint: Endpoint, replica: Replica, gpus: GpuPool, now: datetime)
     missing = gpus.shortfall(endpoint.spec.resources)
     if missing is None:
         return LaunchReplica(replica.id)
-    if replica.state_reason == state_reason(EventReason.INSUFFICIENT_CAPACITY, missing):
+    if replica.reason is ReplicaReason.INSUFFICIENT_CAPACITY and replica.detail == missing:
         return None  # already said so: one event, not one per tick
     return HoldPending(replica.id, missing)
 
@@ -84,7 +83,7 @@ def _starting(
 ) -> list[Decision]:
     crash = _crash_message(replica, seen, policy, " while starting")
     if crash:
-        return [FailReplica(replica.id, EventReason.REPLICA_CRASHED, crash)]
+        return [FailReplica(replica.id, ReplicaReason.REPLICA_CRASHED, crash)]
     if seen.readiness_passed:
         return [MarkReady(replica.id)]
     waited = (now - replica.state_changed_at).total_seconds()
@@ -93,20 +92,20 @@ def _starting(
             f"replica {replica.id} not ready after {waited:.0f}s; "
             f"killed, restarting in {_seconds(policy.backoff(replica.restart_count))}"
         )
-        return [FailReplica(replica.id, EventReason.STARTUP_TIMEOUT, message, kill=True)]
+        return [FailReplica(replica.id, ReplicaReason.STARTUP_TIMEOUT, message, kill=True)]
     return []
 
 
 def _ready(replica: Replica, seen: ReplicaObservation, policy: PlannerPolicy) -> list[Decision]:
     crash = _crash_message(replica, seen, policy, "")
     if crash:
-        return [FailReplica(replica.id, EventReason.REPLICA_CRASHED, crash)]
+        return [FailReplica(replica.id, ReplicaReason.REPLICA_CRASHED, crash)]
     if seen.liveness_failed:
         message = (
             f"replica {replica.id} failed its liveness probe ({seen.probe_detail}); "
             f"killed, restarting in {_seconds(policy.backoff(replica.restart_count))}"
         )
-        return [FailReplica(replica.id, EventReason.LIVENESS_FAILED, message, kill=True)]
+        return [FailReplica(replica.id, ReplicaReason.LIVENESS_FAILED, message, kill=True)]
     if seen.readiness_failed:
         message = f"replica {replica.id} failed its readiness probe ({seen.probe_detail})"
         return [MarkNotReady(replica.id, message)]

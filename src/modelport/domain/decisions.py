@@ -13,7 +13,7 @@ from enum import StrEnum
 
 
 class EventReason(StrEnum):
-    """CamelCase reasons written to an endpoint's event history (and to replica state_reason)."""
+    """CamelCase reasons written to an endpoint's event history."""
 
     REPLICA_CREATED = "ReplicaCreated"  # a replica record was added (PENDING)
     REPLICA_STARTING = "ReplicaStarting"  # its process was launched
@@ -37,9 +37,37 @@ class EventReason(StrEnum):
     SCALED = "Scaled"  # the autoscaler changed the replica count; the message says why
 
 
-def state_reason(reason: EventReason, message: str) -> str:
-    """The replica's stored state_reason: the machine reason first, then the human detail."""
-    return f"{reason.value}: {message}"
+class ReplicaReason(StrEnum):
+    """Why a replica is in its state, stored beside a human detail. Each is the reason of the
+    event written when the replica got it, so the two never disagree."""
+
+    REPLICA_CREATED = EventReason.REPLICA_CREATED.value
+    REPLICA_STARTING = EventReason.REPLICA_STARTING.value
+    REPLICA_READY = EventReason.REPLICA_READY.value
+    REPLICA_NOT_READY = EventReason.REPLICA_NOT_READY.value
+    REPLICA_CRASHED = EventReason.REPLICA_CRASHED.value
+    LIVENESS_FAILED = EventReason.LIVENESS_FAILED.value
+    STARTUP_TIMEOUT = EventReason.STARTUP_TIMEOUT.value
+    RESTART_SCHEDULED = EventReason.RESTART_SCHEDULED.value
+    REPLICA_DRAINING = EventReason.REPLICA_DRAINING.value
+    REPLICA_STOPPING = EventReason.REPLICA_STOPPING.value
+    REPLICA_STOPPED = EventReason.REPLICA_STOPPED.value
+    INSUFFICIENT_CAPACITY = EventReason.INSUFFICIENT_CAPACITY.value
+    ENGINE_UNAVAILABLE = EventReason.ENGINE_UNAVAILABLE.value
+    INVALID_SPEC = EventReason.INVALID_SPEC.value
+    LAUNCH_FAILED = EventReason.LAUNCH_FAILED.value
+    LAUNCH_DEFERRED = EventReason.LAUNCH_DEFERRED.value
+
+    @property
+    def event(self) -> EventReason:
+        return EventReason(self.value)
+
+
+def reason_text(reason: ReplicaReason | None, detail: str) -> str:
+    """A replica's reason as people read it: "InsufficientCapacity: needs 1x H100 ..."."""
+    if reason is None:
+        return detail  # a row older than the enum whose text named no known reason
+    return f"{reason.value}: {detail}" if detail else reason.value
 
 
 @dataclass(frozen=True)
@@ -60,7 +88,7 @@ class LaunchReplica:
 
 @dataclass(frozen=True)
 class HoldPending:
-    """Keep a replica PENDING for lack of capacity; recorded once as its state_reason + event."""
+    """Keep a replica PENDING for lack of capacity; recorded once as its reason + event."""
 
     replica_id: int
     message: str  # e.g. "needs 1x H100-80GB; this host has none"
@@ -86,7 +114,7 @@ class FailReplica:
     """Mark a replica FAILED; `kill` stops a process that is still running first."""
 
     replica_id: int
-    reason: EventReason  # REPLICA_CRASHED, LIVENESS_FAILED or STARTUP_TIMEOUT
+    reason: ReplicaReason  # REPLICA_CRASHED, LIVENESS_FAILED or STARTUP_TIMEOUT
     message: str
     kill: bool = False
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from modelport.domain.decisions import EventReason
+from modelport.domain.decisions import ReplicaReason
 from modelport.domain.records import Endpoint, Replica
 from modelport.domain.states import (
     LIVE_REPLICA_STATES,
@@ -19,7 +19,7 @@ from modelport.domain.states import (
 class ReplicaCounts:
     """Replicas of an endpoint by what matters for its phase (STOPPED ones are ignored)."""
 
-    wanted: int  # the spec's replica count
+    wanted: int  # how many should run now (spec count, or the autoscaler's target)
     ready: int  # READY replicas of the current generation
     current: int  # replicas of the current generation, any state but STOPPED
     older: int  # replicas of an older generation, any state but STOPPED
@@ -43,9 +43,16 @@ def replica_counts(endpoint: Endpoint, replicas: Sequence[Replica]) -> ReplicaCo
 
 
 def is_waiting_for_capacity(replica: Replica) -> bool:
-    return replica.state is ReplicaState.PENDING and replica.state_reason.startswith(
-        EventReason.INSUFFICIENT_CAPACITY.value
+    return (
+        replica.state is ReplicaState.PENDING
+        and replica.reason is ReplicaReason.INSUFFICIENT_CAPACITY
     )
+
+
+def is_idle(endpoint: Endpoint, counts: ReplicaCounts) -> bool:
+    """Scaled to zero by the autoscaler (not by hand): nothing alive, a request wakes it."""
+    policy = endpoint.spec.autoscale
+    return policy.enabled and policy.min_replicas == 0 and counts.wanted == 0 and counts.live == 0
 
 
 def derive_phase(endpoint: Endpoint, replicas: Sequence[Replica]) -> EndpointPhase:
@@ -55,6 +62,8 @@ def derive_phase(endpoint: Endpoint, replicas: Sequence[Replica]) -> EndpointPha
     counts = replica_counts(endpoint, replicas)
     if endpoint.desired_state is DesiredState.STOPPED:
         return EndpointPhase.STOPPING if counts.live else EndpointPhase.STOPPED
+    if is_idle(endpoint, counts):
+        return EndpointPhase.IDLE
     if counts.older:
         return EndpointPhase.UPDATING
     if counts.ready >= counts.wanted:

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from modelport.domain.decisions import ReplicaReason, reason_text
 from modelport.domain.specs import EndpointSpec
 from modelport.domain.states import DesiredState, ReplicaState
 
@@ -133,14 +134,20 @@ class Replica(_Record):
     state: ReplicaState
     handle: ReplicaHandle | None  # None until launched
     restart_count: int
-    state_reason: str
-    state_changed_at: datetime
+    reason: ReplicaReason | None = None  # None: a row older than the enum, text unknown
+    detail: str = ""  # the human side, e.g. "needs 1x H100-80GB; this host has none"
+    state_changed_at: datetime  # when its state, or a PENDING replica's reason, last changed
     next_attempt_at: datetime | None  # backoff: do not (re)start before this
     ready_at: datetime | None
     created_at: datetime
     # A user asked for a fresh replica in its place (stored, so a control-plane restart keeps
     # it): the controller treats it like a replica of an older generation and replaces it.
     restart_requested_at: datetime | None = None
+
+    @property
+    def state_reason(self) -> str:
+        """Reason and detail as one line, for people ("InsufficientCapacity: needs ...")."""
+        return reason_text(self.reason, self.detail)
 
     @property
     def url(self) -> str | None:

@@ -61,6 +61,7 @@ class EndpointPhase(StrEnum):
     DEGRADED = "degraded"  # serving, but with fewer ready replicas than wanted
     FAILED = "failed"  # running wanted, nothing ready, and replicas keep failing
     PENDING = "pending"  # waiting for capacity (e.g. GPUs this host does not have)
+    IDLE = "idle"  # autoscaled to zero replicas: asleep, the next request wakes it
     STOPPING = "stopping"  # stop wanted, replicas still draining
     STOPPED = "stopped"  # stop wanted and no replica alive
     DELETING = "deleting"  # delete wanted, tearing down

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from modelport.domain.decisions import ReplicaReason
 from modelport.domain.ids import MAX_ID, validate_name
 from modelport.domain.numbers import RequestModel
 from modelport.domain.records import EventLevel, ProjectLimits, ReplicaHandle, Role
@@ -77,7 +78,9 @@ class ReplicaPublic(BaseModel):
     endpoint_id: int
     generation: int
     state: ReplicaState
-    state_reason: str
+    reason: ReplicaReason | None  # why it is in its state (None: an old record's unknown text)
+    detail: str  # the human side of the reason
+    state_reason: str  # "Reason: detail" in one line, as before reason/detail existed
     restart_count: int
     handle: ReplicaHandle | None
     state_changed_at: datetime

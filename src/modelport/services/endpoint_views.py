@@ -77,6 +77,8 @@ def replica_public(replica: Replica, *, with_address: bool) -> ReplicaPublic:
         endpoint_id=replica.endpoint_id,
         generation=replica.generation,
         state=replica.state,
+        reason=replica.reason,
+        detail=replica.detail,
         state_reason=replica.state_reason,
         restart_count=replica.restart_count,
         handle=replica.handle if with_address else None,

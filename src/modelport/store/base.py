@@ -7,11 +7,18 @@ another project is simply not found (NotFound), never leaked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from modelport.domain.datasets import Dataset, StorageKind, StorageOptions
+from modelport.domain.decisions import ReplicaReason
+from modelport.domain.invocations import (
+    Invocation,
+    InvocationPage,
+    InvocationStatus,
+    NewInvocation,
+)
 from modelport.domain.records import (
     Endpoint,
     Event,
@@ -171,18 +178,34 @@ class Store(Protocol):
         expected: ReplicaState,
         new: ReplicaState,
         *,
-        reason: str,
         now: datetime,
+        reason: ReplicaReason | None = None,
+        detail: str = "",
         handle: ReplicaHandle | None = None,
         next_attempt_at: datetime | None = None,
         count_restart: bool = False,
         fence: LeaseFence | None = None,
     ) -> Replica:
-        """Move a replica from `expected` to `new`, checking the transition table.
+        """Move a replica from `expected` to `new`, checking the transition table; `reason`
+        and `detail` say why.
 
         Conflict if its current state is not `expected` (someone else moved it). `handle`, when
         given, replaces the stored one; READY sets ready_at; count_restart adds one restart.
         """
+        ...
+
+    def set_pending_reason(
+        self,
+        replica_id: int,
+        *,
+        reason: ReplicaReason,
+        detail: str,
+        now: datetime,
+        next_attempt_at: datetime,
+        fence: LeaseFence | None = None,
+    ) -> Replica:
+        """Give a PENDING replica a new reason, detail and retry time in one compare-and-set,
+        staying PENDING. Conflict if it is no longer PENDING, NotFound if it is gone."""
         ...
 
     def request_replica_restart(
@@ -253,6 +276,76 @@ class Store(Protocol):
 
     def release_lease(self, name: str, holder: str) -> None:
         """Expire the lease now if `holder` has it (the row and its generation stay)."""
+        ...
+
+    # --- async invocations (store/invocations.py) ------------------------------------------
+    # Workers' writes are compare-and-sets on (id, lease_owner, IN_PROGRESS): False means the
+    # lease moved on and the worker must leave the row alone.
+    def create_invocation(
+        self, new: NewInvocation, *, now: datetime, ttl_seconds: float, queue_limit: int
+    ) -> tuple[Invocation, bool]:
+        """QUEUED, or the one already stored under its idempotency key (False). QuotaExceeded
+        when the endpoint has queue_limit pending; NotFound if the endpoint is gone."""
+        ...
+
+    def get_invocation(self, endpoint_id: int, invocation_id: str) -> Invocation: ...  # NotFound
+
+    def list_invocations(
+        self,
+        endpoint_id: int,
+        *,
+        statuses: Sequence[InvocationStatus] = (),
+        since: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> InvocationPage:
+        """Newest first."""
+        ...
+
+    def cancel_invocation(self, endpoint_id: int, invocation_id: str, now: datetime) -> Invocation:
+        """QUEUED -> CANCELED; Conflict naming the status otherwise."""
+        ...
+
+    def claim_invocations(
+        self, endpoint_id: int, owner: str, limit: int, *, lease_seconds: float, now: datetime
+    ) -> Sequence[Invocation]:
+        """Due QUEUED and lease-lapsed IN_PROGRESS rows, oldest first, now `owner`'s."""
+        ...
+
+    def renew_invocation_lease(
+        self, invocation_id: str, owner: str, *, lease_seconds: float, now: datetime
+    ) -> bool: ...
+
+    def release_invocation(
+        self,
+        invocation_id: str,
+        owner: str,
+        *,
+        available_at: datetime | None,
+        error: str | None,
+        give_back_attempt: bool = False,
+    ) -> bool:
+        """Back to QUEUED for a retry."""
+        ...
+
+    def finish_invocation(
+        self,
+        invocation_id: str,
+        owner: str,
+        *,
+        status: InvocationStatus,
+        now: datetime,
+        response_status: int | None,
+        result_location: str | None,
+        error: str | None,
+    ) -> bool: ...
+
+    def expire_invocations(self, now: datetime) -> int:
+        """QUEUED past their TTL -> EXPIRED; how many."""
+        ...
+
+    def invocation_backlog(self, endpoint_id: int | None = None) -> Mapping[int, int]:
+        """QUEUED + IN_PROGRESS per endpoint id (one grouped query; one endpoint's or all)."""
         ...
 
     def close(self) -> None: ...

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, literal, select, update
+from sqlalchemy import Connection, Update, delete, func, insert, literal, select, update
 
+from modelport.domain.decisions import ReplicaReason
 from modelport.domain.errors import Conflict, NotFound
 from modelport.domain.records import LeaseFence, Replica, ReplicaHandle
 from modelport.domain.states import ReplicaState, check_replica_transition
@@ -37,7 +38,8 @@ class ReplicaRepository(Repository):
                     state=ReplicaState.PENDING.value,
                     handle=None,
                     restart_count=0,
-                    state_reason="created",
+                    reason=ReplicaReason.REPLICA_CREATED.value,
+                    detail="",
                     state_changed_at=now,
                     created_at=now,
                 )
@@ -80,8 +82,9 @@ class ReplicaRepository(Repository):
         expected: ReplicaState,
         new: ReplicaState,
         *,
-        reason: str,
         now: datetime,
+        reason: ReplicaReason | None = None,
+        detail: str = "",
         handle: ReplicaHandle | None = None,
         next_attempt_at: datetime | None = None,
         count_restart: bool = False,
@@ -91,7 +94,8 @@ class ReplicaRepository(Repository):
         check_replica_transition(expected, new)
         changes: dict[str, Any] = {
             "state": new.value,
-            "state_reason": reason,
+            "reason": None if reason is None else reason.value,
+            "detail": detail,
             "state_changed_at": now,
         }
         if handle is not None:
@@ -109,6 +113,38 @@ class ReplicaRepository(Repository):
             .values(changes)
             .returning(*replicas.c)
         )
+        return self._compare_and_set(statement, replica_id, expected, fence)
+
+    def set_pending_reason(
+        self,
+        replica_id: int,
+        *,
+        reason: ReplicaReason,
+        detail: str,
+        now: datetime,
+        next_attempt_at: datetime,
+        fence: LeaseFence | None = None,
+    ) -> Replica:
+        """A PENDING replica's new reason and retry time, in place: one write, no state change
+        (state_changed_at moves, so "latest problem" readers see the new reason as news)."""
+        pending = ReplicaState.PENDING
+        statement = (
+            update(replicas)
+            .where(replicas.c.id == replica_id, replicas.c.state == pending.value)
+            .values(
+                reason=reason.value,
+                detail=detail,
+                state_changed_at=now,
+                next_attempt_at=next_attempt_at,
+            )
+            .returning(*replicas.c)
+        )
+        return self._compare_and_set(statement, replica_id, pending, fence)
+
+    def _compare_and_set(
+        self, statement: Update, replica_id: int, expected: ReplicaState, fence: LeaseFence | None
+    ) -> Replica:
+        """Run an UPDATE guarded by `expected` state; Conflict naming the state it has if not."""
         with self._engine.begin() as conn:
             hold_fence(conn, fence)
             row = conn.execute(statement).first()

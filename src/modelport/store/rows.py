@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import Row
 
 from modelport.domain.datasets import Dataset, StorageKind, StorageOptions
+from modelport.domain.decisions import ReplicaReason
+from modelport.domain.invocations import Invocation, InvocationStatus
 from modelport.domain.records import (
     Endpoint,
     Event,
@@ -75,7 +79,8 @@ def replica_from_row(row: Row[tuple[object, ...]]) -> Replica:
         state=ReplicaState(m["state"]),
         handle=None if handle is None else ReplicaHandle.model_validate_json(handle),
         restart_count=m["restart_count"],
-        state_reason=m["state_reason"],
+        reason=None if m["reason"] is None else ReplicaReason(m["reason"]),
+        detail=m["detail"],
         state_changed_at=m["state_changed_at"],
         next_attempt_at=m["next_attempt_at"],
         ready_at=m["ready_at"],
@@ -95,6 +100,32 @@ def event_from_row(row: Row[tuple[object, ...]]) -> Event:
         reason=m["reason"],
         message=m["message"],
         created_at=m["created_at"],
+    )
+
+
+def invocation_from_row(row: Row[tuple[object, ...]]) -> Invocation:
+    m = row._mapping
+    return Invocation(
+        id=m["id"],
+        project_id=m["project_id"],
+        endpoint_id=m["endpoint_id"],
+        status=InvocationStatus(m["status"]),
+        method=m["method"],
+        path=m["path"],
+        body=bytes(m["body"]),
+        headers=tuple((str(k), str(v)) for k, v in json.loads(m["headers"])),
+        idempotency_key=m["idempotency_key"],
+        attempts=m["attempts"],
+        created_at=m["created_at"],
+        expires_at=m["expires_at"],
+        started_at=m["started_at"],
+        finished_at=m["finished_at"],
+        available_at=m["available_at"],
+        lease_owner=m["lease_owner"],
+        lease_expires_at=m["lease_expires_at"],
+        response_status=m["response_status"],
+        result_location=m["result_location"],
+        error=m["error"],
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -120,7 +121,8 @@ replicas = Table(
     Column("state", String(16), nullable=False, index=True),  # ReplicaState value
     Column("handle", Text, nullable=True),  # ReplicaHandle JSON once launched
     Column("restart_count", Integer, nullable=False, default=0),
-    Column("state_reason", Text, nullable=False, default=""),
+    Column("reason", String(32), nullable=True),  # ReplicaReason value; NULL: unknown (old row)
+    Column("detail", Text, nullable=False, default=""),
     Column("state_changed_at", UtcDateTime, nullable=False),
     Column("next_attempt_at", UtcDateTime, nullable=True),
     Column("ready_at", UtcDateTime, nullable=True),
@@ -153,6 +155,34 @@ leases = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     # Fencing token: grows whenever the lease changes hands; writes carry it.
     Column("generation", Integer, nullable=False, default=0),
+)
+
+# Async invocations (store/invocations.py): the durable queue; a row is worked under a lease.
+invocations = Table(
+    "invocations",
+    metadata,
+    Column("id", String(64), primary_key=True),  # random, url-safe (domain/invocations.py)
+    Column("project_id", Integer, nullable=False),
+    Column("endpoint_id", Integer, ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),  # InvocationStatus value
+    Column("method", String(16), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("headers", Text, nullable=False),  # JSON [[name, value], ...]: the allowlist only
+    Column("idempotency_key", String(255), nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("available_at", UtcDateTime, nullable=True),  # a retry waits until then
+    Column("lease_owner", String(200), nullable=True),
+    Column("lease_expires_at", UtcDateTime, nullable=True),
+    Column("response_status", Integer, nullable=True),
+    Column("result_location", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    UniqueConstraint("endpoint_id", "idempotency_key"),
+    Index("ix_invocations_endpoint_id_status_created_at", "endpoint_id", "status", "created_at"),
 )
 
 # Where a project's async results land (issue 8); credentials sealed with the SecretBox.

@@ -104,7 +104,7 @@ def test_replicas_and_logs(api: Api, tmp_path):
         backend="local", host="127.0.0.1", port=9000, pid=4242, log_path=str(log_path)
     )
     store.transition_replica(
-        replica.id, ReplicaState.PENDING, ReplicaState.STARTING, reason="t", now=now, handle=handle
+        replica.id, ReplicaState.PENDING, ReplicaState.STARTING, detail="t", now=now, handle=handle
     )
     items = api.admin("GET", "/endpoints/web/replicas").json()["items"]
     assert [(r["id"], r["state"], r["handle"]["pid"]) for r in items] == [

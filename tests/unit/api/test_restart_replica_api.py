@@ -45,6 +45,6 @@ def test_errors_name_the_replica_in_the_native_envelope(api: Api):
     assert api.world.store.get_replica(replica_id).restart_requested_at is None
     store, now = api.world.store, api.world.clock.now()
     store.transition_replica(
-        replica_id, ReplicaState.PENDING, ReplicaState.STOPPED, reason="", now=now
+        replica_id, ReplicaState.PENDING, ReplicaState.STOPPED, detail="", now=now
     )
     assert_error(api.admin("POST", f"/endpoints/web/replicas/{replica_id}/restart"), 404, "replica")

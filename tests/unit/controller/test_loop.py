@@ -418,7 +418,7 @@ async def test_a_process_started_for_a_replica_that_moved_meanwhile_is_stopped(w
             replica.id,
             ReplicaState.PENDING,
             ReplicaState.STOPPED,
-            reason="x",
+            detail="x",
             now=world.clock.now(),
         )
         return await real_start(key, plan)

@@ -14,15 +14,14 @@ from modelport.domain.decisions import (
     Decision,
     DeleteEndpoint,
     DrainReplica,
-    EventReason,
     FailReplica,
     HoldPending,
     LaunchReplica,
     MarkNotReady,
     MarkReady,
+    ReplicaReason,
     RestartReplica,
     StopReplica,
-    state_reason,
 )
 from modelport.domain.records import Endpoint, Replica
 from modelport.domain.states import DesiredState
@@ -246,7 +245,7 @@ def test_a_replica_that_exits_while_starting_fails():
     assert decisions == [
         FailReplica(
             7,
-            EventReason.REPLICA_CRASHED,
+            ReplicaReason.REPLICA_CRASHED,
             "replica 7 crashed while starting (exit code 1); restarting in 1s",
         )
     ]
@@ -271,7 +270,7 @@ def test_a_starting_replica_without_passing_readiness_waits():
 def test_a_replica_not_ready_by_the_startup_timeout_is_killed():
     [decision] = decide(endpoint(1), [replica(7, S.STARTING, restart_count=2)], now=600)
     assert isinstance(decision, FailReplica)
-    assert decision.reason is EventReason.STARTUP_TIMEOUT and decision.kill
+    assert decision.reason is ReplicaReason.STARTUP_TIMEOUT and decision.kill
     assert decision.message == "replica 7 not ready after 600s; killed, restarting in 4s"
 
 
@@ -287,7 +286,7 @@ def test_nothing_is_decided_about_a_process_nobody_looked_at():
 def test_a_ready_replica_that_crashes_fails_with_its_exit_code():
     assert decide(endpoint(1), [replica(7, S.READY, restart_count=1)], {7: exited(-9)}) == [
         FailReplica(
-            7, EventReason.REPLICA_CRASHED, "replica 7 crashed (exit code -9); restarting in 2s"
+            7, ReplicaReason.REPLICA_CRASHED, "replica 7 crashed (exit code -9); restarting in 2s"
         )
     ]
 
@@ -297,7 +296,7 @@ def test_failed_liveness_kills_the_replica():
     [decision] = decide(endpoint(1), [replica(7, S.READY)], seen)
     assert decision == FailReplica(
         7,
-        EventReason.LIVENESS_FAILED,
+        ReplicaReason.LIVENESS_FAILED,
         "replica 7 failed its liveness probe (GET /: 500); killed, restarting in 1s",
         kill=True,
     )
@@ -355,8 +354,18 @@ def test_a_replica_needing_gpus_the_host_lacks_is_held_pending():
 
 def test_holding_pending_is_said_once():
     ep = endpoint(1, gpus=1, gpu_type="H100-80GB")
-    held = state_reason(EventReason.INSUFFICIENT_CAPACITY, "needs 1x H100-80GB; this host has none")
-    assert decide(ep, [replica(7, S.PENDING, reason=held)]) == []
+    lacking = "needs 1x H100-80GB; this host has none"
+    held = replica(7, S.PENDING, reason=ReplicaReason.INSUFFICIENT_CAPACITY, detail=lacking)
+    assert decide(ep, [held]) == []
+
+
+def test_a_new_shortfall_is_said_again():
+    ep = endpoint(1, gpus=2, gpu_type="H100-80GB")
+    said = "needs 1x H100-80GB; this host has none"  # before the spec asked for two
+    held = replica(7, S.PENDING, reason=ReplicaReason.INSUFFICIENT_CAPACITY, detail=said)
+    assert decide(ep, [held]) == [HoldPending(7, "needs 2x H100-80GB; this host has none")]
+    deferred = replica(7, S.PENDING, reason=ReplicaReason.LAUNCH_DEFERRED, detail=said)
+    assert decide(ep, [deferred]) == [HoldPending(7, "needs 2x H100-80GB; this host has none")]
 
 
 def test_launches_within_one_plan_share_the_free_gpus():

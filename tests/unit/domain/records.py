@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from modelport.domain.decisions import ReplicaReason
 from modelport.domain.records import Endpoint, Replica, ReplicaHandle
-from modelport.domain.specs import EndpointSpec, Framework, Resources
+from modelport.domain.specs import AutoscalePolicy, EndpointSpec, Framework, Resources
 from modelport.domain.states import DesiredState, ReplicaState
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -22,12 +23,15 @@ def endpoint(
     desired: DesiredState = DesiredState.RUNNING,
     gpus: int = 0,
     gpu_type: str | None = None,
+    autoscale: AutoscalePolicy | None = None,
+    scale_target: int | None = None,
 ) -> Endpoint:
     spec = EndpointSpec(
         framework=Framework.CUSTOM,
         command=["serve", "{port}"],
         replicas=replicas,
         resources=Resources(gpu_count=gpus, gpu_type=gpu_type),
+        autoscale=autoscale or AutoscalePolicy(),
     )
     return Endpoint(
         id=1,
@@ -39,6 +43,7 @@ def endpoint(
         desired_state=desired,
         created_at=T0,
         updated_at=T0,
+        scale_target=scale_target,
     )
 
 
@@ -49,7 +54,8 @@ def replica(
     generation: int = 1,
     restart_count: int = 0,
     since: float = 0.0,
-    reason: str = "created",
+    reason: ReplicaReason | None = ReplicaReason.REPLICA_CREATED,
+    detail: str = "",
     next_attempt: float | None = None,
 ) -> Replica:
     launched = state not in (ReplicaState.PENDING,)
@@ -63,7 +69,8 @@ def replica(
         if launched
         else None,
         restart_count=restart_count,
-        state_reason=reason,
+        reason=reason,
+        detail=detail,
         state_changed_at=at(since),
         next_attempt_at=None if next_attempt is None else at(next_attempt),
         ready_at=at(since) if state is ReplicaState.READY else None,

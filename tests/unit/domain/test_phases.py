@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from modelport.domain.decisions import EventReason, state_reason
+from modelport.domain.decisions import ReplicaReason
 from modelport.domain.phases import derive_phase, replica_counts
+from modelport.domain.specs import AutoscalePolicy
 from modelport.domain.states import DesiredState, EndpointPhase
 from modelport.domain.states import ReplicaState as S
 from tests.unit.domain.records import endpoint, replica
 
-CAPACITY = state_reason(EventReason.INSUFFICIENT_CAPACITY, "needs 1x H100-80GB; this host has none")
+CAPACITY = ReplicaReason.INSUFFICIENT_CAPACITY
+TO_ZERO = AutoscalePolicy(enabled=True, min_replicas=0, max_replicas=3)
 
 
 def test_delete_wanted_is_deleting_whatever_the_replicas():
@@ -81,6 +83,53 @@ def test_pending_for_other_reasons_is_deploying():
     assert derive_phase(ep, reps) is EndpointPhase.DEPLOYING
     assert derive_phase(ep, [replica(1, S.STARTING)]) is EndpointPhase.DEPLOYING
     assert derive_phase(ep, []) is EndpointPhase.DEPLOYING
+
+
+def test_waiting_for_capacity_reads_the_reason_not_the_text():
+    ep = endpoint(1, gpus=1)
+    deferred = replica(
+        1, S.PENDING, reason=ReplicaReason.LAUNCH_DEFERRED, detail="InsufficientCapacity: soon"
+    )
+    assert derive_phase(ep, [deferred]) is EndpointPhase.DEPLOYING
+    held = replica(1, S.PENDING, reason=CAPACITY, detail="needs 1x H100-80GB; this host has none")
+    assert derive_phase(ep, [held]) is EndpointPhase.PENDING
+
+
+def test_autoscaled_to_zero_with_nothing_alive_is_idle():
+    ep = endpoint(1, autoscale=TO_ZERO, scale_target=0)
+    assert ep.wanted_replicas == 0
+    assert derive_phase(ep, []) is EndpointPhase.IDLE
+    # A replica still on its way out keeps the phase honest until it is gone.
+    assert derive_phase(ep, [replica(1, S.DRAINING)]) is not EndpointPhase.IDLE
+
+
+@pytest.mark.parametrize(
+    ("policy", "target"),
+    [
+        (TO_ZERO, 1),  # woken: one replica wanted
+        (TO_ZERO, None),  # no decision yet: the spec's count (1) is wanted
+        (AutoscalePolicy(enabled=True, min_replicas=1, max_replicas=3), 0),  # never below 1
+        (AutoscalePolicy(enabled=False, min_replicas=0), 0),  # autoscaling off: spec's count
+    ],
+)
+def test_not_idle_unless_the_autoscaler_took_it_to_zero(
+    policy: AutoscalePolicy, target: int | None
+):
+    ep = endpoint(1, autoscale=policy, scale_target=target)
+    assert derive_phase(ep, [replica(1, S.READY)]) is EndpointPhase.READY
+    assert derive_phase(ep, []) is EndpointPhase.DEPLOYING
+
+
+def test_zero_replicas_by_hand_is_ready_not_idle():
+    # Nothing wakes an endpoint its owner set to zero replicas: it is not asleep.
+    assert derive_phase(endpoint(0), []) is EndpointPhase.READY
+
+
+def test_stopped_or_deleted_wins_over_idle():
+    stopped = endpoint(1, desired=DesiredState.STOPPED, autoscale=TO_ZERO, scale_target=0)
+    assert derive_phase(stopped, []) is EndpointPhase.STOPPED
+    deleted = endpoint(1, desired=DesiredState.DELETED, autoscale=TO_ZERO, scale_target=0)
+    assert derive_phase(deleted, []) is EndpointPhase.DELETING
 
 
 def test_counts_split_replicas_by_generation_and_liveness():

@@ -54,7 +54,7 @@ class LiveServer:
                 replica.id,
                 replica.state,
                 state,
-                reason=f"test: {state.value}",
+                detail=f"test: {state.value}",
                 now=self.clock.now(),
             )
         return replica

@@ -175,10 +175,10 @@ def test_public_view_counts_replicas_and_derives_the_phase(world: World):
     replica = world.store.create_replica(endpoint.id, 1, now)
     handle = ReplicaHandle(backend="local", host="127.0.0.1", port=9000, pid=1)
     world.store.transition_replica(
-        replica.id, ReplicaState.PENDING, ReplicaState.STARTING, reason="t", now=now, handle=handle
+        replica.id, ReplicaState.PENDING, ReplicaState.STARTING, detail="t", now=now, handle=handle
     )
     world.store.transition_replica(
-        replica.id, ReplicaState.STARTING, ReplicaState.READY, reason="t", now=now
+        replica.id, ReplicaState.STARTING, ReplicaState.READY, detail="t", now=now
     )
     world.store.create_replica(endpoint.id, 1, now + timedelta(seconds=1))
     view = world.endpoints.describe(admin, "web")
@@ -201,7 +201,7 @@ def test_logs_return_the_tail_of_each_replica_log(world: World, tmp_path):
         replica.id,
         ReplicaState.PENDING,
         ReplicaState.STARTING,
-        reason="t",
+        detail="t",
         now=world.clock.now(),
         handle=handle,
     )

@@ -20,10 +20,10 @@ def ready_replicas(world: World, endpoint: Endpoint, count: int) -> list[Replica
         replica = world.store.create_replica(endpoint.id, endpoint.template_generation, now)
         handle = ReplicaHandle(backend="fake", host="127.0.0.1", port=9000 + i, pid=100 + i)
         world.store.transition_replica(
-            replica.id, S.PENDING, S.STARTING, reason="launched", now=now, handle=handle
+            replica.id, S.PENDING, S.STARTING, detail="launched", now=now, handle=handle
         )
         out.append(
-            world.store.transition_replica(replica.id, S.STARTING, S.READY, reason="", now=now)
+            world.store.transition_replica(replica.id, S.STARTING, S.READY, detail="", now=now)
         )
     return out
 
@@ -67,7 +67,7 @@ def test_a_replica_not_serving_yet_may_be_restarted_too(world: World, state: S):
     replica = world.store.create_replica(endpoint.id, 1, world.clock.now())
     if state is not S.PENDING:
         world.store.transition_replica(
-            replica.id, S.PENDING, state, reason="", now=world.clock.now()
+            replica.id, S.PENDING, state, detail="", now=world.clock.now()
         )
     marked = world.endpoints.restart_replica(admin, "web", replica.id)
     assert marked.restart_requested_at is not None
@@ -107,9 +107,9 @@ def test_a_stopped_replica_is_not_found_and_a_draining_one_is_a_conflict(world: 
     endpoint, _ = world.endpoints.create(admin, "web", web_spec(replicas=2))
     draining, stopped = ready_replicas(world, endpoint, 2)
     now = world.clock.now()
-    world.store.transition_replica(draining.id, S.READY, S.DRAINING, reason="", now=now)
-    world.store.transition_replica(stopped.id, S.READY, S.DRAINING, reason="", now=now)
-    world.store.transition_replica(stopped.id, S.DRAINING, S.STOPPED, reason="", now=now)
+    world.store.transition_replica(draining.id, S.READY, S.DRAINING, detail="", now=now)
+    world.store.transition_replica(stopped.id, S.READY, S.DRAINING, detail="", now=now)
+    world.store.transition_replica(stopped.id, S.DRAINING, S.STOPPED, detail="", now=now)
     with pytest.raises(NotFound) as gone:
         world.endpoints.restart_replica(admin, "web", stopped.id)
     assert gone.value.field == "replica"
@@ -125,7 +125,7 @@ def test_a_replica_already_draining_after_its_own_restart_answers_as_before(worl
     (replica,) = ready_replicas(world, endpoint, 1)
     first = world.endpoints.restart_replica(admin, "web", replica.id)
     world.store.transition_replica(
-        replica.id, S.READY, S.DRAINING, reason="", now=world.clock.now()
+        replica.id, S.READY, S.DRAINING, detail="", now=world.clock.now()
     )
     again = world.endpoints.restart_replica(admin, "web", replica.id)
     assert again.state is S.DRAINING

@@ -32,7 +32,7 @@ def test_only_one_mover_wins_a_transition(
                 replica.id,
                 ReplicaState.PENDING,
                 ReplicaState.STARTING,
-                reason=f"mover {n}",
+                detail=f"mover {n}",
                 now=clock.now(),
                 count_restart=True,
             )

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 import modelport.store.replicas as replicas_module
 from modelport.clock import FakeClock
+from modelport.domain.decisions import ReplicaReason
 from modelport.domain.errors import LeaseLost
 from modelport.domain.records import Endpoint, EventLevel, LeaseFence
 from modelport.domain.states import ReplicaState
@@ -54,7 +55,7 @@ def test_fenced_writes_land_while_the_lease_is_held(
         replica.id,
         ReplicaState.PENDING,
         ReplicaState.FAILED,
-        reason="x",
+        detail="x",
         now=clock.now(),
         fence=fence,
     )
@@ -79,8 +80,16 @@ def _writes(store: SqlStore, endpoint: Endpoint, clock: FakeClock) -> dict[str, 
             replica.id,
             ReplicaState.PENDING,
             ReplicaState.STARTING,
-            reason="x",
+            detail="x",
             now=clock.now(),
+            fence=fence,
+        ),
+        "set_pending_reason": lambda fence: store.set_pending_reason(
+            replica.id,
+            reason=ReplicaReason.LAUNCH_DEFERRED,
+            detail="x",
+            now=clock.now(),
+            next_attempt_at=clock.now(),
             fence=fence,
         ),
         "delete_replica": lambda fence: store.delete_replica(replica.id, fence=fence),
@@ -98,7 +107,14 @@ def _writes(store: SqlStore, endpoint: Endpoint, clock: FakeClock) -> dict[str, 
 
 @pytest.mark.parametrize(
     "write",
-    ["create_replica", "transition_replica", "delete_replica", "add_event", "delete_endpoint"],
+    [
+        "create_replica",
+        "transition_replica",
+        "set_pending_reason",
+        "delete_replica",
+        "add_event",
+        "delete_endpoint",
+    ],
 )
 def test_a_deposed_holder_cannot_write(
     store: SqlStore, endpoint: Endpoint, clock: FakeClock, write: str

@@ -34,7 +34,7 @@ def test_lifecycle_to_ready_and_out(store: SqlStore, endpoint: Endpoint, clock: 
         replica.id,
         ReplicaState.PENDING,
         ReplicaState.STARTING,
-        reason="launched",
+        detail="launched",
         now=clock.now(),
         handle=HANDLE,
     )
@@ -44,7 +44,7 @@ def test_lifecycle_to_ready_and_out(store: SqlStore, endpoint: Endpoint, clock: 
 
     clock.advance(2)
     ready = store.transition_replica(
-        replica.id, ReplicaState.STARTING, ReplicaState.READY, reason="probe ok", now=clock.now()
+        replica.id, ReplicaState.STARTING, ReplicaState.READY, detail="probe ok", now=clock.now()
     )
     assert ready.state is ReplicaState.READY
     assert ready.ready_at == clock.now()
@@ -52,10 +52,10 @@ def test_lifecycle_to_ready_and_out(store: SqlStore, endpoint: Endpoint, clock: 
     assert ready.state_reason == "probe ok"
 
     store.transition_replica(
-        replica.id, ReplicaState.READY, ReplicaState.DRAINING, reason="scale in", now=clock.now()
+        replica.id, ReplicaState.READY, ReplicaState.DRAINING, detail="scale in", now=clock.now()
     )
     stopped = store.transition_replica(
-        replica.id, ReplicaState.DRAINING, ReplicaState.STOPPED, reason="done", now=clock.now()
+        replica.id, ReplicaState.DRAINING, ReplicaState.STOPPED, detail="done", now=clock.now()
     )
     assert stopped.state is ReplicaState.STOPPED
     assert store.get_replica(replica.id) == stopped
@@ -65,7 +65,7 @@ def test_illegal_transition_raises(store: SqlStore, endpoint: Endpoint, clock: F
     replica = store.create_replica(endpoint.id, 1, clock.now())
     with pytest.raises(IllegalTransition):
         store.transition_replica(
-            replica.id, ReplicaState.PENDING, ReplicaState.READY, reason="x", now=clock.now()
+            replica.id, ReplicaState.PENDING, ReplicaState.READY, detail="x", now=clock.now()
         )
     assert store.get_replica(replica.id).state is ReplicaState.PENDING
 
@@ -75,17 +75,17 @@ def test_wrong_expected_state_is_a_conflict(
 ) -> None:
     replica = store.create_replica(endpoint.id, 1, clock.now())
     store.transition_replica(
-        replica.id, ReplicaState.PENDING, ReplicaState.STARTING, reason="a", now=clock.now()
+        replica.id, ReplicaState.PENDING, ReplicaState.STARTING, detail="a", now=clock.now()
     )
     # A second mover that still believes the replica is PENDING loses.
     with pytest.raises(Conflict):
         store.transition_replica(
-            replica.id, ReplicaState.PENDING, ReplicaState.FAILED, reason="b", now=clock.now()
+            replica.id, ReplicaState.PENDING, ReplicaState.FAILED, detail="b", now=clock.now()
         )
     assert store.get_replica(replica.id).state is ReplicaState.STARTING
     with pytest.raises(NotFound):
         store.transition_replica(
-            404, ReplicaState.PENDING, ReplicaState.STARTING, reason="c", now=clock.now()
+            404, ReplicaState.PENDING, ReplicaState.STARTING, detail="c", now=clock.now()
         )
 
 
@@ -94,7 +94,7 @@ def test_crash_restart_counts_and_backs_off(
 ) -> None:
     replica = store.create_replica(endpoint.id, 1, clock.now())
     store.transition_replica(
-        replica.id, ReplicaState.PENDING, ReplicaState.STARTING, reason="go", now=clock.now()
+        replica.id, ReplicaState.PENDING, ReplicaState.STARTING, detail="go", now=clock.now()
     )
     for attempt in (1, 2):
         retry_at = clock.now() + timedelta(seconds=2**attempt)
@@ -102,7 +102,7 @@ def test_crash_restart_counts_and_backs_off(
             replica.id,
             ReplicaState.STARTING,
             ReplicaState.FAILED,
-            reason="exited with 1",
+            detail="exited with 1",
             now=clock.now(),
             next_attempt_at=retry_at,
         )
@@ -111,14 +111,14 @@ def test_crash_restart_counts_and_backs_off(
             replica.id,
             ReplicaState.FAILED,
             ReplicaState.PENDING,
-            reason="restart",
+            detail="restart",
             now=clock.now(),
             count_restart=True,
         )
         assert pending.restart_count == attempt
         assert pending.next_attempt_at == retry_at  # kept until replaced
         store.transition_replica(
-            replica.id, ReplicaState.PENDING, ReplicaState.STARTING, reason="go", now=clock.now()
+            replica.id, ReplicaState.PENDING, ReplicaState.STARTING, detail="go", now=clock.now()
         )
     assert store.get_replica(replica.id).restart_count == 2
 
@@ -129,7 +129,7 @@ def test_listing_replicas(store: SqlStore, endpoint: Endpoint, clock: FakeClock)
     live = store.create_replica(endpoint.id, 1, clock.now())
     gone = store.create_replica(endpoint.id, 1, clock.now())
     gone = store.transition_replica(
-        gone.id, ReplicaState.PENDING, ReplicaState.STOPPED, reason="scale in", now=clock.now()
+        gone.id, ReplicaState.PENDING, ReplicaState.STOPPED, detail="scale in", now=clock.now()
     )
     elsewhere = store.create_replica(other.id, 1, clock.now())
 
@@ -150,12 +150,12 @@ def test_list_ready_replicas_spans_endpoints(
             replica.id,
             ReplicaState.PENDING,
             ReplicaState.STARTING,
-            reason="go",
+            detail="go",
             now=clock.now(),
             handle=HANDLE,
         )
         store.transition_replica(
-            replica.id, ReplicaState.STARTING, ReplicaState.READY, reason="ok", now=clock.now()
+            replica.id, ReplicaState.STARTING, ReplicaState.READY, detail="ok", now=clock.now()
         )
         return replica.id
 

@@ -5,6 +5,7 @@
 | deploying                  | initializing (no instance launched) / deploying (starting)  |
 | pending (no GPUs for it)   | initializing, fail_reason says what capacity is missing     |
 | ready, degraded            | running                                                     |
+| idle (autoscaled to zero)  | running, 0 instances running or pending                     |
 | updating                   | running when an instance serves, else deploying             |
 | failed                     | failed, fail_reason is the last failure                     |
 | stopping                   | running until no replica process is left (see below)        |
@@ -18,6 +19,9 @@ replicas still shutting down, so a client that polls for `stopped` never meets a
 `instances.pending` counts instances wanted but not serving: a fresh deployment whose replicas
 the controller has not created yet is already pending.
 
+DeepInfra has no status for a deployment scaled to zero: it stays `running` (a request is
+answered, after one instance starts), with zero instances.
+
 `downloading` is never reported: weights are fetched by the engine while it starts (deploying).
 """
 
@@ -27,31 +31,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from modelport.dialects.deepinfra.schemas import DeployInstances, DeployStatus
-from modelport.domain.decisions import EventReason
+from modelport.domain.decisions import ReplicaReason
 from modelport.domain.records import Replica
 from modelport.domain.states import LIVE_REPLICA_STATES, EndpointPhase, ReplicaState
 
-# Replica state reasons worth showing as a fail_reason ("Reason: detail").
+# Replica reasons worth showing as a fail_reason ("Reason: detail").
 _PROBLEMS = frozenset(
-    r.value
-    for r in (
-        EventReason.INSUFFICIENT_CAPACITY,
-        EventReason.ENGINE_UNAVAILABLE,
-        EventReason.INVALID_SPEC,
-        EventReason.LAUNCH_FAILED,
-        EventReason.LAUNCH_DEFERRED,
-        EventReason.REPLICA_CRASHED,
-        EventReason.LIVENESS_FAILED,
-        EventReason.STARTUP_TIMEOUT,
-        EventReason.RESTART_SCHEDULED,
-        EventReason.RECONCILE_ERROR,
-    )
+    {
+        ReplicaReason.INSUFFICIENT_CAPACITY,
+        ReplicaReason.ENGINE_UNAVAILABLE,
+        ReplicaReason.INVALID_SPEC,
+        ReplicaReason.LAUNCH_FAILED,
+        ReplicaReason.LAUNCH_DEFERRED,
+        ReplicaReason.REPLICA_CRASHED,
+        ReplicaReason.LIVENESS_FAILED,
+        ReplicaReason.STARTUP_TIMEOUT,
+        ReplicaReason.RESTART_SCHEDULED,
+    }
 )
 _NOT_SERVING = frozenset({ReplicaState.PENDING, ReplicaState.STARTING, ReplicaState.FAILED})
 _PHASES: dict[EndpointPhase, DeployStatus] = {
     EndpointPhase.PENDING: DeployStatus.INITIALIZING,
     EndpointPhase.READY: DeployStatus.RUNNING,
     EndpointPhase.DEGRADED: DeployStatus.RUNNING,
+    EndpointPhase.IDLE: DeployStatus.RUNNING,  # scaled to zero: the next request wakes it
     EndpointPhase.FAILED: DeployStatus.FAILED,
     EndpointPhase.STOPPING: DeployStatus.RUNNING,  # replicas still answer: not stopped yet
     EndpointPhase.STOPPED: DeployStatus.STOPPED,
@@ -94,11 +97,7 @@ def deploy_status(phase: EndpointPhase, replicas: Sequence[Replica]) -> DeploySt
 
 def fail_reason(replicas: Sequence[Replica]) -> str:
     """The most recent problem a replica reports, as "Reason: detail"; "" when none."""
-    troubled = [
-        r
-        for r in replicas
-        if r.state in _NOT_SERVING and r.state_reason.split(":", 1)[0] in _PROBLEMS
-    ]
+    troubled = [r for r in replicas if r.state in _NOT_SERVING and r.reason in _PROBLEMS]
     if not troubled:
         return ""
     latest = max(troubled, key=lambda r: (r.state_changed_at, r.id))

@@ -19,6 +19,9 @@ MODEL_STATUS: Mapping[EndpointPhase, ModelStatus] = {
     EndpointPhase.READY: ModelStatus.UP,
     EndpointPhase.DEGRADED: ModelStatus.UP,  # serving, with fewer replicas than wanted
     EndpointPhase.UPDATING: ModelStatus.UP,  # serving while replicas roll
+    # Scaled to zero: still answers (the next request wakes a replica), and `tm infer --model
+    # @latest` picks only UP models.
+    EndpointPhase.IDLE: ModelStatus.UP,
     EndpointPhase.FAILED: ModelStatus.FAILED,
     EndpointPhase.STOPPING: ModelStatus.STOPPING,
     EndpointPhase.STOPPED: ModelStatus.STOPPED,

@@ -26,6 +26,7 @@ _BY_PHASE = MappingProxyType(
         EndpointPhase.READY: TirStatus.RUNNING,
         EndpointPhase.UPDATING: TirStatus.RUNNING,
         EndpointPhase.DEGRADED: TirStatus.RUNNING,
+        EndpointPhase.IDLE: TirStatus.IDLE,  # autoscaled to zero
         EndpointPhase.FAILED: TirStatus.FAILED,
         EndpointPhase.STOPPING: TirStatus.TERMINATING,
         EndpointPhase.DELETING: TirStatus.TERMINATING,

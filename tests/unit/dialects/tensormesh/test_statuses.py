@@ -19,8 +19,14 @@ def test_every_phase_has_a_status(phase: EndpointPhase):
 
 def test_serving_phases_are_up_and_the_rest_say_why_not():
     # MODEL_STATUS_UP is what Tensormesh's CLI looks for (`tm infer chat --model @latest`).
+    # An idle model (autoscaled to zero) answers too: the request wakes a replica.
     serving = {p for p in EndpointPhase if model_status(p) is ModelStatus.UP}
-    assert serving == {EndpointPhase.READY, EndpointPhase.DEGRADED, EndpointPhase.UPDATING}
+    assert serving == {
+        EndpointPhase.READY,
+        EndpointPhase.DEGRADED,
+        EndpointPhase.UPDATING,
+        EndpointPhase.IDLE,
+    }
     assert model_status(EndpointPhase.PENDING) is ModelStatus.PENDING
     assert model_status(EndpointPhase.FAILED) is ModelStatus.FAILED
     assert model_status(EndpointPhase.DELETING) is ModelStatus.DELETING

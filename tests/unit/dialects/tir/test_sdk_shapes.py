@@ -258,12 +258,12 @@ def _replicas(
                 backend="fake", host="127.0.0.1", port=9000 + i, pid=100 + i, log_path=log_path
             )
             tir.world.store.transition_replica(
-                replica.id, ReplicaState.PENDING, ReplicaState.STARTING, reason="launched",
+                replica.id, ReplicaState.PENDING, ReplicaState.STARTING, detail="launched",
                 now=now, handle=handle,
             )  # fmt: skip
         if state is ReplicaState.READY:
             tir.world.store.transition_replica(
-                replica.id, ReplicaState.STARTING, ReplicaState.READY, reason="", now=now
+                replica.id, ReplicaState.STARTING, ReplicaState.READY, detail="", now=now
             )
         ids.append(replica.id)
     return ids

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from modelport.dialects.tir.statuses import TirStatus, tir_status
+from modelport.domain.decisions import ReplicaReason
 from modelport.domain.phases import derive_phase
+from modelport.domain.specs import AutoscalePolicy
 from modelport.domain.states import DesiredState, EndpointPhase, ReplicaState
 from tests.unit.domain.records import endpoint, replica
 
@@ -17,11 +19,15 @@ P, S, R, F, D = (
     ReplicaState.FAILED,
     ReplicaState.DRAINING,
 )
+TO_ZERO = AutoscalePolicy(enabled=True, min_replicas=0, max_replicas=2)
 RUN, STOP, DEL = DesiredState.RUNNING, DesiredState.STOPPED, DesiredState.DELETED
-CAPACITY = "InsufficientCapacity: needs 1x H100-80GB; this host has none"
+W = ReplicaReason
+CAPACITY = W.INSUFFICIENT_CAPACITY
 
 
-def shown(desired: DesiredState, wanted: int, *replicas: tuple[ReplicaState, int, str]) -> str:
+def shown(
+    desired: DesiredState, wanted: int, *replicas: tuple[ReplicaState, int, ReplicaReason]
+) -> str:
     ep = endpoint(wanted, desired=desired, generation=2)
     reps = [
         replica(i, state, generation=gen, reason=reason, restart_count=int(state is F))
@@ -35,17 +41,17 @@ def shown(desired: DesiredState, wanted: int, *replicas: tuple[ReplicaState, int
     ("desired", "wanted", "replicas", "status"),
     [
         (RUN, 1, [], "Waiting"),
-        (RUN, 1, [(P, 2, "ReplicaCreated: x")], "Waiting"),
+        (RUN, 1, [(P, 2, W.REPLICA_CREATED)], "Waiting"),
         (RUN, 1, [(P, 2, CAPACITY)], "Waiting"),
-        (RUN, 1, [(S, 2, "ReplicaStarting: x")], "Waiting"),
-        (RUN, 1, [(R, 2, "ReplicaReady: x")], "Running"),
-        (RUN, 2, [(R, 2, "ReplicaReady: x"), (S, 2, "ReplicaStarting: x")], "Running"),
-        (RUN, 1, [(R, 1, "ReplicaReady: x"), (S, 2, "ReplicaStarting: x")], "Running"),
+        (RUN, 1, [(S, 2, W.REPLICA_STARTING)], "Waiting"),
+        (RUN, 1, [(R, 2, W.REPLICA_READY)], "Running"),
+        (RUN, 2, [(R, 2, W.REPLICA_READY), (S, 2, W.REPLICA_STARTING)], "Running"),
+        (RUN, 1, [(R, 1, W.REPLICA_READY), (S, 2, W.REPLICA_STARTING)], "Running"),
         (RUN, 0, [], "Idle"),
-        (RUN, 1, [(F, 2, "ReplicaCrashed: exit 1")], "Failed"),
-        (STOP, 1, [(D, 2, "ReplicaDraining: stop")], "Terminating"),
+        (RUN, 1, [(F, 2, W.REPLICA_CRASHED)], "Failed"),
+        (STOP, 1, [(D, 2, W.REPLICA_DRAINING)], "Terminating"),
         (STOP, 1, [], "Stopped"),
-        (DEL, 1, [(R, 2, "ReplicaReady: x")], "Terminating"),
+        (DEL, 1, [(R, 2, W.REPLICA_READY)], "Terminating"),
     ],
 )
 def test_status_follows_the_replicas(desired, wanted, replicas, status) -> None:  # type: ignore[no-untyped-def]
@@ -53,4 +59,11 @@ def test_status_follows_the_replicas(desired, wanted, replicas, status) -> None:
 
 
 def test_every_phase_has_a_status() -> None:
-    assert {tir_status(phase, 1) for phase in EndpointPhase} == set(TirStatus) - {TirStatus.IDLE}
+    assert {tir_status(phase, 1) for phase in EndpointPhase} == set(TirStatus)
+
+
+def test_autoscaled_to_zero_is_idle() -> None:
+    asleep = endpoint(1, autoscale=TO_ZERO, scale_target=0)
+    assert tir_status(derive_phase(asleep, []), asleep.wanted_replicas) is TirStatus.IDLE
+    woken = endpoint(1, autoscale=TO_ZERO, scale_target=1)
+    assert tir_status(derive_phase(woken, []), woken.wanted_replicas) is TirStatus.WAITING
