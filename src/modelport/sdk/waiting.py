@@ -21,6 +21,8 @@ EVENTS_SHOWN = 10  # events attached to a wait error
 _EVENT_PAGE = 1000
 _MAX_EVENT_PAGES = 50  # bounds the catch-up on an endpoint with a very long history
 
+# Idle (scaled to zero) serves too: the gateway holds the next request while a replica starts.
+_SERVING = frozenset({EndpointPhase.READY, EndpointPhase.IDLE})
 _NOT_COMING_UP = frozenset({EndpointPhase.STOPPING, EndpointPhase.STOPPED, EndpointPhase.DELETING})
 
 
@@ -41,7 +43,7 @@ class ReadyWatch:
         self.timeout = timeout
 
     def verdict(self, endpoint: EndpointPublic) -> Verdict:
-        if endpoint.phase is EndpointPhase.READY:
+        if endpoint.phase in _SERVING:
             return Verdict.READY
         if endpoint.phase is EndpointPhase.FAILED:
             return Verdict.FAILED

@@ -16,6 +16,7 @@ from modelport.sdk import (
     EndpointStoppedError,
     WaitTimeoutError,
 )
+from modelport.sdk.waiting import ReadyWatch, Verdict
 from tests.unit.sdk.live_server import WEB_SPEC, LiveServer
 
 POLL = 0.01
@@ -92,3 +93,16 @@ async def test_async_client_waits_until_ready(server: LiveServer) -> None:
             "web", timeout=30, poll=POLL, on_progress=bring_up(server, "web")
         )
     assert ready.phase is EndpointPhase.READY
+
+
+def test_an_idle_endpoint_counts_as_ready(server: LiveServer) -> None:
+    """Scaled to zero, an endpoint still serves (the gateway holds the next request while a
+    replica starts): waiting for it must not run into the timeout."""
+    created = Client(server.url, server.admin_token).create_endpoint("idle", WEB_SPEC)
+    watch = ReadyWatch(timeout=60)
+    for phase, verdict in [
+        (EndpointPhase.IDLE, Verdict.READY),
+        (EndpointPhase.READY, Verdict.READY),
+        (EndpointPhase.DEPLOYING, Verdict.WAITING),
+    ]:
+        assert watch.verdict(created.model_copy(update={"phase": phase})) is verdict
