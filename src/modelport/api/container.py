@@ -49,6 +49,7 @@ class ApiServices:
                 clock,
                 base_url,
                 model_dirs=allowed_dirs(settings.models_dir, settings.model_dir_paths),
+                datasets=datasets,
             ),
             tokens=TokenService(store),
             projects=ProjectService(store),

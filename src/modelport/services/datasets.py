@@ -9,7 +9,7 @@ from pathlib import Path
 from modelport.datasets.storage import ResultStorage, check_key, check_prefix, open_storage
 from modelport.domain.datasets import Dataset, StorageKind
 from modelport.domain.errors import Conflict, InvalidSpec, NotFound
-from modelport.domain.ids import validate_name
+from modelport.domain.ids import MAX_ID, validate_name
 from modelport.domain.records import Endpoint, Project
 from modelport.schemas.datasets import MAX_OBJECTS_PAGE, DatasetCreate
 from modelport.security.secrets import SecretBox
@@ -44,6 +44,8 @@ class DatasetService:
             return self._default(project_id)
         try:
             if ref.isdigit():
+                if int(ref) > MAX_ID:  # no such id; the database cannot even compare it
+                    raise NotFound(f"dataset {ref} not found")
                 return self._store.get_dataset(project_id, int(ref))
             return self._store.get_dataset_by_name(project_id, ref)
         except NotFound as exc:

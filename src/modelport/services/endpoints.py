@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -22,6 +22,7 @@ from modelport.domain.states import DesiredState, ReplicaState
 from modelport.schemas.native import EndpointPublic
 from modelport.security.secrets import SecretBox
 from modelport.services.auth import Principal
+from modelport.services.datasets import DATASET_REF_FIELD
 from modelport.services.endpoint_views import ReplicaLog, endpoint_public, replica_logs
 from modelport.services.engine_check import check_engine_can_serve
 from modelport.services.host_policy import HostUse, host_uses, new_host_uses
@@ -33,6 +34,13 @@ from modelport.services.validation import invalid_spec
 from modelport.store.base import Store
 
 SpecCheck = Callable[[str, EndpointSpec], None]  # raises InvalidSpec for an unservable spec
+
+
+class DatasetRefs(Protocol):
+    """What the dataset check needs of services/datasets.DatasetService."""
+
+    def resolve(self, project_id: int, ref: str | None, *, field: str = ...) -> object: ...
+
 
 MAX_EVENTS_PAGE = 1000
 MAX_TAIL_BYTES = 1024 * 1024
@@ -65,10 +73,14 @@ class EndpointService:
         *,
         check_spec: SpecCheck | None = None,
         model_dirs: Sequence[str] = (),
+        datasets: DatasetRefs | None = None,
     ) -> None:
         """`model_dirs`: resolved directories whose files any member may name as model paths
-        (host_policy.allowed_dirs); anything else that reaches the host needs host access."""
+        (host_policy.allowed_dirs); anything else that reaches the host needs host access.
+        `datasets`: checks that `spec.async_config.dataset_id` names a dataset of the project
+        (None: not checked, for services built without datasets)."""
         self._store = store
+        self._datasets = datasets
         self._model_dirs = tuple(model_dirs)
         self._box = box
         self._clock = clock
@@ -147,6 +159,7 @@ class EndpointService:
         if existing is not None:
             return self._same_or_conflict(existing, spec), None
         reject_masks(spec)
+        self._check_dataset(principal, spec, None)
         self._check_spec(name, spec)
         sealed = seal(spec, self._box)
         try:
@@ -168,6 +181,18 @@ class EndpointService:
         )
         self._event(endpoint, LifecycleReason.ENDPOINT_CREATED, "created with generation 1")
         return endpoint, key
+
+    def _check_dataset(
+        self, principal: Principal, spec: EndpointSpec, old: EndpointSpec | None
+    ) -> None:
+        """InvalidSpec naming spec.async_config.dataset_id when it names no dataset of the
+        project. Only a new reference is checked: a dataset in use cannot be deleted."""
+        ref = spec.async_config.dataset_id
+        if self._datasets is None or ref is None:
+            return
+        if old is not None and old.async_config.dataset_id == ref:
+            return
+        self._datasets.resolve(principal.project_id, ref, field=DATASET_REF_FIELD)
 
     def _find(self, project_id: int, name: str) -> Endpoint | None:
         try:
@@ -219,6 +244,7 @@ class EndpointService:
             # Only what the stored spec lacks needs host access: a member may scale or
             # restart what the operator set up. Checked before the engine looks at the host.
             _require_host(principal, new_host_uses(new_plain, old_plain, self._model_dirs))
+            self._check_dataset(principal, new_plain, old_plain)
             self._check_spec(name, new_plain)
             # Scaling or autoscale/async settings keep the running replicas; the rest rolls them.
             roll = new_plain.replica_template() != old_plain.replica_template()

@@ -136,6 +136,10 @@ class InvocationService:
         return endpoint, invocation, created
 
     # --- reads and cancel -------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The service's clock: what created_at is measured with (for relative filters)."""
+        return self._clock.now()
+
     def get(self, principal: Principal, endpoint: Endpoint, invocation_id: str) -> Invocation:
         principal.require_endpoint(endpoint.id)
         return self._store.get_invocation(endpoint.id, invocation_id)

@@ -20,7 +20,7 @@ from fastapi.security import HTTPBearer
 from modelport import __version__
 from modelport.api.container import ApiServices
 from modelport.api.deps import Services, get_authenticator
-from modelport.dialects.tir import operations
+from modelport.dialects.tir import async_views, operations
 from modelport.dialects.tir.envelope import RESPONSES, failure, success
 from modelport.dialects.tir.errors import install_error_handlers
 from modelport.dialects.tir.frameworks import resolve_framework
@@ -195,16 +195,11 @@ def async_status(
     per_page: Annotated[int, Query(ge=1, le=1000)] = 10,
     queue_name: Annotated[str | None, Query(max_length=200)] = None,
 ) -> JSONResponse:
-    """Async invocation requests. Modelport queues none yet, so none is ever found: a
-    `request_id` is a 404 naming it, and every page is empty."""
-    operations.find(services, principal, inference_id)
-    if request_id is not None:
-        raise NotFound(
-            f"request_id: no async request {request_id!r} for endpoint {inference_id} "
-            "(this server does not queue async invocations yet)",
-            field="request_id",
-        )
-    return success([], "Success")
+    """Async invocation requests (dialects/tir/async_views.py): with `request_id` that one
+    (a 404 naming it when this endpoint has none such), else a page, newest first."""
+    query = async_views.AsyncQuery(page_no, per_page, date_filter, queue_name)
+    data = operations.async_status(services, principal, inference_id, request_id, query)
+    return success(data, "Success")
 
 
 @dataclass(frozen=True, slots=True)

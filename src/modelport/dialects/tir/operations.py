@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from modelport.api.container import ApiServices
+from modelport.dialects.tir import async_views
 from modelport.dialects.tir.frameworks import resolve_framework
 from modelport.dialects.tir.schemas import EndpointRequest, UpdateRequest
 from modelport.dialects.tir.translate import endpoint_name, to_spec
@@ -39,6 +40,7 @@ _TRANSLATED = (
     "extensions",
 )
 _AUTOSCALE_FIELDS = ("is_auto_scale_enabled", "auto_scale_policy")
+DATASET_FIELD = "async_dataset_id"
 _PLAN_PICKERS = ("sku_id", "sku_item_price_id", "sku_name")
 _PLAN_FILTERS = ("sku_type", "committed_days", "currency")
 DONE = {
@@ -96,6 +98,9 @@ def act(
         services.endpoints.restart(principal, name)
     elif action == "update_async_configuration":
         config = _async_config(body, services.endpoints.view(endpoint).spec.async_config)
+        if config.enabled and services.datasets is not None:
+            # Named as TIR names it; the endpoint service checks again under its own name.
+            services.datasets.resolve(principal.project_id, config.dataset_id, field=DATASET_FIELD)
         services.endpoints.patch(principal, name, {"async_config": config.model_dump(mode="json")})
     else:
         given = body.endpoint_fields()
@@ -184,7 +189,7 @@ def _async_config(body: UpdateRequest, current: AsyncConfig) -> AsyncConfig:
         )
     if not body.async_enabled:
         return current.model_copy(update={"enabled": False})
-    for field in ("async_concurrent_workers", "async_dataset_id"):
+    for field in ("async_concurrent_workers", DATASET_FIELD):
         if getattr(body, field) is None:
             raise InvalidSpec(f"{field}: required when async_enabled is true", field=field)
     assert body.async_concurrent_workers is not None
@@ -198,3 +203,21 @@ def _async_config(body: UpdateRequest, current: AsyncConfig) -> AsyncConfig:
             for r in body.async_target_routes or []
         ],
     )
+
+
+def async_status(
+    services: ApiServices,
+    principal: Principal,
+    inference_id: int,
+    request_id: str | None,
+    query: async_views.AsyncQuery,
+) -> list[dict[str, Any]]:
+    """GET .../async_status/: one request by id, or a page of them (async_views.py)."""
+    endpoint = find(services, principal, inference_id)
+    if services.invocations is None:  # a process built without async invocations
+        if request_id is not None:
+            raise async_views.unknown_request(request_id, inference_id)
+        return []
+    if request_id is not None:
+        return async_views.one(services.invocations, principal, endpoint, request_id)
+    return async_views.page(services.invocations, principal, endpoint, query)

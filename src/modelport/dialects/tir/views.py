@@ -213,10 +213,15 @@ def _async(spec: EndpointSpec) -> dict[str, Any]:
     return {
         "async_enabled": config.enabled,
         "async_concurrent_workers": config.concurrent_workers,
-        "async_dataset_id": config.dataset_id,
+        # TIR's ids are integers; a dataset named (natively) by name is shown by name.
+        "async_dataset_id": _dataset_id(config.dataset_id),
         "async_destination_type": config.destination_type,
         "async_target_routes": [r.model_dump(mode="json") for r in config.target_routes],
     }
+
+
+def _dataset_id(ref: str | None) -> int | str | None:
+    return int(ref) if ref is not None and ref.isdigit() else ref
 
 
 def plans_data(
