@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     engine_host: str = "127.0.0.1"  # engines listen here only; the gateway is the way in
     reconcile_interval: float = 1.0  # seconds between controller ticks
     route_refresh_interval: float = 0.25  # seconds between gateway route-table refreshes
+    # Seconds between readiness attempts of a STARTING replica, on their own, not per tick:
+    # a replica able to answer is seen READY this soon (controller/probes.py).
+    startup_probe_interval: float = Field(default=0.1, gt=0, le=60)
     drain_seconds: float = 30.0  # longest a draining replica keeps serving in-flight requests
     stop_grace_seconds: float = 10.0  # SIGTERM -> SIGKILL
     max_body_bytes: int = 8 * 1024 * 1024  # API request bodies larger than this get 413

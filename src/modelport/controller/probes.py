@@ -1,10 +1,16 @@
 """Readiness and liveness probes, with per-replica consecutive success / failure counters.
 
 A probe never holds up a tick: one that is due is started as a task (at most one in flight per
-replica and probe kind) and the tick reads only finished outcomes, counted when the first tick
-after their end harvests them. A probe's timeout (up to 600 s) bounds its task, and one still
-running at its timeout counts as a failure. Outcomes of a process that was replaced or forgotten
-are dropped with their task.
+replica and probe kind) that counts its outcome when it ends, and a tick reads the counters. A
+probe's timeout (up to 600 s) bounds its task, and one still running at its timeout counts as a
+failure. Outcomes of a process that was replaced or forgotten are dropped with their task.
+
+A STARTING replica's readiness does not wait for ticks: its attempts follow one another on their
+own, every `startup_interval` (0.1 s by default, or the period if shorter) after the initial
+delay, and a success short of `success_threshold` is confirmed a period later, as on a READY
+one. The attempt that passes wakes the controller (`on_news`), so a replica that became able to
+answer is READY and routed within a tick gap, not up to a tick plus a period later (most of a
+scale-from-zero's overhead). At most STARTUP_ATTEMPTS_AT_ONCE such attempts run at once.
 
 Counters live in memory only: after a control-plane restart, or a lost lease, they start from
 zero, which is safe (a READY replica stays READY until it fails `failure_threshold` probes in a
@@ -14,28 +20,33 @@ row).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
-
-import aiohttp
+from typing import Protocol
 
 from modelport.clock import Clock
-from modelport.domain.errors import ModelportError
+from modelport.controller.probe_checks import ProbeChecks, ProbeOutcome
 from modelport.domain.launch import LaunchPlan
 from modelport.domain.records import Replica, ReplicaHandle
-from modelport.domain.specs import ProbeProtocol, ProbeSpec
+from modelport.domain.specs import ProbeSpec
 from modelport.domain.states import ReplicaState
 from modelport.runtime.base import RuntimeBackend
+
+__all__ = ["ProbeKind", "ProbeOutcome", "ProbeRunner", "ProbeVerdict", "ResolvedProbes"]
 
 log = logging.getLogger(__name__)
 
 # Past its own timeout a check is cut off this much later: each check ends itself at its
 # timeout (HTTP, TCP, the runtime's exec), so this only bounds one that overruns.
 _OVERRUN_SECONDS = 1.0
+# Seconds between readiness attempts of a STARTING replica (settings.startup_probe_interval).
+STARTUP_INTERVAL = 0.1
+# A loading engine refuses the connection at once, so a few slots keep many replicas starting
+# together (a rollout, a burst from zero) from crowding a small machine's event loop.
+STARTUP_ATTEMPTS_AT_ONCE = 8
 
 
 class ProbeKind(StrEnum):
@@ -43,6 +54,18 @@ class ProbeKind(StrEnum):
 
     READINESS = "readiness"  # gates traffic
     LIVENESS = "liveness"  # a READY replica that fails it is restarted
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+# Calls back after a delay in seconds (the event loop's call_later; unit tests fire by hand).
+Later = Callable[[float, Callable[[], None]], Cancellable]
+
+
+def call_later(delay: float, callback: Callable[[], None]) -> Cancellable:
+    return asyncio.get_running_loop().call_later(delay, callback)
 
 
 @dataclass(frozen=True)
@@ -60,12 +83,6 @@ class ResolvedProbes:
 
 
 @dataclass(frozen=True)
-class ProbeOutcome:
-    ok: bool
-    detail: str  # what happened, for events ("GET /health: 503", "connection refused")
-
-
-@dataclass(frozen=True)
 class ProbeVerdict:
     readiness_passed: bool = False  # success_threshold successes in a row, or disabled
     readiness_failed: bool = False  # failure_threshold failures in a row
@@ -79,29 +96,20 @@ class _Counter:
     failures: int = 0
     last_run: float | None = None  # monotonic seconds when the latest attempt began
     detail: str = ""
-    running: asyncio.Task[ProbeOutcome] | None = None  # the attempt in flight
+    running: asyncio.Task[None] | None = None  # the attempt in flight
+    timer: Cancellable | None = None  # the next attempt of a STARTING replica's readiness
 
-    def harvest(self) -> None:
-        """Count the attempt in flight if it has finished."""
-        task = self.running
-        if task is None or not task.done():
-            return
-        self.running = None
-        if task.cancelled():
-            return
-        error = task.exception()
-        if error is not None:
-            log.error("%s failed", task.get_name(), exc_info=error)
-            self._count(ProbeOutcome(False, f"probe error: {type(error).__name__}"))
-        else:
-            self._count(task.result())
-
-    def _count(self, outcome: ProbeOutcome) -> None:
+    def count(self, outcome: ProbeOutcome) -> None:
         if outcome.ok:
             self.successes, self.failures = self.successes + 1, 0
         else:
             self.successes, self.failures = 0, self.failures + 1
             self.detail = outcome.detail
+
+    def stop_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
 
 @dataclass
@@ -110,10 +118,29 @@ class _Tracked:
     readiness: _Counter = field(default_factory=_Counter)
     liveness: _Counter = field(default_factory=_Counter)
 
-    def tasks(self) -> Iterator[asyncio.Task[ProbeOutcome]]:
-        for counter in (self.readiness, self.liveness):
+    def counters(self) -> tuple[_Counter, _Counter]:
+        return self.readiness, self.liveness
+
+    def tasks(self) -> Iterator[asyncio.Task[None]]:
+        for counter in self.counters():
             if counter.running is not None:
                 yield counter.running
+
+
+@dataclass(frozen=True)
+class _Probing:
+    """One probe of one replica, as the verdict that started it saw them."""
+
+    tracked: _Tracked
+    counter: _Counter
+    replica: Replica
+    probe: ProbeSpec
+    kind: ProbeKind
+
+    @property
+    def starting(self) -> bool:
+        """Readiness not yet passed: it runs on its own schedule and a pass is news."""
+        return self.kind is ProbeKind.READINESS and self.replica.state is not ReplicaState.READY
 
 
 class ProbeRunner:
@@ -126,23 +153,26 @@ class ProbeRunner:
         clock: Clock,
         unseal: Callable[[str], str] = str,
         on_news: Callable[[], None] = lambda: None,
+        startup_interval: float = STARTUP_INTERVAL,
+        later: Later = call_later,
     ) -> None:
-        self._runtime = runtime
+        self._checks = ProbeChecks(runtime, unseal)
         self._clock = clock
-        self._unseal = unseal  # opens a handle's sealed replica key
         # Called when an attempt ends with an outcome that may move its replica (a STARTING one
         # passed readiness, a READY one failed a probe): the loop counts it without waiting a
         # tick, which is most of a cold start's overhead.
         self._on_news = on_news
+        self._startup_interval = startup_interval
+        self._later = later
+        self._startup_slots = asyncio.Semaphore(STARTUP_ATTEMPTS_AT_ONCE)
         self._tracked: dict[int, _Tracked] = {}
-        self._ending: set[asyncio.Task[ProbeOutcome]] = set()  # cancelled, not yet ended
-        self._session: aiohttp.ClientSession | None = None
+        self._ending: set[asyncio.Task[None]] = set()  # cancelled, not yet ended
 
     def verdict(self, replica: Replica, probes: ResolvedProbes) -> ProbeVerdict:
-        """For a STARTING or READY replica whose process runs: count the probes that have
-        finished, start those that are due, and judge by what has finished. Never waits on a
-        probe. Liveness only once READY: model loading can take long, and the startup timeout
-        covers a replica that hangs."""
+        """For a STARTING or READY replica whose process runs: start the probes that are due
+        and judge by those that have finished. Never waits on a probe. Liveness only once
+        READY: model loading can take long, and the startup timeout covers a replica that
+        hangs."""
         assert replica.handle is not None
         tracked = self._tracked.get(replica.id)
         if tracked is None or tracked.handle != replica.handle:
@@ -151,11 +181,15 @@ class ProbeRunner:
             tracked = self._tracked[replica.id] = _Tracked(replica.handle)
         readiness = probes.readiness
         if readiness.enabled:
-            self._advance(replica, readiness, tracked.readiness, ProbeKind.READINESS)
+            self._advance(
+                _Probing(tracked, tracked.readiness, replica, readiness, ProbeKind.READINESS)
+            )
         live_failed = False
         liveness = probes.liveness
         if liveness.enabled and replica.state is ReplicaState.READY:
-            self._advance(replica, liveness, tracked.liveness, ProbeKind.LIVENESS)
+            self._advance(
+                _Probing(tracked, tracked.liveness, replica, liveness, ProbeKind.LIVENESS)
+            )
             live_failed = tracked.liveness.failures >= liveness.failure_threshold
         return ProbeVerdict(
             readiness_passed=(
@@ -193,111 +227,84 @@ class ProbeRunner:
         """Shutdown: cancel the probes in flight, then close the HTTP session they share."""
         self.abandon()
         await self.wait()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._checks.close()
 
     async def check(self, handle: ReplicaHandle, probe: ProbeSpec) -> ProbeOutcome:
         """One probe attempt against a replica's process."""
-        port = probe.port or handle.port
-        if probe.protocol is ProbeProtocol.HTTP:
-            # The engine requires the replica's key of every request, probes included; the
-            # key goes to the replica's own port only, never to another a probe names.
-            sealed = handle.sealed_key if port == handle.port else None
-            headers = {} if sealed is None else {
-                "Authorization": f"Bearer {self._unseal(sealed)}"
-            }  # fmt: skip
-            path = probe.path or "/"
-            return await self._http(handle.host, port, path, probe.timeout_seconds, headers)
-        if probe.protocol is ProbeProtocol.EXEC:
-            return await self._exec(handle, probe)
-        # GRPC: checked as a TCP connect until a gRPC health client exists.
-        return await self._tcp(handle.host, port, probe.timeout_seconds)
+        return await self._checks.check(handle, probe)
 
     def _cancel(self, tracked: _Tracked) -> None:
+        for counter in tracked.counters():
+            counter.stop_timer()
         for task in tracked.tasks():
             task.cancel()
             self._ending.add(task)
             task.add_done_callback(self._ending.discard)
 
-    def _advance(
-        self, replica: Replica, probe: ProbeSpec, counter: _Counter, kind: ProbeKind
-    ) -> None:
-        counter.harvest()
+    def _advance(self, probing: _Probing) -> None:
+        """Start the attempt if it is due; a STARTING replica's readiness that is not yet due
+        gets a timer for when it is, so it never waits for a tick."""
+        counter = probing.counter
         if counter.running is not None:
             return  # at most one attempt in flight: a slow probe is not stacked up
-        since_state = (self._clock.now() - replica.state_changed_at).total_seconds()
-        if since_state < probe.initial_delay_seconds:
-            return
-        now = self._clock.monotonic()
-        if counter.last_run is not None and now - counter.last_run < probe.period_seconds:
-            return
-        assert replica.handle is not None
-        counter.last_run = now
-        counter.running = task = asyncio.create_task(
-            self._attempt(replica.handle, probe), name=f"{kind} probe of replica {replica.id}"
-        )
-        serving = replica.state is ReplicaState.READY
-        task.add_done_callback(partial(self._ended, kind is ProbeKind.READINESS and not serving))
+        if not probing.starting:
+            counter.stop_timer()
+        wait = self._until_due(probing)
+        if wait <= 0:
+            self._start(probing)
+        elif probing.starting and counter.timer is None:
+            counter.timer = self._later(wait, partial(self._fire, probing))
 
-    def _ended(self, news_if_ok: bool, task: asyncio.Task[ProbeOutcome]) -> None:
-        """A finished attempt is news when it passed a probe that was failing the replica, or
-        failed one of a READY replica."""
-        if task.cancelled():
-            return
-        ok = task.exception() is None and task.result().ok
-        if ok == news_if_ok:
+    def _until_due(self, probing: _Probing) -> float:
+        """Seconds until the next attempt is due (<= 0: now)."""
+        probe, counter = probing.probe, probing.counter
+        since_state = (self._clock.now() - probing.replica.state_changed_at).total_seconds()
+        delay = probe.initial_delay_seconds - since_state
+        if counter.last_run is None:
+            return delay
+        gap = probe.period_seconds
+        if probing.starting and counter.successes == 0:
+            gap = min(gap, self._startup_interval)
+        return max(delay, counter.last_run + gap - self._clock.monotonic())
+
+    def _fire(self, probing: _Probing) -> None:
+        probing.counter.timer = None
+        if self._tracked.get(probing.replica.id) is probing.tracked:
+            self._advance(probing)  # the clock says whether it is due (a fake one may not be)
+
+    def _start(self, probing: _Probing) -> None:
+        counter = probing.counter
+        counter.stop_timer()
+        counter.last_run = self._clock.monotonic()
+        name = f"{probing.kind} probe of replica {probing.replica.id}"
+        counter.running = asyncio.create_task(self._run(probing, name), name=name)
+
+    async def _run(self, probing: _Probing, name: str) -> None:
+        """One attempt, counted when it ends; news wakes the loop, and a STARTING replica's
+        readiness that has not passed yet is scheduled again."""
+        handle, probe, counter = probing.tracked.handle, probing.probe, probing.counter
+        try:
+            if probing.starting:
+                async with self._startup_slots:
+                    outcome = await self._attempt(handle, probe)
+            else:
+                outcome = await self._attempt(handle, probe)
+        except Exception as error:  # a bug in a check: counted as a failure, not lost
+            log.error("%s failed", name, exc_info=error)
+            outcome = ProbeOutcome(False, f"probe error: {type(error).__name__}")
+        counter.running = None
+        counter.count(outcome)
+        if not probing.starting:
+            if not outcome.ok:
+                self._on_news()  # a READY replica failed a probe
+        elif counter.successes >= probe.success_threshold:
             self._on_news()
+        else:
+            self._advance(probing)
 
     async def _attempt(self, handle: ReplicaHandle, probe: ProbeSpec) -> ProbeOutcome:
         try:
             async with asyncio.timeout(probe.timeout_seconds + _OVERRUN_SECONDS):
-                return await self.check(handle, probe)
+                return await self._checks.check(handle, probe)
         except TimeoutError:
             return ProbeOutcome(False, f"no answer within {probe.timeout_seconds:g}s")
-
-    async def _http(
-        self, host: str, port: int, path: str, timeout: float, headers: dict[str, str]
-    ) -> ProbeOutcome:
-        if self._session is None:
-            # No cap on connections (aiohttp's default is 100): probes run side by side, and
-            # hung ones must not make others wait for a slot until they time out.
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-        url = f"http://{_host_in_url(host)}:{port}{path}"
-        try:
-            async with self._session.get(
-                url,
-                timeout=aiohttp.ClientTimeout(total=timeout),
-                allow_redirects=False,
-                headers=headers,
-            ) as resp:
-                return ProbeOutcome(resp.status < 400, f"GET {path}: HTTP {resp.status}")
-        except TimeoutError:
-            return ProbeOutcome(False, f"GET {path}: no answer within {timeout:g}s")
-        except (aiohttp.ClientError, OSError) as exc:
-            return ProbeOutcome(False, f"GET {path}: {type(exc).__name__}")
-
-    @staticmethod
-    async def _tcp(host: str, port: int, timeout: float) -> ProbeOutcome:
-        try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-        except TimeoutError:
-            return ProbeOutcome(False, f"TCP {port}: no connection within {timeout:g}s")
-        except OSError as exc:
-            return ProbeOutcome(False, f"TCP {port}: {exc.strerror or type(exc).__name__}")
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        return ProbeOutcome(True, f"TCP {port}: connected")
-
-    async def _exec(self, handle: ReplicaHandle, probe: ProbeSpec) -> ProbeOutcome:
-        what = f"exec {probe.commands[0]}"
-        try:
-            ok = await self._runtime.exec_probe(handle, probe.commands, probe.timeout_seconds)
-        except (ModelportError, OSError) as exc:
-            return ProbeOutcome(False, f"{what}: {exc}")
-        return ProbeOutcome(ok, f"{what}: {'exit 0' if ok else 'failed'}")
-
-
-def _host_in_url(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
