@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from enum import StrEnum
 
 from modelport.autoscaler.window import BACKLOG, IN_FLIGHT, EndpointMetrics, Steps, engine_metric
+from modelport.domain.scaling import ScaleReason
 from modelport.domain.specs import AutoscalePolicy, ScaleMetric, ScaleRule
+
+__all__ = ["Decision", "Memory", "Replicas", "ScaleReason", "decide", "retention"]
 
 # Hysteresis: no change while the load per replica is within 10 % of the target (Kubernetes
 # HPA's default tolerance). Above it we scale up; below it we scale down only to the count the
@@ -42,24 +44,6 @@ from modelport.domain.specs import AutoscalePolicy, ScaleMetric, ScaleRule
 TOLERANCE = 0.10
 PANIC_STEPS = 2  # the panic window, in granularity steps (current step and the one before)
 PANIC_THRESHOLD = 2.0  # panic when the short window shows twice what the replicas are sized for
-
-
-class ScaleReason(StrEnum):
-    """Why the desired count is what it is (one event per change carries it)."""
-
-    DISABLED = "disabled"  # autoscaling is off; replicas are set by hand
-    BOUNDS = "bounds"  # the current count is outside [min, max]
-    WAKE = "wake"  # demand while at zero
-    WAKING = "waking"  # no replica READY yet: hold until one serves
-    PANIC = "panic"  # a spike in the short window
-    SCALE_UP = "scale_up"  # the averaged reading is above the target
-    AT_MAX = "at_max"  # more are needed but max_replicas is reached
-    UNPLACEABLE = "unplaceable"  # more are needed but some asked for cannot be placed
-    SCALE_DOWN = "scale_down"  # the look-back's peak needs fewer
-    COOLDOWN = "cooldown"  # fewer would do, but the endpoint started too recently
-    STABILIZING = "stabilizing"  # fewer would do, but the last change is too recent
-    IDLE = "idle"  # no traffic for the idle timeout (min_replicas 0): zero replicas
-    STEADY = "steady"  # within the tolerance band, or nothing to act on
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +79,7 @@ class Decision:
     reason: ScaleReason
     detail: str  # e.g. "concurrency 7.5/replica > target 4 over 10 s: 2 -> 4"
     memory: Memory
+    why: str = ""  # the detail without its "2 -> 4" / "stays 2" tail: the inputs alone
 
     @property
     def changed(self) -> bool:
@@ -156,7 +141,7 @@ def decide(
         detail = f"{proposal.why}: {current} -> {proposal.desired}"
     else:
         detail = f"{proposal.why}: stays {current}"
-    return Decision(current, proposal.desired, proposal.reason, detail, memory)
+    return Decision(current, proposal.desired, proposal.reason, detail, memory, proposal.why)
 
 
 def _propose(

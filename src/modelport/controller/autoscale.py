@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 
@@ -33,7 +33,8 @@ from modelport.controller.engine_metrics import EngineSample, EngineScraper
 from modelport.domain.decisions import EventReason
 from modelport.domain.errors import Conflict
 from modelport.domain.phases import is_waiting_for_capacity
-from modelport.domain.records import Endpoint, LeaseFence, Replica
+from modelport.domain.records import Endpoint, EventLevel, LeaseFence, Replica
+from modelport.domain.scaling import ScaleChange
 from modelport.domain.specs import AutoscalePolicy, ScaleMetric
 from modelport.domain.states import DesiredState, ReplicaState
 from modelport.store.base import Store
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 LoadSource = Callable[[float], Sequence[GatewayReport]]
 # Async invocations queued for an endpoint (demand not in flight yet).
 BacklogLookup = Callable[[int], int]
-EventWriter = Callable[[Endpoint, EventReason, str], Awaitable[None]]
 
 STALE_TICKS = 3  # a reporter (or replica) silent this many ticks no longer counts
 _NOT_MEASURED = frozenset({ScaleMetric.CPU})  # no CPU source yet: such rules are not acted on
@@ -79,7 +79,6 @@ class Autoscaler:
         store: Store,
         clock: Clock,
         fence: Callable[[], LeaseFence | None],
-        event: EventWriter,
         *,
         interval: float,
         unseal: Callable[[str], str],
@@ -89,7 +88,6 @@ class Autoscaler:
         self._store = store
         self._clock = clock
         self._fence = fence
-        self._event = event
         self._load = load
         self._backlog = backlog
         stale = STALE_TICKS * interval
@@ -172,7 +170,24 @@ class Autoscaler:
             log.info("endpoint %s: scale decision skipped: %s", endpoint.name, exc.message)
             return endpoint
         log.info("endpoint %s scaled (%s): %s", endpoint.name, decision.reason, decision.detail)
-        await self._event(updated, EventReason.SCALED, f"{decision.reason}: {decision.detail}")
+        change = ScaleChange(
+            reason=decision.reason,
+            from_replicas=decision.current,
+            to_replicas=decision.desired,
+            detail=decision.why,
+        )
+        await asyncio.to_thread(
+            partial(
+                self._store.add_event,
+                endpoint.id,
+                level=EventLevel.INFO,
+                reason=EventReason.SCALED.value,
+                message=change.message,
+                now=self._clock.now(),
+                fence=self._fence(),
+                scale=change,
+            )
+        )
         return updated
 
     async def _follow_manual_count(self, endpoint: Endpoint) -> Endpoint:

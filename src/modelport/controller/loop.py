@@ -88,7 +88,6 @@ class Controller:
             store,
             clock,
             self._lease.fence,
-            self._applier.event,
             interval=self._interval,
             unseal=box.decrypt,
             load=load,

@@ -9,6 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelport.domain.decisions import ReplicaReason, reason_text
+from modelport.domain.scaling import ScaleChange
 from modelport.domain.specs import EndpointSpec
 from modelport.domain.states import DesiredState, ReplicaState
 
@@ -173,6 +174,7 @@ class Event(_Record):
     reason: str  # CamelCase machine-readable reason, e.g. "ReplicaReady", "LivenessFailed"
     message: str
     created_at: datetime
+    scale: ScaleChange | None = None  # set on the autoscaler's Scaled events
 
 
 class LeaseFence(_Record):

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from modelport.domain.scaling import ScaleReason
 from modelport.domain.specs import AutoscalePolicy
 from modelport.domain.states import EndpointPhase
 from modelport.schemas.native import ReplicaCounts
@@ -20,12 +21,14 @@ class ScaleDecision(BaseModel):
 
     event_id: int
     at: datetime
-    # Why, as the autoscaler's ScaleReason value ("panic", "scale_up", "idle", "wake", ...).
-    reason: str | None = None
-    # The count moved from and to; None when the event's message does not say it.
+    # Why ("panic", "scale_up", "idle", "wake", ...); None only for an event without its data.
+    reason: ScaleReason | None = None
+    # The count moved from and to.
     from_replicas: int | None = None
     to_replicas: int | None = None
-    detail: str  # the decision's inputs, e.g. "concurrency 7.5/replica > target 4 over 10 s"
+    detail: (
+        str  # the decision's inputs, e.g. "concurrency 7.5/replica > target 4 over 10 s: 2 -> 4"
+    )
 
 
 class AutoscaleStatus(BaseModel):

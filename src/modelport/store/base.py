@@ -31,6 +31,7 @@ from modelport.domain.records import (
     Role,
     Token,
 )
+from modelport.domain.scaling import ScaleChange
 from modelport.domain.specs import EndpointSpec
 from modelport.domain.states import DesiredState, ReplicaState
 
@@ -228,6 +229,7 @@ class Store(Protocol):
         now: datetime,
         replica_id: int | None = None,
         fence: LeaseFence | None = None,
+        scale: ScaleChange | None = None,
     ) -> Event: ...
 
     def list_events(

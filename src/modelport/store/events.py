@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 
 from modelport.domain.errors import NotFound
 from modelport.domain.records import Event, EventLevel, LeaseFence
+from modelport.domain.scaling import ScaleChange
 from modelport.store.leases import hold_fence
 from modelport.store.repository import Repository
 from modelport.store.rows import event_from_row
@@ -26,6 +27,7 @@ class EventRepository(Repository):
         now: datetime,
         replica_id: int | None = None,
         fence: LeaseFence | None = None,
+        scale: ScaleChange | None = None,
     ) -> Event:
         with self._engine.begin() as conn:
             hold_fence(conn, fence)
@@ -44,6 +46,7 @@ class EventRepository(Repository):
                     reason=reason,
                     message=message,
                     created_at=now,
+                    scale=None if scale is None else scale.model_dump_json(),
                 )
                 .returning(*events.c)
             ).one()

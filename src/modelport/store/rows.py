@@ -20,6 +20,7 @@ from modelport.domain.records import (
     Role,
     Token,
 )
+from modelport.domain.scaling import ScaleChange
 from modelport.domain.specs import EndpointSpec
 from modelport.domain.states import DesiredState, ReplicaState
 
@@ -100,6 +101,7 @@ def event_from_row(row: Row[tuple[object, ...]]) -> Event:
         reason=m["reason"],
         message=m["message"],
         created_at=m["created_at"],
+        scale=None if m["scale"] is None else ScaleChange.model_validate_json(m["scale"]),
     )
 
 

@@ -143,6 +143,7 @@ events = Table(
     Column("reason", String(100), nullable=False),
     Column("message", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("scale", Text, nullable=True),  # ScaleChange JSON on the autoscaler's events
     Index("ix_events_endpoint_id_id", "endpoint_id", "id"),
     sqlite_autoincrement=True,
 )

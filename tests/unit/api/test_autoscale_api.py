@@ -6,6 +6,7 @@ from typing import Any
 
 from modelport.api.routes.autoscale import SCALED_REASON
 from modelport.domain.records import EventLevel
+from modelport.domain.scaling import ScaleChange, ScaleReason
 from tests.unit.api.conftest import Api, assert_error, web_body
 
 POLICY = {
@@ -25,13 +26,18 @@ def status(api: Api, who: str = "admin", name: str = "web", **params: Any) -> di
     return body
 
 
-def scaled(api: Api, endpoint_id: int, message: str) -> None:
+def scaled(api: Api, endpoint_id: int, reason: str, detail: str, move: tuple[int, int]) -> None:
+    """A Scaled event as the controller's autoscaler writes it: the change kept as data."""
+    change = ScaleChange(
+        reason=ScaleReason(reason), from_replicas=move[0], to_replicas=move[1], detail=detail
+    )
     api.world.store.add_event(
         endpoint_id,
         level=EventLevel.INFO,
         reason=SCALED_REASON,
-        message=message,
+        message=change.message,
         now=api.world.clock.now(),
+        scale=change,
     )
 
 
@@ -68,8 +74,8 @@ def test_target_wanted_replicas_and_decisions_newest_last(api: Api):
     store.set_scale_target(endpoint_id, expected=None, target=2, now=now)
     store.create_replica(endpoint_id, 1, now)
     store.create_replica(endpoint_id, 1, now)
-    scaled(api, endpoint_id, "woke on demand: 0 -> 1")
-    scaled(api, endpoint_id, "panic: concurrency 7.5/replica > target 4 over 10 s: 1 -> 2")
+    scaled(api, endpoint_id, "wake", "demand at zero (in flight 1, queued 0)", (0, 1))
+    scaled(api, endpoint_id, "panic", "concurrency 7.5/replica > target 4 over 10 s", (1, 2))
     store.add_event(endpoint_id, level=EventLevel.INFO, reason="ReplicaReady", message="x", now=now)
 
     body = status(api)
@@ -81,7 +87,7 @@ def test_target_wanted_replicas_and_decisions_newest_last(api: Api):
     assert [(d["from_replicas"], d["to_replicas"]) for d in body["decisions"]] == [(0, 1), (1, 2)]
     latest = body["decisions"][-1]
     assert latest["detail"] == "concurrency 7.5/replica > target 4 over 10 s"
-    assert (latest["reason"], body["decisions"][0]["reason"]) == ("panic", None)
+    assert (latest["reason"], body["decisions"][0]["reason"]) == ("panic", "wake")
     assert [d["to_replicas"] for d in status(api, decisions=1)["decisions"]] == [2]
     assert status(api, decisions=0)["decisions"] == []
 
@@ -98,9 +104,15 @@ def test_the_target_is_clamped_to_the_bounds_and_zero_when_stopped(api: Api):
     assert status(api)["wanted"] == 0
 
 
-def test_a_decision_message_without_counts_is_kept_whole(api: Api):
+def test_a_scaled_event_without_its_data_is_shown_by_its_message(api: Api):
     endpoint_id = api.admin("POST", "/endpoints", json=web_body(autoscale=POLICY)).json()["id"]
-    scaled(api, endpoint_id, "bounds changed")
+    api.world.store.add_event(
+        endpoint_id,
+        level=EventLevel.INFO,
+        reason=SCALED_REASON,
+        message="bounds changed",
+        now=api.world.clock.now(),
+    )
 
     (only,) = status(api)["decisions"]
 
@@ -113,11 +125,11 @@ def test_a_decision_message_without_counts_is_kept_whole(api: Api):
 
 def test_decisions_are_found_past_a_page_of_other_events(api: Api):
     endpoint_id = api.admin("POST", "/endpoints", json=web_body(autoscale=POLICY)).json()["id"]
-    scaled(api, endpoint_id, "first: 0 -> 1")
+    scaled(api, endpoint_id, "wake", "first", (0, 1))
     store, now = api.world.store, api.world.clock.now()
     for _ in range(1001):
         store.add_event(endpoint_id, level=EventLevel.INFO, reason="Noise", message="", now=now)
-    scaled(api, endpoint_id, "last: 1 -> 2")
+    scaled(api, endpoint_id, "scale_up", "last", (1, 2))
 
     body = status(api, decisions=5)
 

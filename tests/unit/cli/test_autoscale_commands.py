@@ -7,6 +7,7 @@ import re
 from typer.testing import Result
 
 from modelport.domain.records import EventLevel
+from modelport.domain.scaling import ScaleChange, ScaleReason
 from tests.unit.cli.helpers import json_out, run
 from tests.unit.sdk.live_server import LiveServer
 
@@ -65,12 +66,19 @@ def test_show_prints_the_policy_target_and_decisions(server: LiveServer) -> None
     run(server, "autoscale", "web", *POLICY)
     endpoint = server.endpoint("web")
     server.store.set_scale_target(endpoint.id, expected=None, target=2, now=server.clock.now())
+    change = ScaleChange(
+        reason=ScaleReason.SCALE_UP,
+        from_replicas=1,
+        to_replicas=2,
+        detail="concurrency 7.5/replica > target 4 over 10 s",
+    )
     server.store.add_event(
         endpoint.id,
         level=EventLevel.INFO,
         reason="Scaled",
-        message="concurrency 7.5/replica > target 4 over 10 s: 1 -> 2",
+        message=change.message,
         now=server.clock.now(),
+        scale=change,
     )
 
     result = run(server, "autoscale", "web")
@@ -79,7 +87,7 @@ def test_show_prints_the_policy_target_and_decisions(server: LiveServer) -> None
     out = result.stdout
     assert "min 0, max 3" in out
     assert "concurrency target 4/replica" in out
-    assert "1 -> 2  concurrency 7.5/replica > target 4 over 10 s" in out
+    assert "1 -> 2  scale_up: concurrency 7.5/replica > target 4 over 10 s" in out
     status = json_out(run(server, "autoscale", "web", "--json"))
     assert (status["target"], status["wanted"]) == (2, 2)
 

@@ -13,6 +13,7 @@ from modelport.autoscaler.window import GatewayReport
 from modelport.controller.loop import Controller
 from modelport.controller.probes import ProbeRunner, ResolvedProbes
 from modelport.domain.records import Endpoint, Event, Role
+from modelport.domain.scaling import ScaleChange, ScaleReason
 from modelport.domain.states import DesiredState, ReplicaState
 from modelport.services.auth import Principal
 from modelport.services.endpoints import EndpointService
@@ -93,6 +94,12 @@ async def test_a_spike_scales_up_in_the_same_tick_and_calm_scales_down_after_sta
     [event] = scaled(world, ep)
     assert event.message == (
         "panic: concurrency 6/replica >= 2x target 2 over the last 2 s: 1 -> 3"
+    )
+    assert event.scale == ScaleChange(  # the same decision as data, for the status API
+        reason=ScaleReason.PANIC,
+        from_replicas=1,
+        to_replicas=3,
+        detail="concurrency 6/replica >= 2x target 2 over the last 2 s",
     )
     assert len(world.replicas(ep)) == 3, "the new count is planned in the same tick"
 

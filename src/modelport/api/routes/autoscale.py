@@ -6,7 +6,6 @@ are kept); this route only reads.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -14,7 +13,6 @@ from fastapi import APIRouter, Query
 
 from modelport.api.deps import CurrentPrincipal, Services
 from modelport.api.routes.endpoints import EndpointName
-from modelport.autoscaler.policy import ScaleReason
 from modelport.domain.decisions import EventReason
 from modelport.domain.phases import derive_phase
 from modelport.domain.records import Event
@@ -28,9 +26,6 @@ router = APIRouter(prefix="/endpoints", tags=["autoscale"])
 # The event the controller's autoscaler writes, one per change of the target.
 SCALED_REASON = EventReason.SCALED.value
 MAX_DECISIONS = 100
-_REASONS = frozenset(r.value for r in ScaleReason)
-# "concurrency 7.5/replica > target 4 over 10 s: 2 -> 4": the inputs, then from -> to.
-_MOVE = re.compile(r"^(?P<detail>.*?)[:;,]?\s*(?P<src>\d+)\s*->\s*(?P<dst>\d+)\s*$", re.DOTALL)
 
 
 @router.get("/{name}/autoscale", response_model=AutoscaleStatus)
@@ -78,17 +73,16 @@ def _recent_decisions(
 
 
 def decision(event: Event) -> ScaleDecision:
-    """A scaling event as a decision. The controller writes "reason: inputs: N -> M"; the
-    reason is kept when it is a ScaleReason, from/to when the "N -> M" ending is there."""
-    reason, sep, rest = event.message.partition(": ")
-    known = sep and reason in _REASONS
-    detail = rest if known else event.message
-    move = _MOVE.match(detail)
+    """A scaling event as a decision: reason and counts from the change the controller stored
+    with it (never parsed from the message)."""
+    change = event.scale
+    if change is None:  # a Scaled event without its data: show the message alone
+        return ScaleDecision(event_id=event.id, at=event.created_at, detail=event.message)
     return ScaleDecision(
         event_id=event.id,
         at=event.created_at,
-        reason=reason if known else None,
-        from_replicas=None if move is None else int(move["src"]),
-        to_replicas=None if move is None else int(move["dst"]),
-        detail=detail if move is None else move["detail"].strip(),
+        reason=change.reason,
+        from_replicas=change.from_replicas,
+        to_replicas=change.to_replicas,
+        detail=change.detail,
     )
