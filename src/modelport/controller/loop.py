@@ -25,7 +25,7 @@ from modelport.controller.lease import LeaseKeeper
 from modelport.controller.observe import AdapterLookup, InflightLookup, Observer, ProbeSpecs
 from modelport.controller.planner import plan
 from modelport.controller.probes import ProbeRunner
-from modelport.domain.decisions import EventReason, LaunchReplica
+from modelport.domain.decisions import CreateReplica, EventReason, LaunchReplica
 from modelport.domain.errors import LeaseLost
 from modelport.domain.records import Endpoint, Replica
 from modelport.domain.states import LIVE_REPLICA_STATES
@@ -68,7 +68,13 @@ class Controller:
         self._lease = LeaseKeeper(store, LEASE_NAME, self.holder_id, clock, self._interval)
         self._wake = asyncio.Event()
         # Probes send replica keys; an outcome that may move a replica wakes the loop at once.
-        self._probes = ProbeRunner(runtime, clock, unseal=box.decrypt, on_news=self.poke)
+        self._probes = ProbeRunner(
+            runtime,
+            clock,
+            unseal=box.decrypt,
+            on_news=self.poke,
+            startup_interval=settings.startup_probe_interval,
+        )
         self._probe_specs = probe_specs = ProbeSpecs(adapters, box)
         self._observer = Observer(runtime, self._probes, probe_specs, inflight or _none_inflight)
         self._applier = Applier(
@@ -221,6 +227,10 @@ class Controller:
         for decision in decisions:
             if isinstance(decision, LaunchReplica):
                 gpus = gpus.take(endpoint.spec.resources)
+            if isinstance(decision, CreateReplica | LaunchReplica):
+                # Launched, then probed, by the next tick at once, not an interval later: two
+                # intervals of a scale-from-zero's wait otherwise.
+                self.poke()
         return gpus
 
     async def _report(self, endpoint: Endpoint, exc: Exception) -> None:
