@@ -6,8 +6,9 @@ answer lives here once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ from modelport.domain.records import Role
 from modelport.domain.specs import EndpointSpec
 from modelport.schemas.autoscale import AutoscaleStatus
 from modelport.schemas.datasets import DatasetCreate, DatasetList, DatasetPublic, ObjectList
+from modelport.schemas.invocations import InvocationList, InvocationPublic
 from modelport.schemas.native import (
     ActionResult,
     EndpointCreated,
@@ -46,7 +48,7 @@ class ApiCall(Generic[T]):
     method: str
     path: str
     parse: Callable[[httpx.Response], T]
-    params: Mapping[str, int | str] = field(default_factory=dict)
+    params: Mapping[str, int | str | Sequence[str]] = field(default_factory=dict)  # list: repeated
     body: Any = None  # JSON-able; None sends no body
 
 
@@ -235,3 +237,33 @@ def dataset_objects(name: str, prefix: str = "", limit: int = 1000) -> ApiCall[O
 def read_dataset_object(name: str, key: str) -> ApiCall[bytes]:
     path = f"{_dataset(name)}/objects/{quote(key, safe='/')}"
     return ApiCall("GET", path, lambda response: response.content)
+
+
+# --- async invocations (submitting is a gateway call: sdk/invocations.py) ------------------
+def _invocations(name: str) -> str:
+    return f"{_endpoint(name)}/invocations"
+
+
+def list_invocations(
+    name: str,
+    statuses: Sequence[str] = (),
+    since: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> ApiCall[InvocationList]:
+    params: dict[str, int | str | Sequence[str]] = {"limit": limit, "offset": offset}
+    if statuses:
+        params["status"] = [str(s) for s in statuses]
+    if since is not None:
+        params["since"] = since.isoformat()
+    return ApiCall("GET", _invocations(name), _model(InvocationList), params=params)
+
+
+def get_invocation(name: str, invocation_id: str) -> ApiCall[InvocationPublic]:
+    path = f"{_invocations(name)}/{quote(invocation_id, safe='')}"
+    return ApiCall("GET", path, _model(InvocationPublic))
+
+
+def cancel_invocation(name: str, invocation_id: str) -> ApiCall[InvocationPublic]:
+    path = f"{_invocations(name)}/{quote(invocation_id, safe='')}/cancel"
+    return ApiCall("POST", path, _model(InvocationPublic))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -13,6 +14,7 @@ from modelport.domain.records import Role
 from modelport.domain.specs import EndpointSpec
 from modelport.schemas.autoscale import AutoscaleStatus
 from modelport.schemas.datasets import DatasetCreate, DatasetList, DatasetPublic, ObjectList
+from modelport.schemas.invocations import InvocationList, InvocationPublic
 from modelport.schemas.native import (
     ActionResult,
     EndpointCreated,
@@ -27,7 +29,7 @@ from modelport.schemas.native import (
     TokenCreated,
     TokenList,
 )
-from modelport.sdk import calls
+from modelport.sdk import calls, invocations
 from modelport.sdk.base import ClientBase
 from modelport.sdk.models import Health, ProjectCreated, ProjectList, WhoAmI
 from modelport.sdk.waiting import EVENTS_SHOWN, EventTail, ReadyWatch, Verdict
@@ -209,3 +211,44 @@ class Client(ClientBase):
     def read_dataset_object(self, name: str, key: str) -> bytes:
         """One object's bytes, e.g. `api/is-{endpoint_id}/response/{id}.json`."""
         return self.send(calls.read_dataset_object(name, key))
+
+    # --- async invocations ------------------------------------------------------------------
+    def submit_invocation(
+        self, name: str, path: str, body: Any, idempotency_key: str | None = None
+    ) -> invocations.InvocationAccepted:
+        """Queue `body` (JSON, or bytes as-is) for `path` of the endpoint, e.g.
+        "v1/chat/completions"; answered at once (202). The same idempotency key on the same
+        endpoint returns the same invocation. Needs spec.async_config.enabled."""
+        sent = invocations.submission(name, path, body, idempotency_key)
+        with self._transport_errors():
+            response = self._http.post(sent.path, content=sent.content, headers=sent.headers)
+        return invocations.accepted(response)
+
+    def list_invocations(
+        self,
+        name: str,
+        statuses: Sequence[str] = (),
+        since: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> InvocationList:
+        """Newest first; `total` counts every match over all pages."""
+        return self.send(calls.list_invocations(name, statuses, since, limit, offset))
+
+    def get_invocation(self, name: str, invocation_id: str) -> InvocationPublic:
+        """Status, timings and, once written, the replica's answer (`result`)."""
+        return self.send(calls.get_invocation(name, invocation_id))
+
+    def cancel_invocation(self, name: str, invocation_id: str) -> InvocationPublic:
+        """Only a queued invocation can be canceled (ConflictError naming `status` otherwise)."""
+        return self.send(calls.cancel_invocation(name, invocation_id))
+
+    def wait_invocation(
+        self, name: str, invocation_id: str, timeout: float = 600, poll: float = 0.5
+    ) -> InvocationPublic:
+        """Poll until a final status (completed, failed, canceled, expired) and return it;
+        InvocationWaitTimeoutError (with the last state) after `timeout` seconds."""
+        watch = invocations.InvocationWatch(timeout)
+        while not watch.done(invocation := self.get_invocation(name, invocation_id)):
+            time.sleep(watch.sleep_for(poll))
+        return invocation
