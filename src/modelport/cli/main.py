@@ -11,6 +11,7 @@ from modelport.cli import (
     datasets,
     deploy,
     endpoints,
+    invocations,
     observe,
     projects,
     replicas,
@@ -64,6 +65,7 @@ app.command("whoami")(tokens.whoami)
 app.add_typer(tokens.token_app, name="token")
 app.add_typer(projects.projects_app, name="projects")
 app.add_typer(datasets.datasets_app, name="datasets")
+app.add_typer(invocations.invocations_app, name="invocations")
 
 
 if __name__ == "__main__":
