@@ -52,11 +52,14 @@ def _took(i: InvocationPublic) -> str:
 
 
 def invocations_table(items: Sequence[InvocationPublic]) -> Table:
+    """ERROR only when one has an error, so a list fits 80 columns with whole ids."""
     table = Table(box=None, header_style="bold")
-    for column in ("ID", "STATUS", "PATH", "ATTEMPTS", "HTTP", "AGE", "TOOK", "ERROR"):
-        table.add_column(column, overflow="fold")
+    columns = ["ID", "STATUS", "PATH", "TRIES", "HTTP", "AGE", "TOOK"]
+    errors = any(i.error for i in items)
+    for column in [*columns, "ERROR"] if errors else columns:
+        table.add_column(column, overflow="fold", no_wrap=column in _WHOLE)
     for i in items:
-        table.add_row(
+        row: list[str | Text] = [
             i.id,
             status_text(i.status),
             i.path,
@@ -64,15 +67,19 @@ def invocations_table(items: Sequence[InvocationPublic]) -> Table:
             str(i.response_status) if i.response_status is not None else "-",
             render.age(i.created_at),
             _took(i),
-            i.error or "",
-        )
+        ]
+        table.add_row(*row, *([i.error or ""] if errors else []))
     return table
+
+
+# Columns never folded: ids are copied into `get`/`cancel`; the others are short.
+_WHOLE = frozenset({"ID", "STATUS", "TRIES", "HTTP", "AGE", "TOOK"})
 
 
 def accepted_table(a: InvocationAccepted) -> Table:
     table = Table(box=None, header_style="bold")
     for column in ("ID", "STATUS", "RESULT URL", "RESPONSE LOCATION"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column in _WHOLE)
     table.add_row(a.id, status_text(a.status), a.result_url, a.response_location)
     return table
 
