@@ -32,7 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +40,8 @@ from typing import Any
 
 import httpx
 
-from benchlib import free_port, process, wait_for_port
+from autoscale import server, wait  # the same server and polling as the autoscale benchmark
+from benchlib import free_port, process
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -87,31 +88,6 @@ class Round:
     def added(self) -> float:
         """What Modelport adds, the engine's start and first answer left out."""
         return self.starting + self.seen + self.forward
-
-
-@contextlib.contextmanager
-def server(workdir: Path) -> Iterator[tuple[str, str]]:
-    home, port = workdir / "home", free_port()
-    env = {
-        "MODELPORT_HOME": str(home),
-        "MODELPORT_PORT": str(port),
-        "MODELPORT_HOST": "127.0.0.1",
-        "MODELPORT_LOG_LEVEL": "warning",
-    }
-    argv = [sys.executable, "-m", "modelport.cli.main", "server"]
-    with process(argv, workdir / "server.log", {**os.environ, **env}):
-        wait_for_port(port, 60)
-        yield f"http://127.0.0.1:{port}", (home / "admin-token").read_text().strip()
-
-
-def wait(predicate: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(interval)
-    raise TimeoutError(f"not within {timeout} s")
 
 
 def poll_up(client: httpx.Client, url: str, deadline: float) -> float:
