@@ -138,10 +138,7 @@ def hint(exc: ModelportClientError, name: str, invocation_id: str | None) -> str
     if isinstance(exc, ConflictError) and exc.field == ENABLED_FIELD:
         return f"turn async invocations on with `modelport invocations enable {name}`"
     if isinstance(exc, ConflictError) and exc.field == "status":
-        return (
-            f"only a queued invocation can be canceled; see it with "
-            f"`modelport invocations get {name} {invocation_id}`"
-        )
+        return f"see where it is with `modelport invocations get {name} {invocation_id}`"
     if isinstance(exc, QuotaExceededError) and exc.field == "queue":
         wait = f"{exc.retry_after:g}s" if exc.retry_after else "a while"
         return (

@@ -11,15 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import Result
 
-from modelport.sdk import Client
 from tests.unit.cli.helpers import json_out, run
-from tests.unit.sdk.async_live_server import (
-    ASYNC_SPEC,
-    AsyncLiveServer,
-    async_live_server,
-    echo_replica,
-)
-from tests.unit.sdk.live_server import WEB_SPEC
+from tests.unit.sdk.async_live_server import AsyncLiveServer, echo_replica, with_chat_endpoints
 
 CHAT = {"messages": [{"role": "user", "content": "hi"}]}
 PATH = "v1/chat/completions"
@@ -32,10 +25,7 @@ def said(result: Result) -> str:
 
 @pytest.fixture
 def srv(tmp_path: Path) -> Iterator[AsyncLiveServer]:
-    with async_live_server(tmp_path) as running:
-        with Client(running.url, running.admin_token) as client:
-            client.create_endpoint("chat", ASYNC_SPEC)
-            client.create_endpoint("sync", WEB_SPEC)
+    with with_chat_endpoints(tmp_path) as running:
         yield running
 
 
@@ -81,7 +71,8 @@ def test_submit_queues_and_cancel(srv: AsyncLiveServer) -> None:
     assert canceled.exit_code == 0 and "canceled" in canceled.stdout
     again = run(srv, "invocations", "cancel", "chat", accepted["id"])
     assert again.exit_code == 1
-    assert "only a queued invocation can be canceled" in said(again)
+    assert "only a queued one can be canceled" in said(again)
+    assert f"modelport invocations get chat {accepted['id']}" in said(again)
     listed = json_out(run(srv, "invocations", "ls", "chat", "--status", "canceled", "--json"))
     assert [i["id"] for i in listed["items"]] == [accepted["id"]]
 

@@ -30,6 +30,7 @@ from modelport.gateway.balancing import Balancer
 from modelport.gateway.metrics import GatewayMetrics
 from modelport.gateway.routes import RouteTable
 from modelport.invocations.wiring import build_async
+from modelport.sdk import Client
 from modelport.security.secrets import SecretBox
 from modelport.server.dispatch import Dispatcher
 from modelport.services.auth import Authenticator
@@ -37,7 +38,7 @@ from modelport.services.bootstrap import ensure_bootstrap
 from modelport.services.invocations import results_in
 from modelport.settings import Settings
 from modelport.store import open_store
-from tests.unit.sdk.live_server import LiveServer, free_port
+from tests.unit.sdk.live_server import WEB_SPEC, LiveServer, free_port
 
 # An endpoint the API accepts without an engine, with async intake on.
 ASYNC_SPEC = {
@@ -156,3 +157,13 @@ def async_live_server(tmp_path: Path) -> Iterator[AsyncLiveServer]:
         server.should_exit = True
         thread.join(15)
         store.close()
+
+
+@contextmanager
+def with_chat_endpoints(tmp_path: Path) -> Iterator[AsyncLiveServer]:
+    """The server with endpoint "chat" (async on, no replica yet) and "sync" (async off)."""
+    with async_live_server(tmp_path) as running:
+        with Client(running.url, running.admin_token) as client:
+            client.create_endpoint("chat", ASYNC_SPEC)
+            client.create_endpoint("sync", WEB_SPEC)
+        yield running

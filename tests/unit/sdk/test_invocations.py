@@ -13,23 +13,14 @@ import pytest
 from modelport.domain.invocations import InvocationStatus
 from modelport.sdk import AsyncClient, Client, ConflictError, NotFoundError, ValidationError
 from modelport.sdk.invocations import InvocationWaitTimeoutError
-from tests.unit.sdk.async_live_server import (
-    ASYNC_SPEC,
-    AsyncLiveServer,
-    async_live_server,
-    echo_replica,
-)
-from tests.unit.sdk.live_server import WEB_SPEC
+from tests.unit.sdk.async_live_server import AsyncLiveServer, echo_replica, with_chat_endpoints
 
 CHAT = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
 
 
 @pytest.fixture
 def srv(tmp_path: Path) -> Iterator[AsyncLiveServer]:
-    with async_live_server(tmp_path) as running:
-        with Client(running.url, running.admin_token) as client:
-            client.create_endpoint("chat", ASYNC_SPEC)
-            client.create_endpoint("sync", WEB_SPEC)
+    with with_chat_endpoints(tmp_path) as running:
         yield running
 
 
