@@ -269,12 +269,14 @@ def test_async_status_is_honest(
     refused = sdk.attempt("get_async_invocation_request_status", endpoint_id=ep, request_id="r-1")
     assert refused.error is not None
     assert refused.error["message"].startswith("Async invocation not enable")
-    # With async enabled (TIR's update_async_configuration; the SDK has no call for it) a
-    # request id is a 404 naming it: no async request has ever been queued here.
+    # With async enabled (TIR's update_async_configuration; the SDK has no call for it) an
+    # unknown request id is a 404 naming it.
     waiting_id = waiting["id"]
-    body = {"action": "update_async_configuration", "async_enabled": True,
-            "async_concurrent_workers": 1, "async_dataset_id": 9}  # fmt: skip
     with server.api() as api:
+        made = api.post("/api/v1/datasets", json={"name": "sdk-results"})
+        assert made.status_code == 201, made.text
+        body = {"action": "update_async_configuration", "async_enabled": True,
+                "async_concurrent_workers": 1, "async_dataset_id": made.json()["id"]}  # fmt: skip
         project = api.get("/api/v1/whoami").json()["project_id"]
         resp = api.put(f"/tir/serving/inference/{waiting_id}/?project_id={project}", json=body)
     assert resp.status_code == 200, resp.text

@@ -235,11 +235,15 @@ def test_autoscale_and_async_settings_show_in_both_apis(tir: Tir, created: dict[
         "auto_scale_policy": policy,
     }
     assert "auto scale" in tir.act(ep, body)
+    with tir.server.api() as api:  # async results land in a dataset that must exist
+        made = api.post("/api/v1/datasets", json={"name": "tir-results"})
+    assert made.status_code == 201, made.text
+    dataset_id = made.json()["id"]
     async_body = {
         "action": "update_async_configuration",
         "async_enabled": True,
         "async_concurrent_workers": 2,
-        "async_dataset_id": 5,
+        "async_dataset_id": dataset_id,
         "async_destination_type": "dataset",
         "async_target_routes": [{"route_name": "chat", "route_value": "/v1/chat/completions"}],
     }
@@ -248,7 +252,7 @@ def test_autoscale_and_async_settings_show_in_both_apis(tir: Tir, created: dict[
     assert data["is_auto_scale_enabled"] is True
     assert data["auto_scale_policy"]["rules"][0]["metric"] == "concurrency"
     assert data["async_configuration"]["async_enabled"] is True
-    assert data["async_configuration"]["async_dataset_id"] == "5"
+    assert data["async_configuration"]["async_dataset_id"] == dataset_id
     spec = tir.native()["spec"]
     assert spec["autoscale"]["enabled"] is True
     assert spec["autoscale"]["rules"][0] == {

@@ -42,6 +42,11 @@ _SPEC_TO_TIR: Sequence[tuple[str, str]] = (
     ("spec.liveness", "custom_endpoint_details.container.advance_config.liveness_probe"),
     ("spec.world_size", "detailed_info.world_size"),
     ("spec.server_version", "detailed_info.server_version"),
+    ("spec.async_config.dataset_id", "async_dataset_id"),
+    ("spec.async_config.concurrent_workers", "async_concurrent_workers"),
+    ("spec.async_config.target_routes", "async_target_routes"),
+    ("spec.async_config.destination_type", "async_destination_type"),
+    ("spec.async_config.enabled", "async_enabled"),
     ("spec.async_config", "async_enabled"),
     ("spec.mounts", "disk_path"),
 )

@@ -222,3 +222,20 @@ def test_bad_plan_queries_name_the_field(tir: Tir) -> None:
     assert_field_error(resp, 400, "location")
     resp = tir.call("GET", "/serving/plans/", params={"framework": "tensorflow"})
     assert_field_error(resp, 400, "framework")
+
+
+@pytest.mark.parametrize(
+    ("spec_path", "tir_name"),
+    [
+        ("spec.async_config.dataset_id", "async_dataset_id"),
+        ("spec.async_config.concurrent_workers", "async_concurrent_workers"),
+        ("spec.async_config.target_routes.0.route_value", "async_target_routes.0.route_value"),
+        ("spec.async_config.enabled", "async_enabled"),
+    ],
+)
+def test_async_spec_errors_name_the_tir_field(spec_path: str, tir_name: str) -> None:
+    """A spec error from the services about async settings names the field TIR clients sent."""
+    from modelport.dialects.tir.envelope import tir_field, tir_message
+
+    assert tir_field(spec_path) == tir_name
+    assert tir_message(f"{spec_path}: no such dataset", spec_path) == f"{tir_name}: no such dataset"
