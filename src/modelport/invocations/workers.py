@@ -26,6 +26,7 @@ from modelport.clock import Clock
 from modelport.domain.errors import ModelportError
 from modelport.domain.invocations import Invocation, InvocationStatus
 from modelport.domain.records import Endpoint
+from modelport.gateway.headers import new_request_id
 from modelport.gateway.proxy import Proxy, ProxyRequest, UpstreamBroken
 from modelport.gateway.routes import RouteTable
 from modelport.invocations.capture import CapturedResponse
@@ -177,7 +178,13 @@ class InvocationWorkers:
         if route is None or not route.replicas:
             return None
         captured = CapturedResponse(invocation.body)
-        headers = [*invocation.headers, ("x-request-id", invocation.id)]
+        # Some engines (llama-cpp-python) refuse a request id that is not a UUID: the
+        # invocation id goes along as the client's id, as the gateway does for live traffic.
+        headers = [
+            *invocation.headers,
+            ("X-Request-Id", new_request_id()),
+            ("X-Client-Request-Id", invocation.id),
+        ]
         request = ProxyRequest(
             invocation.method, invocation.path, invocation.body, headers, invocation.id
         )
