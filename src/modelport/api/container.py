@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from modelport.catalog import PlanCatalog
@@ -39,6 +40,7 @@ class ApiServices:
         clock: Clock,
         settings: Settings,
         plans: PlanCatalog | None = None,
+        routes_changed: Callable[[], None] = lambda: None,
     ) -> ApiServices:
         base_url = gateway_base_url(settings)
         datasets = DatasetService(store, box, settings.home / "datasets")
@@ -50,6 +52,7 @@ class ApiServices:
                 base_url,
                 model_dirs=allowed_dirs(settings.models_dir, settings.model_dir_paths),
                 datasets=datasets,
+                routes_changed=routes_changed,
             ),
             tokens=TokenService(store),
             projects=ProjectService(store),

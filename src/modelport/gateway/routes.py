@@ -15,6 +15,7 @@ says no replica can start (`unavailable`: crash-looping, or waiting for capacity
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +30,8 @@ from modelport.domain.states import DesiredState, EndpointPhase, ReplicaState
 from modelport.gateway.aliases import DIALECT_NAMES, DialectNames, explicit_names
 
 log = logging.getLogger("modelport.gateway.routes")
+
+FRESH_TIMEOUT = 2.0  # longest a management call waits for the route table to show its change
 
 
 class RouteSource(Protocol):
@@ -220,6 +223,9 @@ class RouteTable:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._swapped: asyncio.Future[None] | None = None  # resolved by the next swap
+        # fresh(): asks counted on the loop; `_built` is the count the current table covers.
+        self._asked = 0
+        self._built = 0
 
     # --- reads (hot path) ------------------------------------------------------------
     def lookup(self, project_id: int, name: str) -> EndpointRoute | None:
@@ -255,6 +261,7 @@ class RouteTable:
     # --- updates -----------------------------------------------------------------------
     async def refresh(self, store: RouteSource) -> None:
         """Rebuild from the store and swap the table in; raises (old table kept) on failure."""
+        covers = self._asked  # every ask made before this read is answered by its table
         replicas = await asyncio.to_thread(store.list_replicas)
         endpoints = await asyncio.to_thread(store.list_endpoints)
         snapshot = build_snapshot(endpoints, replicas, authorization=self._authorization)
@@ -267,6 +274,7 @@ class RouteTable:
         for clash in sorted(snapshot.clashes - self._snapshot.clashes):
             log.warning("%s; the older endpoint keeps it", clash)  # once, not every refresh
         self._snapshot = snapshot
+        self._built = max(self._built, covers)
         swapped, self._swapped = self._swapped, None
         if swapped is not None and not swapped.done():
             swapped.set_result(None)
@@ -303,6 +311,40 @@ class RouteTable:
                 return None
             self._headers[sealed] = header
         return header
+
+    async def fresh(self) -> None:
+        """Until a table read from the store after this call is in place (the refresh loop
+        builds it at once). Callers bound the wait."""
+        self._asked += 1
+        wanted = self._asked
+        self.refresh_soon()
+        while self._built < wanted:
+            swapped = self._swapped
+            if swapped is None:
+                swapped = self._swapped = asyncio.get_running_loop().create_future()
+            await asyncio.shield(swapped)
+
+    def wait_fresh(self, timeout: float = FRESH_TIMEOUT) -> None:
+        """From a thread other than the loop's (the management API's workers): block until
+        the table shows what was just written, so a client that got its answer finds the
+        endpoint on its next request. On the loop itself it only asks (blocking would stall
+        the refresh); a no-op before `run`; a slow or failing refresh ends the wait at
+        `timeout` (the periodic refresh catches up)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self.refresh_soon()
+            return
+        future = asyncio.run_coroutine_threadsafe(self.fresh(), loop)
+        try:
+            future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
 
     def refresh_soon(self) -> None:
         """Ask the running loop to refresh now (e.g. a replica became READY or is draining).

@@ -58,7 +58,9 @@ def build_components(settings: Settings) -> Components:
     route_table = RouteTable(unseal=box.decrypt)  # the replica keys the proxy sends
     balancer = Balancer()
     metrics = GatewayMetrics()
-    services = ApiServices.build(store, box, clock, settings)
+    # A management change waits until the route table shows it: a client that got its answer
+    # finds the endpoint on its very next request.
+    services = ApiServices.build(store, box, clock, settings, routes_changed=route_table.wait_fresh)
     assert services.invocations is not None and services.datasets is not None  # build() sets them
     queued = build_async(
         store, clock, settings, services.invocations, results_in(services.datasets),

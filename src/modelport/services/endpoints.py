@@ -63,6 +63,18 @@ class LifecycleReason(StrEnum):
     REPLICA_RESTART_REQUESTED = "ReplicaRestartRequested"  # one replica to be replaced
 
 
+# Changes the gateway's route table shows (running or not, names, aliases, async routes).
+_ROUTED = frozenset(
+    {
+        LifecycleReason.ENDPOINT_CREATED,
+        LifecycleReason.ENDPOINT_PATCHED,
+        LifecycleReason.ENDPOINT_STOPPED,
+        LifecycleReason.ENDPOINT_STARTED,
+        LifecycleReason.ENDPOINT_DELETING,
+    }
+)
+
+
 class EndpointService:
     def __init__(
         self,
@@ -74,12 +86,16 @@ class EndpointService:
         check_spec: SpecCheck | None = None,
         model_dirs: Sequence[str] = (),
         datasets: DatasetRefs | None = None,
+        routes_changed: Callable[[], None] = lambda: None,
     ) -> None:
         """`model_dirs`: resolved directories whose files any member may name as model paths
         (host_policy.allowed_dirs); anything else that reaches the host needs host access.
         `datasets`: checks that `spec.async_config.dataset_id` names a dataset of the project
-        (None: not checked, for services built without datasets)."""
+        (None: not checked, for services built without datasets).
+        `routes_changed`: called after a change the gateway's routes show (the server waits
+        there until its route table has it, so the next request finds the endpoint)."""
         self._store = store
+        self._routes_changed = routes_changed
         self._datasets = datasets
         self._model_dirs = tuple(model_dirs)
         self._box = box
@@ -421,6 +437,8 @@ class EndpointService:
             message=message,
             now=self._clock.now(),
         )
+        if reason in _ROUTED:
+            self._routes_changed()
 
 
 def _require_host(principal: Principal, uses: Sequence[HostUse]) -> None:

@@ -53,3 +53,39 @@ async def test_a_ready_replica_clears_unavailable(tmp_path: Path) -> None:
         await h.routes.refresh(h.store)
         route = h.routes.get(endpoint_id)
     assert route is not None and route.unavailable is None and len(route.replicas) == 1
+
+
+async def test_a_management_change_waits_until_the_table_shows_it(tmp_path: Path) -> None:
+    """wait_fresh, called from an API worker thread after a write, returns once a table read
+    after the write is in place, although the periodic refresh would not come for a minute."""
+    async with harness(tmp_path) as h:
+        stop = asyncio.Event()
+        loop_task = asyncio.create_task(h.routes.run(h.store, 60.0, stop))
+        await asyncio.sleep(0)  # run() takes the loop before its first await
+
+        def create_then_wait() -> int:
+            endpoint_id = h.add_endpoint("new", SPEC)
+            h.routes.wait_fresh(timeout=10)
+            return endpoint_id
+
+        endpoint_id = await asyncio.to_thread(create_then_wait)
+        try:
+            assert h.routes.get(endpoint_id) is not None, "the caller's next request finds it"
+        finally:
+            stop.set()
+            await loop_task
+
+
+async def test_wait_fresh_on_the_loop_itself_only_asks(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        stop = asyncio.Event()
+        loop_task = asyncio.create_task(h.routes.run(h.store, 60.0, stop))
+        await asyncio.sleep(0)  # run() takes the loop before its first await
+        endpoint_id = h.add_endpoint("new", SPEC)
+        h.routes.wait_fresh(timeout=10)  # must not block the loop that would do the refresh
+        try:
+            await asyncio.wait_for(h.routes.fresh(), 5)
+            assert h.routes.get(endpoint_id) is not None
+        finally:
+            stop.set()
+            await loop_task
