@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import uvicorn
 from cryptography.fernet import Fernet
 
 from modelport.api.app import ApiServices, create_app
@@ -38,7 +37,7 @@ from modelport.services.bootstrap import ensure_bootstrap
 from modelport.services.invocations import results_in
 from modelport.settings import Settings
 from modelport.store import open_store
-from tests.unit.sdk.live_server import WEB_SPEC, LiveServer, free_port
+from tests.unit.sdk.live_server import WEB_SPEC, LiveServer, free_port, serving
 
 # An endpoint the API accepts without an engine, with async intake on.
 ASYNC_SPEC = {
@@ -134,28 +133,17 @@ def async_live_server(tmp_path: Path) -> Iterator[AsyncLiveServer]:
     app = Dispatcher(
         gateway, create_app(services, authenticator, settings), on_startup, on_shutdown
     )
-    config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="live-async-api", daemon=True)
-    thread.start()
     try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the server did not start")
-            thread.join(0.01)
-        yield AsyncLiveServer(
-            url=f"http://{settings.host}:{settings.port}",
-            home=settings.home,
-            settings=settings,
-            store=store,
-            admin_token=admin_token,
-            clock=clock,
-        )
+        with serving(app, settings, lifespan="on"):
+            yield AsyncLiveServer(
+                url=f"http://{settings.host}:{settings.port}",
+                home=settings.home,
+                settings=settings,
+                store=store,
+                admin_token=admin_token,
+                clock=clock,
+            )
     finally:
-        server.should_exit = True
-        thread.join(15)
         store.close()
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from cryptography.fernet import Fernet
@@ -86,26 +87,35 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     assert admin_token is not None
     services = ApiServices.build(store, SecretBox(Fernet.generate_key()), clock, settings)
     app = create_app(services, Authenticator(store, clock), settings)
+    try:
+        with serving(app, settings, lifespan="off"):
+            yield LiveServer(
+                url=f"http://{settings.host}:{settings.port}",
+                home=settings.home,
+                settings=settings,
+                store=store,
+                admin_token=admin_token,
+                clock=clock,
+            )
+    finally:
+        store.close()
+
+
+@contextmanager
+def serving(app: Any, settings: Settings, *, lifespan: str) -> Iterator[None]:
+    """Run `app` with uvicorn in a thread on settings.host/port until the block ends."""
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning", lifespan="off"
+        app, host=settings.host, port=settings.port, log_level="warning", lifespan=lifespan
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="live-api", daemon=True)
+    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
     thread.start()
     try:
         while not server.started:
             if not thread.is_alive():
-                raise RuntimeError("the API server did not start")
+                raise RuntimeError("the server did not start")
             thread.join(0.01)
-        yield LiveServer(
-            url=f"http://{settings.host}:{settings.port}",
-            home=settings.home,
-            settings=settings,
-            store=store,
-            admin_token=admin_token,
-            clock=clock,
-        )
+        yield
     finally:
         server.should_exit = True
-        thread.join(10)
-        store.close()
+        thread.join(15)
