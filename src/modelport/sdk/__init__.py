@@ -18,6 +18,7 @@ from modelport.sdk.errors import (
     ValidationError,
     WaitTimeoutError,
 )
+from modelport.sdk.invocations import InvocationAccepted, InvocationWaitTimeoutError
 from modelport.sdk.models import ProjectCreated, ProjectList, WhoAmI
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "EndpointFailedError",
     "EndpointNotReadyError",
     "EndpointStoppedError",
+    "InvocationAccepted",
+    "InvocationWaitTimeoutError",
     "ModelportAPIError",
     "ModelportClientError",
     "NotFoundError",
