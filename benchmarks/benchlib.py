@@ -12,10 +12,12 @@ import signal
 import socket
 import statistics
 import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -217,3 +219,30 @@ def export_tree(repo: Path, ref: str, into: Path) -> Path:
     into.mkdir(parents=True, exist_ok=True)
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     return into / "src"
+
+
+@contextlib.contextmanager
+def modelport_server(workdir: Path) -> Iterator[tuple[str, str]]:
+    """A real `modelport server` on a free port under `workdir`: (base URL, admin token)."""
+    home, port = workdir / "home", free_port()
+    env = {
+        "MODELPORT_HOME": str(home),
+        "MODELPORT_PORT": str(port),
+        "MODELPORT_HOST": "127.0.0.1",
+        "MODELPORT_LOG_LEVEL": "warning",
+    }
+    argv = [sys.executable, "-m", "modelport.cli.main", "server"]
+    with process(argv, workdir / "server.log", {**os.environ, **env}):
+        wait_for_port(port, 60)
+        yield f"http://127.0.0.1:{port}", (home / "admin-token").read_text().strip()
+
+
+def wait(predicate: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
+    """The first truthy value of `predicate`, polled every `interval` s; TimeoutError after."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(interval)
+    raise TimeoutError(f"not within {timeout} s")

