@@ -11,7 +11,10 @@ propagates and ends the tick.
 
 Nothing here writes per request: gateways report in-flight counts and completions when asked
 (`LoadSource`, called once a tick); READY replicas' engine gauges for `custom` rules are
-scraped in the background (engine_metrics.py); the async backlog is asked per endpoint.
+scraped in the background (engine_metrics.py); for `cpu` rules the runtime's CPU-seconds
+counter of each READY replica is read every tick (a few /proc reads for the local runtime) and
+turned into a percent of the cores its spec gives it (CpuMeter); the async backlog is asked per
+endpoint.
 
 What the policy remembers (start, last change, last demand) lives in memory per endpoint; a
 controller that restarts or takes over starts with a fresh, cautious one. Time is the clock's
@@ -27,14 +30,26 @@ from dataclasses import replace
 from functools import partial
 
 from modelport.autoscaler.policy import Decision, Memory, Replicas, decide, retention
-from modelport.autoscaler.window import GatewayReport, MetricsWindow
+from modelport.autoscaler.window import (
+    EndpointMetrics,
+    GatewayReport,
+    GaugeKey,
+    MetricsWindow,
+    engine_metric,
+)
 from modelport.clock import Clock
-from modelport.controller.engine_metrics import EngineSample, EngineScraper
+from modelport.controller.engine_metrics import (
+    CPU_GAUGE,
+    CpuCounter,
+    CpuMeter,
+    EngineSample,
+    EngineScraper,
+)
 from modelport.domain.decisions import EventReason
 from modelport.domain.errors import Conflict
 from modelport.domain.phases import is_waiting_for_capacity
-from modelport.domain.records import Endpoint, EventLevel, LeaseFence, Replica
-from modelport.domain.scaling import ScaleChange
+from modelport.domain.records import Endpoint, EventLevel, LeaseFence, Replica, ReplicaHandle
+from modelport.domain.scaling import ScaleChange, ScaleReason
 from modelport.domain.specs import AutoscalePolicy, ScaleMetric
 from modelport.domain.states import DesiredState, ReplicaState
 from modelport.store.base import Store
@@ -47,7 +62,7 @@ LoadSource = Callable[[float], Sequence[GatewayReport]]
 BacklogLookup = Callable[[int], int]
 
 STALE_TICKS = 3  # a reporter (or replica) silent this many ticks no longer counts
-_NOT_MEASURED = frozenset({ScaleMetric.CPU})  # no CPU source yet: such rules are not acted on
+_CPU = engine_metric(CPU_GAUGE)
 
 
 def no_load(_now: float) -> Sequence[GatewayReport]:
@@ -66,11 +81,19 @@ def count_replicas(target: int, replicas: Sequence[Replica]) -> Replicas:
     )
 
 
-def acted_on(policy: AutoscalePolicy) -> AutoscalePolicy:
-    """The policy without rules whose metric has no source (their reading would be 0 and
-    would scale down whatever the real load)."""
-    rules = [r for r in policy.rules if r.metric not in _NOT_MEASURED]
+def acted_on(policy: AutoscalePolicy, metrics: EndpointMetrics) -> AutoscalePolicy:
+    """The policy without `cpu` rules while no replica of the endpoint has a fresh CPU reading
+    (the runtime cannot measure it, or no replica has served two ticks yet): their reading
+    would be 0 and would scale down whatever the real load."""
+    if _has_fresh(metrics, _CPU):
+        return policy
+    rules = [r for r in policy.rules if r.metric is not ScaleMetric.CPU]
     return policy if len(rules) == len(policy.rules) else policy.model_copy(update={"rules": rules})
+
+
+def _has_fresh(metrics: EndpointMetrics, key: GaugeKey) -> bool:
+    sources = metrics.gauges.get(key, ())
+    return any(s and metrics.now - s[-1].at <= metrics.stale_after for s in sources)
 
 
 class Autoscaler:
@@ -84,6 +107,7 @@ class Autoscaler:
         unseal: Callable[[str], str],
         load: LoadSource = no_load,
         backlog: BacklogLookup | None = None,
+        cpu: CpuCounter | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -93,6 +117,7 @@ class Autoscaler:
         stale = STALE_TICKS * interval
         self._window = MetricsWindow(retention=max(60.0, stale), stale_after=stale)
         self._scraper = EngineScraper(clock, self._scraped, unseal)
+        self._cpu = None if cpu is None else CpuMeter(clock, cpu, self._scraped, fresh=stale)
         self._memory: dict[int, Memory] = {}
         self._watched: set[str] = set()  # window keys of endpoints being autoscaled
         self._paused: set[int] = set()  # seen stopped: when started again, cooldown anew
@@ -118,24 +143,36 @@ class Autoscaler:
             self._memory.pop(endpoint.id, None)
             self._paused.add(endpoint.id)
             return await self._follow_manual_count(endpoint)
-        policy = acted_on(endpoint.spec.autoscale)
-        now = self._clock.monotonic()
+        policy = endpoint.spec.autoscale
         key = str(endpoint.id)
         self._window.retention = max(self._window.retention, retention(policy))
         if self._backlog is not None:
             queued = await asyncio.to_thread(self._backlog, endpoint.id)
-            self._window.backlog(key, now, queued)
+            self._window.backlog(key, self._clock.monotonic(), queued)
         self._scrape(endpoint, replicas, policy)
+        await self._measure_cpu(endpoint, replicas, policy)
+        now = self._clock.monotonic()  # after the readings, so the snapshot holds them
+        metrics = self._window.snapshot(key, now)
         memory = self._memory.get(endpoint.id) or Memory.fresh(self._started_at(endpoint), now)
         counts = count_replicas(endpoint.wanted_replicas, replicas)
-        decision = decide(policy, self._window.snapshot(key, now), counts, memory, now)
+        acting = acted_on(policy, metrics)
+        decision = decide(acting, metrics, counts, memory, now)
         self._memory[endpoint.id] = decision.memory
         if not decision.changed:
+            return endpoint
+        if decision.reason is ScaleReason.SCALE_DOWN and self._cpu_blind(endpoint.id, acting):
+            # Part of the load was not seen: not changed after all (as a Conflict, below).
+            self._memory[endpoint.id] = replace(
+                decision.memory, last_change_at=memory.last_change_at
+            )
+            log.debug("endpoint %s: %s held: a replica's CPU unseen", endpoint.name, decision)
             return endpoint
         return await self._write(endpoint, decision, memory)
 
     def forget_all_but(self, replica_ids: set[int], endpoint_ids: set[int]) -> None:
         self._scraper.forget_all_but(replica_ids)
+        if self._cpu is not None:
+            self._cpu.forget_all_but(replica_ids, endpoint_ids)
         for gone in set(self._memory) - endpoint_ids:
             del self._memory[gone]
         self._paused &= endpoint_ids
@@ -217,12 +254,16 @@ class Autoscaler:
         if rules:
             names = {r.custom_metric_name for r in rules if r.custom_metric_name}
             every = min(r.granularity_seconds for r in rules)
-            serving = [
-                (r.id, r.handle)
-                for r in replicas
-                if r.state is ReplicaState.READY and r.handle is not None
-            ]
-            self._scraper.due(endpoint.id, serving, names, every)
+            self._scraper.due(endpoint.id, _serving(replicas), names, every)
+
+    async def _measure_cpu(
+        self, endpoint: Endpoint, replicas: Sequence[Replica], policy: AutoscalePolicy
+    ) -> None:
+        """READY replicas only: a starting one's CPU is its engine loading, not load (it counts
+        as capacity with no load seen yet, as in the other metrics)."""
+        if self._cpu is not None and any(r.metric is ScaleMetric.CPU for r in policy.rules):
+            cores = endpoint.spec.resources.cpu
+            await self._cpu.sample(endpoint.id, _serving(replicas), cores)
 
     def _scraped(self, sample: EngineSample) -> None:
         if sample.endpoint in self._watched:
@@ -239,6 +280,26 @@ class Autoscaler:
             return now
         age = (self._clock.now() - endpoint.created_at).total_seconds()
         return now - max(0.0, age)
+
+    def _cpu_blind(self, endpoint_id: int, policy: AutoscalePolicy) -> bool:
+        """Whether a cpu rule acts and a READY replica went unmeasured within what its scale-down
+        reads (window + watch period): that replica's load is missing from the total."""
+        spans = [
+            r.window_seconds + r.watch_period_seconds + r.granularity_seconds
+            for r in policy.rules
+            if r.metric is ScaleMetric.CPU
+        ]
+        return (
+            self._cpu is not None
+            and bool(spans)
+            and self._cpu.blind_within(endpoint_id, max(spans))
+        )
+
+
+def _serving(replicas: Sequence[Replica]) -> list[tuple[int, ReplicaHandle]]:
+    return [
+        (r.id, r.handle) for r in replicas if r.state is ReplicaState.READY and r.handle is not None
+    ]
 
 
 def _autoscaled(endpoint: Endpoint) -> bool:

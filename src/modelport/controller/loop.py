@@ -98,6 +98,7 @@ class Controller:
             unseal=box.decrypt,
             load=load,
             backlog=backlog,
+            cpu=runtime,
         )
         self._reported: dict[int, str] = {}  # endpoint id -> the error already reported
         self._term: int | None = None  # the lease generation this controller leads with

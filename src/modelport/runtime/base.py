@@ -5,6 +5,7 @@ Only `runtime/*` touches subprocess, Docker or Ray. The controller sees only thi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Protocol
 
@@ -59,6 +60,12 @@ class RuntimeBackend(Protocol):
         ...
 
     async def read_logs(self, handle: ReplicaHandle, tail_bytes: int = 64_000) -> str: ...
+
+    async def cpu_seconds(self, handles: Sequence[ReplicaHandle]) -> list[float | None]:
+        """Per handle, in order: the CPU seconds its replica has used since it started (every
+        process of it), a counter that only grows; None where the runtime cannot tell (the
+        replica is gone, or this runtime does not measure CPU)."""
+        ...
 
     def gpu_inventory(self) -> dict[str, int]:
         """GPU type -> count this runtime can place (empty: no GPUs)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from modelport.domain.launch import LaunchPlan
@@ -19,6 +19,7 @@ class FakeProcess:
     handle: ReplicaHandle
     exit_code: int | None = None  # None while running
     probe_results: dict[str, bool] = field(default_factory=dict)  # exec argv[0] -> outcome
+    cpu_seconds: float | None = None  # None: not measured (as a runtime that cannot tell)
 
     @property
     def running(self) -> bool:
@@ -41,6 +42,7 @@ class FakeRuntime:
         self.stop_calls: list[ReplicaHandle] = []
         self.start_error: Exception | None = None
         self.probe_default = True
+        self.cpu_calls = 0  # cpu_seconds() calls: one per autoscaled endpoint with a cpu rule
         self._gpus = dict(gpus or {})
         self._next_pid = 1000
         self._next_port = 20000
@@ -85,6 +87,11 @@ class FakeRuntime:
         process = self._find(handle)
         return "" if process is None else f"fake logs of {process.key}\n"[-tail_bytes:]
 
+    async def cpu_seconds(self, handles: Sequence[ReplicaHandle]) -> list[float | None]:
+        self.cpu_calls += 1
+        found = [self._find(h) for h in handles]
+        return [p.cpu_seconds if p is not None and p.running else None for p in found]
+
     def gpu_inventory(self) -> dict[str, int]:
         return dict(self._gpus)
 
@@ -105,6 +112,12 @@ class FakeRuntime:
         process = self._find(handle)
         assert process is not None, f"no fake process for {handle}"
         process.probe_results[command] = ok
+
+    def burn(self, handle: ReplicaHandle, seconds: float) -> None:
+        """The process used `seconds` more CPU seconds (its counter starts at 0)."""
+        process = self._find(handle)
+        assert process is not None, f"no fake process for {handle}"
+        process.cpu_seconds = (process.cpu_seconds or 0.0) + seconds
 
     def set_gpus(self, inventory: Mapping[str, int]) -> None:
         self._gpus = dict(inventory)

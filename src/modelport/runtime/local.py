@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from modelport.domain.errors import PermanentError, TemporaryError
 from modelport.domain.launch import LaunchPlan
 from modelport.domain.records import ReplicaHandle
 from modelport.runtime.base import ProcessState, ProcessStatus
+from modelport.runtime.cpu import tree_cpu_seconds
 from modelport.runtime.gpus import query_gpus
 from modelport.runtime.isolation import Placement, ReplicaIsolation
 from modelport.runtime.ports import PortAllocator
@@ -200,6 +202,9 @@ class LocalRuntime:
             return ""
         return await asyncio.to_thread(_tail, Path(handle.log_path), tail_bytes)
 
+    async def cpu_seconds(self, handles: Sequence[ReplicaHandle]) -> list[float | None]:
+        return await asyncio.to_thread(_cpu_seconds, list(handles))
+
     def gpu_inventory(self) -> dict[str, int]:
         if self._gpus is None:
             self._gpus = query_gpus()
@@ -322,6 +327,11 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         log.warning("cannot signal the process group of pid %d; signalling the pid", pid)
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
+
+
+def _cpu_seconds(handles: list[ReplicaHandle]) -> list[float | None]:
+    """One thread hop for all: a few /proc reads per replica (runtime/cpu.py)."""
+    return [None if h.pid is None else tree_cpu_seconds(h.pid, h.start_time) for h in handles]
 
 
 def _tail(path: Path, tail_bytes: int) -> str:
