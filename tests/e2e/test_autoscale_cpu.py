@@ -7,13 +7,13 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.server import ServerProcess, kill_replicas, wait_until
+from tests.e2e.test_autoscaling import _at, _scaled, _states
+from tests.support.server import ServerProcess, running_server, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -70,31 +70,8 @@ ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = ServerProcess(tmp_path_factory.mktemp("mp-cpu"))
-    srv.start()
-    try:
+    with running_server(tmp_path_factory.mktemp("mp-cpu")) as srv:
         yield srv
-    finally:
-        handles = srv.replica_handles() if srv.proc and srv.proc.poll() is None else []
-        srv.stop()
-        kill_replicas(handles)
-
-
-def _states(srv: ServerProcess, name: str) -> list[str]:
-    with srv.api() as api:
-        resp = api.get(f"/api/v1/endpoints/{name}/replicas")
-    resp.raise_for_status()
-    return sorted(r["state"] for r in resp.json()["items"])
-
-
-def _scaled(srv: ServerProcess, name: str) -> list[dict[str, Any]]:
-    with srv.api() as api:
-        events = api.get(f"/api/v1/endpoints/{name}/events", params={"limit": 1000}).json()
-    return [e for e in events["items"] if e["reason"] == "Scaled"]
-
-
-def _at(event: dict[str, Any]) -> float:
-    return datetime.fromisoformat(event["created_at"]).timestamp()
 
 
 class Burn:

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from modelport.domain.launch import LaunchPlan
 from modelport.domain.records import ReplicaHandle
-from modelport.domain.specs import ProbeProtocol, ProbeSpec
 from modelport.runtime.base import ProcessState
 from modelport.runtime.isolation import ReplicaIsolation
 from modelport.runtime.local import LocalRuntime
+from tests.unit.runtime.test_local_runtime import _started, logged, plan_of
 
-TCP = ProbeSpec(protocol=ProbeProtocol.TCP)
 BURN_SECONDS = 0.5  # CPU seconds (the process's own clock, not wall time: load does not matter)
 
 # Burns CPU in a loop until its own CPU clock has advanced by `seconds`.
@@ -61,34 +58,12 @@ time.sleep(60)
 """
 
 
-def plan_of(code: str, env: dict[str, str] | None = None) -> LaunchPlan:
-    return LaunchPlan(
-        argv=[sys.executable, "-c", code],
-        env=env or {},
-        host="127.0.0.1",
-        port=9,
-        readiness=TCP,
-        liveness=TCP,
-    )
-
-
 @pytest.fixture
 async def runtime(tmp_path: Path) -> AsyncIterator[LocalRuntime]:
     rt = LocalRuntime(tmp_path / "logs", isolation=ReplicaIsolation(tmp_path / "replicas"))
     yield rt
-    # Test cleanup only: every process the runtime started, so none outlives the test.
-    for pid, child in list(rt._children.items()):
-        handle = ReplicaHandle(
-            backend="local", host="127.0.0.1", port=9, pid=pid, start_time=child.start_time
-        )
+    for handle in _started(rt):  # so no process outlives the test
         await rt.stop(handle, grace_seconds=0)
-
-
-async def logged(rt: LocalRuntime, handle: ReplicaHandle, text: str) -> None:
-    deadline = time.monotonic() + 60.0  # a busy 2-core machine may be slow to start Python
-    while text not in await rt.read_logs(handle):
-        assert time.monotonic() < deadline, f"{text!r} not logged in time"
-        await asyncio.sleep(0.02)
 
 
 async def cpu_of(rt: LocalRuntime, handle: ReplicaHandle) -> float:
