@@ -165,7 +165,9 @@ class Autoscaler:
             self._memory[endpoint.id] = replace(
                 decision.memory, last_change_at=memory.last_change_at
             )
-            log.debug("endpoint %s: %s held: a replica's CPU unseen", endpoint.name, decision)
+            log.debug(
+                "endpoint %s: %s held: a replica's CPU unseen", endpoint.name, decision.detail
+            )
             return endpoint
         return await self._write(endpoint, decision, memory)
 
