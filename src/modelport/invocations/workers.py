@@ -81,6 +81,9 @@ class InvocationWorkers:
         """New work was queued: look now instead of at the next poll."""
         self._wake.set()
 
+    def _slot_freed(self, _task: asyncio.Task[None]) -> None:
+        self._wake.set()
+
     async def run(self, stop: asyncio.Event) -> None:
         await self._proxy.startup()
         try:
@@ -135,6 +138,9 @@ class InvocationWorkers:
                 )
                 running.add(task)
                 task.add_done_callback(running.discard)
+                # A freed slot claims the next row at once, not at the next poll: otherwise
+                # each worker idles up to _POLL_SECONDS between short calls.
+                task.add_done_callback(self._slot_freed)
 
     async def _work(self, endpoint: Endpoint, invocation: Invocation) -> None:
         keeper = asyncio.create_task(self._keep_lease(invocation.id))
