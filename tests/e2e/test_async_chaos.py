@@ -161,9 +161,11 @@ def test_200_invocations_survive_a_killed_replica_and_a_killed_server(
     victim = _ready_pids(server)[0]
     os.killpg(victim, signal.SIGKILL)  # a replica dies with calls in flight
     assert wait_until(lambda: not pid_alive(victim), timeout=10, interval=0.1)
-    assert wait_until(lambda: _count(server, "in_progress") > 0, timeout=30, interval=0.1)
     done_before = _count(server, "completed")
     assert done_before < TOTAL, "everything finished before the server was killed"
+    # Killed right after calls are seen in flight (a freed worker slot claims the next row at
+    # once, so with work queued some always are).
+    assert wait_until(lambda: _count(server, "in_progress") > 0, timeout=30, interval=0.05)
     _crash(server)  # the server, its workers and their calls in flight
     server.start()
 
