@@ -171,8 +171,9 @@ class ScaleRule(RequestModel):
 
 
 class AutoscalePolicy(RequestModel):
-    """Scale replicas between min and max by the rules. Stored now; acted on by the autoscaler
-    (autoscaler/policy.py; docs/autoscaling.md says what each field does)."""
+    """Scale replicas between min and max by the rules, acted on by the controller's autoscaler
+    (controller/autoscale.py, autoscaler/policy.py; docs/autoscaling.md says what each field
+    does)."""
 
     # populate_by_name: the aliases below are extra spellings, the field names stay valid.
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -208,7 +209,8 @@ class AsyncTargetRoute(RequestModel):
 
 
 class AsyncConfig(RequestModel):
-    """Queued (async) invocations. Stored now; acted on by the async-invocation work."""
+    """Queued (async) invocations: intake at the gateway, workers in invocations/, results in
+    the dataset `dataset_id` names (docs/async.md)."""
 
     model_config = ConfigDict(extra="forbid")
 
