@@ -86,7 +86,7 @@ class Gateway:
     ) -> None:
         self._store = store
         self.load = LoadReporter()  # what the autoscaler reads: `gateway.load.collect(now)`
-        self._holder = Holder(route_table, settings.hold_timeout, on_demand)
+        self._holder = Holder(route_table, settings.hold_timeout, on_demand, metrics)
         self._intake = async_intake  # queued invocations (gateway/async_hook.py); None: off
         self._auth = authenticator
         self._routes = route_table

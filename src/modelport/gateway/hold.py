@@ -21,10 +21,11 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, cast
 
 from modelport.gateway.downstream import ClientSide
-from modelport.gateway.metrics import CLIENT_CLOSED
+from modelport.gateway.metrics import CLIENT_CLOSED, GatewayMetrics
 from modelport.gateway.responses import Receive, respond_error
 from modelport.gateway.routes import EndpointRoute, RouteTable
 from modelport.gateway.upstream import ClientLeft
@@ -42,23 +43,53 @@ def no_demand_hook(endpoint_id: int) -> None:
     """Nobody to tell (a gateway without a controller in its process)."""
 
 
+class HoldOutcome(StrEnum):
+    """How a hold ended (the `outcome` label of modelport_gateway_holds)."""
+
+    SERVED = "served"  # a READY replica came: proxied as usual
+    TIMEOUT = "timeout"  # none within hold_timeout: 503 + Retry-After
+    UNAVAILABLE = "unavailable"  # crash loop or no capacity: 503 at once, with the reason
+    STOPPED = "stopped"  # the endpoint stopped meanwhile: 404
+    LEFT = "left"  # the client went first
+
+
 @dataclass(frozen=True, slots=True)
 class Answered:
     """The hold ended with an answer the gateway wrote itself (or nobody left to answer)."""
 
     status: int
+    outcome: HoldOutcome
 
 
 class Holder:
-    def __init__(self, routes: RouteTable, timeout: float, on_demand: DemandHook) -> None:
+    def __init__(
+        self,
+        routes: RouteTable,
+        timeout: float,
+        on_demand: DemandHook,
+        metrics: GatewayMetrics | None = None,
+    ) -> None:
         self._routes = routes
         self._timeout = timeout
         self._on_demand = on_demand
+        self._metrics = metrics or GatewayMetrics()
 
     async def hold(
         self, route: EndpointRoute, client: ClientSide, request_id: str
     ) -> EndpointRoute | Answered:
         """`route` (no READY replica) once it has one, or the answer already sent instead."""
+        self._metrics.hold_started(route.name)
+        outcome = HoldOutcome.LEFT  # if this task is cancelled: the client went
+        try:
+            answer = await self._hold(route, client, request_id)
+            outcome = answer.outcome if isinstance(answer, Answered) else HoldOutcome.SERVED
+            return answer
+        finally:
+            self._metrics.hold_ended(route.name, outcome)
+
+    async def _hold(
+        self, route: EndpointRoute, client: ClientSide, request_id: str
+    ) -> EndpointRoute | Answered:
         if route.unavailable is None:
             self._on_demand(route.endpoint_id)
             try:
@@ -70,15 +101,15 @@ class Holder:
                     "retry later", "service_unavailable", "hold_timeout", request_id,
                     [(b"retry-after", RETRY_AFTER_TIMEOUT)],
                 )  # fmt: skip
-                return Answered(503)
+                return Answered(503, HoldOutcome.TIMEOUT)
             except ClientLeft:
-                return Answered(CLIENT_CLOSED)
+                return Answered(CLIENT_CLOSED, HoldOutcome.LEFT)
             if found is None:
                 await respond_error(
                     client, 404, f"endpoint '{route.name}' stopped while the request waited",
                     "invalid_request_error", "not_found", request_id,
                 )  # fmt: skip
-                return Answered(404)
+                return Answered(404, HoldOutcome.STOPPED)
             if found.replicas:
                 return found
             route = found
@@ -87,7 +118,7 @@ class Holder:
             "service_unavailable", "endpoint_unavailable", request_id,
             [(b"retry-after", RETRY_AFTER_UNAVAILABLE)],
         )  # fmt: skip
-        return Answered(503)
+        return Answered(503, HoldOutcome.UNAVAILABLE)
 
     async def _wait(self, endpoint_id: int, client: ClientSide) -> EndpointRoute | None:
         """The route table's answer; TimeoutError after the hold timeout, ClientLeft if the

@@ -51,6 +51,8 @@ class GatewayMetrics:
         self._inflight: dict[str, int] = {}
         self._durations: dict[str, _Histogram] = {}
         self._retries: dict[str, int] = {}
+        self._held: dict[str, int] = {}  # requests waiting for a first READY replica now
+        self._holds: dict[tuple[str, str], int] = {}  # ended holds, by endpoint and outcome
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(_Collector(self))
 
@@ -76,6 +78,15 @@ class GatewayMetrics:
 
     def retried(self, endpoint: str) -> None:
         self._retries[endpoint] = self._retries.get(endpoint, 0) + 1
+
+    def hold_started(self, endpoint: str) -> None:
+        self._held[endpoint] = self._held.get(endpoint, 0) + 1
+
+    def hold_ended(self, endpoint: str, outcome: str) -> None:
+        """`outcome`: a gateway.hold.HoldOutcome value (served, timeout, unavailable, ...)."""
+        self._held[endpoint] -= 1  # kept at 0, so the series stays visible
+        key = (endpoint, outcome)
+        self._holds[key] = self._holds.get(key, 0) + 1
 
     def inflight(self, endpoint: str) -> int:
         return self._inflight.get(endpoint, 0)
@@ -121,6 +132,22 @@ class GatewayMetrics:
         for endpoint, count in sorted(self._retries.items()):
             retries.add_metric([endpoint], count)
         yield retries
+        held = GaugeMetricFamily(
+            "modelport_gateway_held_requests",
+            "Requests held for an endpoint with no READY replica (e.g. at zero), by endpoint.",
+            labels=["endpoint"],
+        )
+        for endpoint, count in sorted(self._held.items()):
+            held.add_metric([endpoint], count)
+        yield held
+        holds = CounterMetricFamily(
+            "modelport_gateway_holds",
+            "Held requests by how the hold ended: served, timeout, unavailable, stopped, left.",
+            labels=["endpoint", "outcome"],
+        )
+        for (endpoint, outcome), count in sorted(self._holds.items()):
+            holds.add_metric([endpoint, outcome], count)
+        yield holds
 
 
 class _Collector(Collector):

@@ -53,6 +53,9 @@ async def test_held_requests_are_served_by_the_first_ready_replica(tmp_path: Pat
         assert [a.status for a in answers] == [200] * 4
         assert [a.json()["path"] for a in answers] == [f"/v1/n{i}" for i in range(4)]
         assert h.gateway.load.in_flight(endpoint_id) == 0
+        metrics = (await h.call("GET", "/metrics", b"")).body.decode()
+        assert 'modelport_gateway_held_requests{endpoint="web"} 0.0' in metrics
+        assert 'modelport_gateway_holds_total{endpoint="web",outcome="served"} 4.0' in metrics
 
 
 async def test_hold_timeout_answers_503_with_retry_after(tmp_path: Path) -> None:
@@ -64,6 +67,8 @@ async def test_hold_timeout_answers_503_with_retry_after(tmp_path: Path) -> None
         assert answer.header(b"retry-after") is not None
         assert answer.json()["error"]["code"] == "hold_timeout"
         assert h.gateway.load.in_flight(endpoint_id) == 0
+        metrics = (await h.call("GET", "/metrics", b"")).body.decode()
+        assert 'modelport_gateway_holds_total{endpoint="web",outcome="timeout"} 1.0' in metrics
 
 
 async def test_crash_looping_replicas_fail_held_and_new_requests_fast(tmp_path: Path) -> None:
