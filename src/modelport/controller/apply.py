@@ -212,9 +212,10 @@ class Applier:
             await self._fail_launch(endpoint, replica, ReplicaReason.ENGINE_UNAVAILABLE, missing)
             return
         self._fence()  # a runtime action: only while the lease is ours
-        host, port = self._runtime.address()
         key = f"{endpoint.name}-r{replica.id}-g{replica.generation}"
         try:
+            backend = self._runtime.select(spec.runtime)  # PermanentError: not on this server
+            host, port = backend.address()
             env = spec_secrets.engine_environment(spec, self._box)
             ctx = LaunchContext(
                 host=host,
@@ -224,7 +225,7 @@ class Applier:
                 replica_key=secrets.token_urlsafe(32),  # only the gateway and probes send it
             )
             plan = adapter.plan(spec_secrets.unseal(spec, self._box), ctx)
-            handle = await self._runtime.start(key, plan)
+            handle = await backend.start(key, plan)
             if plan.replica_key is not None:  # sealed: survives a restart, never shown
                 handle = handle.model_copy(
                     update={"sealed_key": self._box.encrypt(plan.replica_key)}

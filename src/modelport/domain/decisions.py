@@ -33,6 +33,10 @@ class EventReason(StrEnum):
     INVALID_SPEC = "InvalidSpec"  # the engine adapter rejected the spec
     LAUNCH_FAILED = "LaunchFailed"  # the runtime cannot run the plan (permanent error)
     LAUNCH_DEFERRED = "LaunchDeferred"  # the runtime asked to retry later (temporary error)
+    MODEL_DOWNLOADING = "ModelDownloading"  # the model's files are being fetched (progress)
+    MODEL_READY = "ModelReady"  # the model's files are on the host (downloaded or cached)
+    MODEL_UNAVAILABLE = "ModelUnavailable"  # the model cannot be fetched (no repo, bad token)
+    IMAGE_PULL_FAILED = "ImagePullFailed"  # the container image cannot be pulled
     RECONCILE_ERROR = "ReconcileError"  # an unexpected error while reconciling the endpoint
     SCALED = "Scaled"  # the autoscaler changed the replica count; the message says why
 
@@ -57,6 +61,9 @@ class ReplicaReason(StrEnum):
     INVALID_SPEC = EventReason.INVALID_SPEC.value
     LAUNCH_FAILED = EventReason.LAUNCH_FAILED.value
     LAUNCH_DEFERRED = EventReason.LAUNCH_DEFERRED.value
+    MODEL_DOWNLOADING = EventReason.MODEL_DOWNLOADING.value
+    MODEL_UNAVAILABLE = EventReason.MODEL_UNAVAILABLE.value
+    IMAGE_PULL_FAILED = EventReason.IMAGE_PULL_FAILED.value
 
     @property
     def event(self) -> EventReason:

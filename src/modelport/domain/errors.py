@@ -56,6 +56,16 @@ class PermanentError(ModelportError):
     """Retrying the same thing will fail the same way (bad binary, missing model file, ...)."""
 
 
+class ImagePullFailed(PermanentError):
+    """A container image cannot be pulled: no such image, no or wrong credentials, registry
+    unreachable. The replica fails with reason ImagePullFailed (backoff, not a crash loop)."""
+
+
+class ModelUnavailable(PermanentError):
+    """The model's files cannot be fetched: no such repo or model, a refused token, the
+    source unreachable. The replica fails with reason ModelUnavailable."""
+
+
 class LeaseLost(ModelportError):
     """The controller's lease moved on (or may have): the store refuses its writes (fencing).
 

@@ -6,7 +6,43 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from modelport.domain.specs import ProbeSpec
+from modelport.domain.specs import ProbeSpec, PullPolicy, Resources
+
+
+class RegistryLogin(BaseModel):
+    """Credentials for pulling a private image (from an integration; decrypted, never shown)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    server: str  # the registry host[:port], e.g. "127.0.0.1:5000" or "registry.example.com"
+    username: str
+    password: str = Field(repr=False)
+
+
+class ContainerPlan(BaseModel):
+    """How a container runtime runs the same engine: the image, its entrypoint and arguments.
+
+    The engine listens on LaunchPlan.host:port inside the container; the runtime publishes that
+    port on the host's loopback only.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    image: str
+    command: list[str] | None = None  # replaces the image's ENTRYPOINT; None keeps it
+    args: list[str] = Field(default_factory=list)  # the container's CMD (the engine's flags)
+    pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT
+    registry: RegistryLogin | None = Field(default=None, repr=False)  # private images
+
+
+class MountPlan(BaseModel):
+    """A host path made visible to the replica (model files, disks, shared storage)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str  # absolute path on the replica's host
+    target: str  # where the engine sees it (the same path for local processes)
+    read_only: bool = True
 
 
 class LaunchPlan(BaseModel):
@@ -23,6 +59,11 @@ class LaunchPlan(BaseModel):
     liveness: ProbeSpec
     workdir: str | None = None
     image: str | None = None  # container runtimes: the image to run argv in
+    # Set when the engine can run as a container (its vendor image, or the spec's image); a
+    # container runtime runs this, a process runtime runs argv.
+    container: ContainerPlan | None = None
+    mounts: list[MountPlan] = Field(default_factory=list)
+    resources: Resources = Field(default_factory=Resources)  # limits a runtime may enforce
     stop_grace_seconds: float = 10.0
     # The per-replica key the engine now requires of every request (the gateway and the probes
     # send it); None when this engine has no way to require one.
@@ -41,3 +82,8 @@ class LaunchContext:
     # When given, a secret the engine must require of every request (only the gateway and the
     # probes know it); an adapter that can enforce it puts it in LaunchPlan.replica_key.
     replica_key: str | None = field(default=None, repr=False)
+    # The model's files on the replica's host, fetched before launch (model repository,
+    # Hugging Face, object store); adapters load this rather than spec.model.path / hf_id.
+    model_path: str | None = None
+    # A registry login for the spec's private image (from its registry integration).
+    registry: RegistryLogin | None = field(default=None, repr=False)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from modelport.domain.decisions import ReplicaReason, reason_text
 from modelport.domain.scaling import ScaleChange
-from modelport.domain.specs import EndpointSpec
+from modelport.domain.specs import EndpointSpec, ProbeSpec
 from modelport.domain.states import DesiredState, ReplicaState
 
 
@@ -116,6 +116,10 @@ class ReplicaHandle(_Record):
     workdir: str | None = None  # the replica's private directory (removed when it stops)
     uid: int | None = None  # the user it runs as, when not the server's; exec probes run so too
     gid: int | None = None
+    # The probes resolved at launch (the spec's or the engine's defaults), so the controller
+    # probes what was launched without planning again; None on handles older than this field.
+    readiness: ProbeSpec | None = None
+    liveness: ProbeSpec | None = None
     # The per-replica key its engine requires, sealed with the server's SecretBox. Excluded from
     # every dump (API answers, logs, events); only the store writes it, via stored_json().
     sealed_key: str | None = Field(default=None, exclude=True, repr=False)

@@ -38,6 +38,22 @@ class Framework(StrEnum):
     TENSORRT = "tensorrt"  # TensorRT-LLM (trtllm-serve)
 
 
+class RuntimeKind(StrEnum):
+    """Where an endpoint's replicas run (runtime/: one backend per kind)."""
+
+    LOCAL = "local"  # processes on the server's host
+    DOCKER = "docker"  # containers on a Docker daemon (runtime/docker.py)
+    RAY = "ray"  # actors on a Ray cluster
+
+
+class PullPolicy(StrEnum):
+    """When a container runtime pulls the image (TIR's image_pull_policy)."""
+
+    ALWAYS = "Always"  # pull before every start (a moved tag is picked up)
+    IF_NOT_PRESENT = "IfNotPresent"  # pull only when the daemon lacks the image
+    NEVER = "Never"  # never pull; the image must already be there
+
+
 class ProbeProtocol(StrEnum):
     """How a probe talks to a replica."""
 
@@ -85,6 +101,12 @@ class ModelSource(RequestModel):
     model_id: Line | None = None  # a model registered in Modelport's model repository
     tokenizer: Line | None = None
     serve_type: Line | None = None  # "full-model" or "peft-model" (vLLM)
+    # An integration (name or id) whose credential fetches the model: a Hugging Face token for
+    # hf_id, S3 keys for an object-store URL (TIR's model_load_integration_id).
+    integration: Line | None = None
+    # An integration holding a registry login for a private `image` (TIR's
+    # private_image_details.registry_namespace_id).
+    registry_integration: Line | None = None
 
 
 class EnvVar(RequestModel):
@@ -253,7 +275,8 @@ class EndpointSpec(RequestModel):
     world_size: int = Field(default=1, ge=1, le=1024)
     logging: LogOptions = Field(default_factory=LogOptions)
     async_config: AsyncConfig = Field(default_factory=AsyncConfig)
-    image_pull_policy: Line | None = None
+    image_pull_policy: PullPolicy | None = None  # None: IfNotPresent
+    runtime: RuntimeKind | None = None  # None: the location's runtime, else the server's default
     description: Text | None = Field(default=None, max_length=2000)
     labels: dict[Line, Line] = Field(default_factory=dict)
     extensions: dict[str, Any] = Field(default_factory=dict)  # dialect fields kept verbatim

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from modelport.domain.errors import PermanentError
 from modelport.domain.launch import LaunchPlan
 from modelport.domain.records import ReplicaHandle
+from modelport.domain.specs import RuntimeKind
 
 
 class ProcessState(StrEnum):
@@ -21,6 +23,25 @@ class ProcessState(StrEnum):
     RUNNING = "running"  # alive
     EXITED = "exited"  # ended; exit_code says how
     MISSING = "missing"  # no such process (never started, reaped long ago, or pid reused)
+
+
+class _Named(Protocol):
+    name: str
+
+
+_B = TypeVar("_B", bound=_Named)
+
+
+def only_backend(backend: _B, kind: RuntimeKind | None) -> _B:
+    """select() of a server with one backend: itself for its own kind (or None), else an error
+    that says how to get the runtime asked for."""
+    name = backend.name
+    if kind is None or kind.value == name or name == "fake":
+        return backend
+    raise PermanentError(
+        f"runtime: this server runs replicas on {name!r} only; {kind.value!r} needs "
+        f"MODELPORT_RUNTIMES to include it (docs/runtimes.md)"
+    )
 
 
 class ProcessStatus(BaseModel):
@@ -32,6 +53,15 @@ class ProcessStatus(BaseModel):
 
 class RuntimeBackend(Protocol):
     name: str
+
+    def select(self, kind: RuntimeKind | None) -> RuntimeBackend:
+        """The backend that launches replicas of `kind` (None: the server's default).
+
+        A single backend returns itself for its own kind and None; runtime/router.py holds
+        several. Raises PermanentError naming the runtime when this server has no such backend.
+        Calls that take a handle go to the backend named by `handle.backend`.
+        """
+        ...
 
     def address(self) -> tuple[str, int]:
         """A host and free port for a new replica's engine to listen on."""

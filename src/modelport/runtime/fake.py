@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from modelport.domain.launch import LaunchPlan
 from modelport.domain.records import ReplicaHandle
-from modelport.runtime.base import ProcessState, ProcessStatus
+from modelport.domain.specs import RuntimeKind
+from modelport.runtime.base import ProcessState, ProcessStatus, only_backend
 
 SIGTERM_EXIT = -15  # the exit code of a process stopped with SIGTERM
 
@@ -48,6 +49,9 @@ class FakeRuntime:
         self._next_port = 20000
 
     # --- RuntimeBackend -------------------------------------------------------------------
+    def select(self, kind: RuntimeKind | None) -> FakeRuntime:
+        return only_backend(self, kind)
+
     def address(self) -> tuple[str, int]:
         self._next_port += 1
         return self.host, self._next_port

@@ -25,7 +25,8 @@ from typing import IO, Any
 from modelport.domain.errors import PermanentError, TemporaryError
 from modelport.domain.launch import LaunchPlan
 from modelport.domain.records import ReplicaHandle
-from modelport.runtime.base import ProcessState, ProcessStatus
+from modelport.domain.specs import RuntimeKind
+from modelport.runtime.base import ProcessState, ProcessStatus, only_backend
 from modelport.runtime.cpu import tree_cpu_seconds
 from modelport.runtime.gpus import query_gpus
 from modelport.runtime.isolation import Placement, ReplicaIsolation
@@ -69,6 +70,9 @@ class LocalRuntime:
         self._gpus: dict[str, int] | None = None
 
     # --- RuntimeBackend -------------------------------------------------------------------
+    def select(self, kind: RuntimeKind | None) -> LocalRuntime:
+        return only_backend(self, kind)
+
     def address(self) -> tuple[str, int]:
         return self.host, self._ports.allocate()
 
