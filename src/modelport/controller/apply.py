@@ -225,7 +225,9 @@ class Applier:
                 replica_key=secrets.token_urlsafe(32),  # only the gateway and probes send it
             )
             plan = adapter.plan(spec_secrets.unseal(spec, self._box), ctx)
-            handle = await backend.start(key, plan)
+            # The resolved probes go with the replica, so the controller never re-plans it.
+            probes = {"readiness": plan.readiness, "liveness": plan.liveness}
+            handle = (await backend.start(key, plan)).model_copy(update=probes)
             if plan.replica_key is not None:  # sealed: survives a restart, never shown
                 handle = handle.model_copy(
                     update={"sealed_key": self._box.encrypt(plan.replica_key)}
