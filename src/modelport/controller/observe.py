@@ -28,8 +28,9 @@ _FALLBACK_PROBE = ProbeSpec(protocol=ProbeProtocol.TCP)
 
 
 class ProbeSpecs:
-    """Which probes a replica runs: those of the plan it was launched with, else the current
-    spec's resolved through its engine adapter (e.g. for replicas adopted after a restart)."""
+    """Which probes a replica runs: those its handle stored at launch (the plan's, resolved),
+    else those remembered from this process's launch, else, for handles stored before the
+    probes were (older rows), the current spec's resolved through its engine adapter."""
 
     def __init__(self, adapters: AdapterLookup, box: SecretBox) -> None:
         self._adapters = adapters
@@ -44,6 +45,9 @@ class ProbeSpecs:
         self._by_replica.pop(replica_id, None)
 
     def for_replica(self, endpoint: Endpoint, replica: Replica) -> ResolvedProbes:
+        handle = replica.handle
+        if handle is not None and handle.readiness is not None and handle.liveness is not None:
+            return ResolvedProbes(handle.readiness, handle.liveness)
         known = self._by_replica.get(replica.id)
         if known is not None:
             return known
