@@ -13,6 +13,7 @@ from typing import Protocol
 
 from modelport.domain.datasets import Dataset, StorageKind, StorageOptions
 from modelport.domain.decisions import ReplicaReason
+from modelport.domain.integrations import Integration, IntegrationFields, IntegrationKind
 from modelport.domain.invocations import (
     Invocation,
     InvocationPage,
@@ -263,6 +264,42 @@ class Store(Protocol):
     ) -> None:
         """NotFound if absent. `admit` judges the project's endpoints first, under the lock
         endpoint changes take (e.g. refuses while an endpoint's async_config uses it)."""
+        ...
+
+    # --- integrations (named credentials; the secret part sealed by the caller) -----------
+    def create_integration(
+        self,
+        project_id: int,
+        name: str,
+        kind: IntegrationKind,
+        fields: IntegrationFields,
+        sealed_secret: str,
+    ) -> Integration:
+        """Version 1. Conflict (naming `name`) if the project has an integration of this name."""
+        ...
+
+    def get_integration(self, project_id: int, integration_id: int) -> Integration: ...  # NotFound
+
+    def get_integration_by_name(self, project_id: int, name: str) -> Integration: ...  # NotFound
+
+    def list_integrations(self, project_id: int) -> Sequence[Integration]: ...
+
+    def update_integration(
+        self,
+        project_id: int,
+        integration_id: int,
+        *,
+        fields: IntegrationFields | None = None,
+        sealed_secret: str | None = None,
+    ) -> Integration:
+        """Set what is given and add one to the version; a secret also sets rotated_at."""
+        ...
+
+    def delete_integration(
+        self, project_id: int, integration_id: int, *, admit: Admission | None = None
+    ) -> None:
+        """NotFound if absent. `admit` judges the project's endpoints first, under the lock
+        endpoint changes take (refuses while an endpoint's spec names it)."""
         ...
 
     # --- leader lease -------------------------------------------------------------------

@@ -10,6 +10,7 @@ from modelport.store.datasets import DatasetRepository
 from modelport.store.endpoints import EndpointRepository
 from modelport.store.engine import make_engine
 from modelport.store.events import EventRepository
+from modelport.store.integrations import IntegrationRepository
 from modelport.store.invocations import InvocationRepository
 from modelport.store.leases import LeaseRepository
 from modelport.store.migrate import upgrade_to_head
@@ -26,6 +27,7 @@ class SqlStore(
     LeaseRepository,
     DatasetRepository,
     InvocationRepository,
+    IntegrationRepository,
     Store,  # explicit, so mypy checks every signature against the protocol
 ):
     """Thread-safe: every call takes its own pooled connection and transaction.
