@@ -20,6 +20,7 @@ from modelport.domain.invocations import (
     InvocationStatus,
     NewInvocation,
 )
+from modelport.domain.models import ModelFile, ModelRecord, UploadSession
 from modelport.domain.records import (
     Endpoint,
     Event,
@@ -300,6 +301,43 @@ class Store(Protocol):
     ) -> None:
         """NotFound if absent. `admit` judges the project's endpoints first, under the lock
         endpoint changes take (refuses while an endpoint's spec names it)."""
+        ...
+
+    # --- model repository (store/models.py; the bytes are models/objects.py's) -------------
+    def create_model(self, project_id: int, name: str, description: str = "") -> ModelRecord:
+        """A new UPLOADING model; Conflict if the project has a model of this name."""
+        ...
+
+    def get_model(self, project_id: int, model_id: int) -> ModelRecord: ...  # NotFound
+
+    def get_model_by_name(self, project_id: int, name: str) -> ModelRecord: ...  # NotFound
+
+    def list_models(self, project_id: int) -> Sequence[ModelRecord]: ...
+
+    def mark_model_ready(self, model_id: int, content_key: str, now: datetime) -> ModelRecord:
+        """UPLOADING -> READY; Conflict if not UPLOADING or an upload is in progress."""
+        ...
+
+    def delete_model(
+        self, project_id: int, model_id: int, *, admit: Admission | None = None
+    ) -> None:
+        """Its rows; NotFound if absent. `admit` judges the project's endpoints first."""
+        ...
+
+    def get_model_upload(self, model_id: int, path: str) -> UploadSession | None: ...
+
+    def list_model_uploads(self, model_id: int) -> Sequence[UploadSession]: ...
+
+    def create_model_upload(
+        self, model_id: int, path: str, total_size: int, sha256: str
+    ) -> UploadSession:
+        """Conflict if the model is not UPLOADING or the path has an upload already."""
+        ...
+
+    def delete_model_upload(self, upload_id: int) -> None: ...
+
+    def complete_model_upload(self, upload_id: int, file: ModelFile) -> None:
+        """The upload becomes the model's file (replacing one of that path) in one step."""
         ...
 
     # --- leader lease -------------------------------------------------------------------

@@ -14,6 +14,7 @@ from modelport.store.integrations import IntegrationRepository
 from modelport.store.invocations import InvocationRepository
 from modelport.store.leases import LeaseRepository
 from modelport.store.migrate import upgrade_to_head
+from modelport.store.models import ModelRepository
 from modelport.store.projects import ProjectRepository, TokenRepository
 from modelport.store.replicas import ReplicaRepository
 
@@ -28,6 +29,7 @@ class SqlStore(
     DatasetRepository,
     InvocationRepository,
     IntegrationRepository,
+    ModelRepository,
     Store,  # explicit, so mypy checks every signature against the protocol
 ):
     """Thread-safe: every call takes its own pooled connection and transaction.
