@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _ROOT_MODEL_STORE = Path("/var/lib/modelport/models")
+_ROOT_MODEL_CACHE = Path("/var/lib/modelport/cache")
 
 
 class Settings(BaseSettings):
@@ -69,6 +70,13 @@ class Settings(BaseSettings):
     # Directories (os.pathsep-separated) whose files any member may name as model paths, on
     # top of the model store; anything else needs host access.
     model_dirs: str = ""
+    # Where fetched model files are cached by content (Hugging Face downloads, model-repository
+    # copies), shared by every replica of every endpoint on this host (models/cache.py). Like
+    # the model store it lives outside the home so replicas running as other users can read it.
+    # None: /var/lib/modelport/cache as root, else $MODELPORT_HOME/cache.
+    model_cache: Path | None = None
+    # The Hugging Face Hub that hf_id sources download from (a mirror, or a test server).
+    hf_endpoint: str = "https://huggingface.co"
     log_level: str = "info"
 
     @property
@@ -89,6 +97,12 @@ class Settings(BaseSettings):
         if self.model_store is not None:
             return self.model_store
         return _ROOT_MODEL_STORE if os.geteuid() == 0 else self.home / "models"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        if self.model_cache is not None:
+            return self.model_cache
+        return _ROOT_MODEL_CACHE if os.geteuid() == 0 else self.home / "cache"
 
     @property
     def model_dir_paths(self) -> tuple[Path, ...]:
