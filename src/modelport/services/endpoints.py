@@ -26,6 +26,7 @@ from modelport.services.datasets import DATASET_REF_FIELD
 from modelport.services.endpoint_views import ReplicaLog, endpoint_public, replica_logs
 from modelport.services.engine_check import check_engine_can_serve
 from modelport.services.host_policy import HostUse, host_uses, new_host_uses
+from modelport.services.integrations import IntegrationService
 from modelport.services.quotas import admit_change, admit_new
 from modelport.services.sealed_specs import reject_masks, same_but_secret_values
 from modelport.services.spec_secrets import keep_unchanged_secrets, seal, unseal
@@ -86,17 +87,20 @@ class EndpointService:
         check_spec: SpecCheck | None = None,
         model_dirs: Sequence[str] = (),
         datasets: DatasetRefs | None = None,
+        integrations: IntegrationService | None = None,
         routes_changed: Callable[[], None] = lambda: None,
     ) -> None:
         """`model_dirs`: resolved directories whose files any member may name as model paths
         (host_policy.allowed_dirs); anything else that reaches the host needs host access.
         `datasets`: checks that `spec.async_config.dataset_id` names a dataset of the project
-        (None: not checked, for services built without datasets).
+        (None: not checked, for services built without datasets); `integrations` likewise
+        for spec.model.integration / registry_integration.
         `routes_changed`: called after a change the gateway's routes show (the server waits
         there until its route table has it, so the next request finds the endpoint)."""
         self._store = store
         self._routes_changed = routes_changed
         self._datasets = datasets
+        self._integrations = integrations
         self._model_dirs = tuple(model_dirs)
         self._box = box
         self._clock = clock
@@ -176,6 +180,8 @@ class EndpointService:
             return self._same_or_conflict(existing, spec), None
         reject_masks(spec)
         self._check_dataset(principal, spec, None)
+        if self._integrations is not None:
+            self._integrations.check_spec_refs(principal.project_id, spec, None)
         self._check_spec(name, spec)
         sealed = seal(spec, self._box)
         try:
@@ -261,6 +267,8 @@ class EndpointService:
             # restart what the operator set up. Checked before the engine looks at the host.
             _require_host(principal, new_host_uses(new_plain, old_plain, self._model_dirs))
             self._check_dataset(principal, new_plain, old_plain)
+            if self._integrations is not None:
+                self._integrations.check_spec_refs(principal.project_id, new_plain, old_plain)
             self._check_spec(name, new_plain)
             # Scaling or autoscale/async settings keep the running replicas; the rest rolls them.
             roll = new_plain.replica_template() != old_plain.replica_template()
