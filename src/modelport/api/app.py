@@ -8,7 +8,15 @@ from modelport import __version__
 from modelport.api.container import ApiServices
 from modelport.api.errors import ERROR_RESPONSES, install_error_handlers
 from modelport.api.middleware import BodyLimits, CatchUnexpected
-from modelport.api.routes import autoscale, datasets, endpoints, invocations, projects, tokens
+from modelport.api.routes import (
+    autoscale,
+    datasets,
+    endpoints,
+    integrations,
+    invocations,
+    projects,
+    tokens,
+)
 from modelport.api.schemas import Health
 from modelport.services.auth import Authenticator
 from modelport.settings import Settings
@@ -40,6 +48,7 @@ def create_app(services: ApiServices, authenticator: Authenticator, settings: Se
     api.include_router(projects.router)
     api.include_router(datasets.router)
     api.include_router(invocations.router)
+    api.include_router(integrations.router)
     app.include_router(api)
 
     @app.get("/healthz", response_model=Health, tags=["health"])

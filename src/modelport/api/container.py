@@ -11,6 +11,7 @@ from modelport.security.secrets import SecretBox
 from modelport.services.datasets import DatasetService
 from modelport.services.endpoints import EndpointService
 from modelport.services.host_policy import allowed_dirs
+from modelport.services.integrations import IntegrationService
 from modelport.services.invocations import InvocationService, QueueLimits, results_in
 from modelport.services.projects import ProjectService
 from modelport.services.tokens import TokenService
@@ -31,6 +32,7 @@ class ApiServices:
     # Where async results land (docs/datasets.md). Last and optional only so that the apps
     # tests build without datasets keep their positional construction; build() always sets it.
     datasets: DatasetService | None = None
+    integrations: IntegrationService | None = None  # named credentials (docs/integrations.md)
 
     @classmethod
     def build(
@@ -44,6 +46,7 @@ class ApiServices:
     ) -> ApiServices:
         base_url = gateway_base_url(settings)
         datasets = DatasetService(store, box, settings.home / "datasets")
+        integrations = IntegrationService(store, box)
         return cls(
             endpoints=EndpointService(
                 store,
@@ -52,11 +55,13 @@ class ApiServices:
                 base_url,
                 model_dirs=allowed_dirs(settings.models_dir, settings.model_dir_paths),
                 datasets=datasets,
+                integrations=integrations,
                 routes_changed=routes_changed,
             ),
             tokens=TokenService(store),
             projects=ProjectService(store),
             datasets=datasets,
+            integrations=integrations,
             plans=plans or PlanCatalog.load(settings.plans_file),
             gateway_base_url=base_url,
             invocations=InvocationService(
