@@ -314,8 +314,9 @@ class Store(Protocol):
 
     def list_models(self, project_id: int) -> Sequence[ModelRecord]: ...
 
-    def mark_model_ready(self, model_id: int, content_key: str, now: datetime) -> ModelRecord:
-        """UPLOADING -> READY; Conflict if not UPLOADING or an upload is in progress."""
+    def mark_model_ready(self, model_id: int, now: datetime) -> ModelRecord:
+        """UPLOADING -> READY with the content key of its files as they are in the same
+        transaction; Conflict if not UPLOADING, without files or an upload is in progress."""
         ...
 
     def delete_model(

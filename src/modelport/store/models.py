@@ -29,7 +29,13 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from modelport.domain.errors import Conflict, NotFound
-from modelport.domain.models import ModelFile, ModelRecord, ModelStatus, UploadSession
+from modelport.domain.models import (
+    ModelFile,
+    ModelRecord,
+    ModelStatus,
+    UploadSession,
+    content_key,
+)
 from modelport.store.base import Admission
 from modelport.store.endpoints import _admit
 from modelport.store.repository import Repository, require_row
@@ -110,24 +116,34 @@ class ModelRepository(Repository):
             ).all()
             return [_record(conn, row) for row in rows]
 
-    def mark_model_ready(self, model_id: int, content_key: str, now: datetime) -> ModelRecord:
-        """UPLOADING -> READY with its content key; Conflict if it is READY already or an
-        upload of it is still in progress (checked in the same transaction)."""
+    def mark_model_ready(self, model_id: int, now: datetime) -> ModelRecord:
+        """UPLOADING -> READY with the content key of its files as this transaction sees
+        them: the status write comes first, so no upload can complete in between. Conflict if
+        it is not UPLOADING, has no files, or an upload of it is in progress."""
         with self._engine.begin() as conn:
+            row = conn.execute(
+                update(models)
+                .where(models.c.id == model_id, models.c.status == ModelStatus.UPLOADING.value)
+                .values(status=ModelStatus.READY.value, ready_at=now)
+                .returning(models.c.id)
+            ).first()
+            if row is None:
+                raise Conflict(f"model {model_id} is not uploading", field="name")
             pending = conn.execute(
                 select(model_uploads.c.path).where(model_uploads.c.model_id == model_id)
             ).first()
             if pending is not None:
                 raise Conflict(f"file '{pending.path}' is still uploading", field="path")
-            row = conn.execute(
+            files = _files(conn, model_id)
+            if not files:
+                raise Conflict("the model has no files yet; upload some first", field="name")
+            ready = conn.execute(
                 update(models)
-                .where(models.c.id == model_id, models.c.status == ModelStatus.UPLOADING.value)
-                .values(status=ModelStatus.READY.value, content_key=content_key, ready_at=now)
+                .where(models.c.id == model_id)
+                .values(content_key=content_key(files))
                 .returning(*models.c)
-            ).first()
-            if row is None:
-                raise Conflict(f"model {model_id} is not uploading", field="name")
-            return _record(conn, row)
+            ).one()
+            return _record(conn, ready)
 
     def delete_model(
         self, project_id: int, model_id: int, *, admit: Admission | None = None
@@ -238,28 +254,28 @@ def _require_uploading(conn: Connection, model_id: int) -> None:
 
 def _record(conn: Connection, row: Row[tuple[object, ...]]) -> ModelRecord:
     m = row._mapping
-    files = conn.execute(
-        select(model_files.c.path, model_files.c.size, model_files.c.sha256).where(
-            model_files.c.model_id == m["id"]
-        )
-    ).all()
     return ModelRecord(
         id=m["id"],
         project_id=m["project_id"],
         name=m["name"],
         description=m["description"],
         status=ModelStatus(m["status"]),
-        # Sorted here, not by SQL: PostgreSQL's collation may order paths differently.
-        files=tuple(
-            sorted(
-                (ModelFile(path=f.path, size=f.size, sha256=f.sha256) for f in files),
-                key=lambda f: f.path,
-            )
-        ),
+        files=_files(conn, m["id"]),
         content_key=m["content_key"],
         created_at=m["created_at"],
         ready_at=m["ready_at"],
     )
+
+
+def _files(conn: Connection, model_id: int) -> tuple[ModelFile, ...]:
+    rows = conn.execute(
+        select(model_files.c.path, model_files.c.size, model_files.c.sha256).where(
+            model_files.c.model_id == model_id
+        )
+    ).all()
+    # Sorted here, not by SQL: PostgreSQL's collation may order paths differently.
+    found = (ModelFile(path=r.path, size=r.size, sha256=r.sha256) for r in rows)
+    return tuple(sorted(found, key=lambda f: f.path))
 
 
 def _session(row: Row[tuple[object, ...]]) -> UploadSession:

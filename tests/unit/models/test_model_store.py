@@ -21,6 +21,8 @@ SHA_B = "b" * 64
 def test_upload_then_ready_round_trip(store: SqlStore, project: Project, clock: FakeClock) -> None:
     model = store.create_model(project.id, "smol", "a small model")
     assert model.status is ModelStatus.UPLOADING and model.files == ()
+    with pytest.raises(Conflict):  # nothing to serve yet
+        store.mark_model_ready(model.id, clock.now())
 
     first = store.create_model_upload(model.id, "weights/b.gguf", 3_000_000_000, SHA_B)
     assert store.get_model_upload(model.id, "weights/b.gguf") == first
@@ -31,21 +33,21 @@ def test_upload_then_ready_round_trip(store: SqlStore, project: Project, clock: 
     )
     second = store.create_model_upload(model.id, "a.json", 2, SHA_A)
     with pytest.raises(Conflict) as busy:
-        store.mark_model_ready(model.id, "k", clock.now())
+        store.mark_model_ready(model.id, clock.now())
     assert "a.json" in busy.value.message
     store.complete_model_upload(second.id, ModelFile(path="a.json", size=2, sha256=SHA_A))
 
     files = store.get_model(project.id, model.id).files
     assert [f.path for f in files] == ["a.json", "weights/b.gguf"]  # sorted, big sizes kept
     assert files[1].size == 3_000_000_000 and store.list_model_uploads(model.id) == []
-    ready = store.mark_model_ready(model.id, content_key(files), clock.now())
+    ready = store.mark_model_ready(model.id, clock.now())
     assert ready.status is ModelStatus.READY and ready.content_key == content_key(files)
     assert store.get_model_by_name(project.id, "smol") == ready
     assert store.list_models(project.id) == [ready]
     with pytest.raises(Conflict):  # READY models are immutable
         store.create_model_upload(model.id, "c", 1, SHA_A)
     with pytest.raises(Conflict):
-        store.mark_model_ready(model.id, "k", clock.now())
+        store.mark_model_ready(model.id, clock.now())
 
 
 def test_a_replaced_file_keeps_one_row(store: SqlStore, project: Project) -> None:
