@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from modelport.domain.specs import RuntimeKind
 
 _ROOT_MODEL_STORE = Path("/var/lib/modelport/models")
 _ROOT_MODEL_CACHE = Path("/var/lib/modelport/cache")
@@ -20,7 +22,11 @@ class Settings(BaseSettings):
     port: int = 8080
     database_url: str | None = None  # None: SQLite in $MODELPORT_HOME/modelport.db
     secret_key: str | None = None  # None: key file $MODELPORT_HOME/secret.key (created once)
-    runtime: str = "local"
+    # Where replicas run when a spec names no runtime, and every runtime this server enables
+    # (comma-separated: "local,docker"); the default is always enabled. docs/runtimes.md
+    runtime: RuntimeKind = RuntimeKind.LOCAL
+    runtimes: str = "local"
+    docker_host: str | None = None  # None: $DOCKER_HOST or unix:///var/run/docker.sock
     engine_host: str = "127.0.0.1"  # engines listen here only; the gateway is the way in
     reconcile_interval: float = 1.0  # seconds between controller ticks
     route_refresh_interval: float = 0.25  # seconds between gateway route-table refreshes
@@ -79,6 +85,19 @@ class Settings(BaseSettings):
     hf_endpoint: str = "https://huggingface.co"
     log_level: str = "info"
 
+    @field_validator("runtimes")
+    @classmethod
+    def _known_runtimes(cls, value: str) -> str:
+        for name in _split(value):
+            RuntimeKind(name)  # ValueError names the unknown one
+        return value
+
+    @property
+    def enabled_runtimes(self) -> tuple[RuntimeKind, ...]:
+        """The runtimes this server builds, the default first."""
+        named = [RuntimeKind(n) for n in _split(self.runtimes)]
+        return tuple(dict.fromkeys([self.runtime, *named]))
+
     @property
     def sqlite_path(self) -> Path:
         return self.home / "modelport.db"
@@ -125,3 +144,7 @@ class Settings(BaseSettings):
         if not self.models_dir.is_relative_to(self.home):
             # Readable by replicas (other users); writable by the operator only.
             self.models_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
+
+
+def _split(names: str) -> list[str]:
+    return [n.strip().lower() for n in names.split(",") if n.strip()]

@@ -12,13 +12,20 @@ from modelport.api.app import ApiServices, create_app
 from modelport.clock import SystemClock
 from modelport.controller.loop import Controller
 from modelport.dialects.registry import mount_dialects
+from modelport.domain.specs import RuntimeKind
 from modelport.gateway.app import Gateway, create_gateway
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.metrics import GatewayMetrics
 from modelport.gateway.routes import RouteTable
 from modelport.invocations.wiring import build_async
+from modelport.models.cache import ModelCache
+from modelport.models.fetch import ModelFetcher
+from modelport.models.hub import HubClient
+from modelport.runtime.base import RuntimeBackend
+from modelport.runtime.docker import DockerRuntime, install_id
 from modelport.runtime.isolation import ReplicaIsolation
 from modelport.runtime.local import LocalRuntime
+from modelport.runtime.router import RuntimeRouter
 from modelport.security.secrets import SecretBox
 from modelport.server.dispatch import ASGIApp, Dispatcher
 from modelport.services.auth import Authenticator
@@ -43,6 +50,24 @@ class Components:
         self.store.close()
 
 
+def build_runtime(settings: Settings, isolation: ReplicaIsolation) -> RuntimeRouter:
+    """Every runtime MODELPORT_RUNTIMES enables; launches go where a spec's runtime says."""
+    backends: dict[RuntimeKind, RuntimeBackend] = {}
+    for kind in settings.enabled_runtimes:
+        if kind is RuntimeKind.LOCAL:
+            backends[kind] = LocalRuntime(
+                settings.logs_dir, host=settings.engine_host, isolation=isolation
+            )
+        elif kind is RuntimeKind.DOCKER:
+            # Connects on first use: a daemon down at startup fails launches, not the server.
+            backends[kind] = DockerRuntime(
+                settings.logs_dir, install_id(settings.home), base_url=settings.docker_host
+            )
+        else:
+            raise ValueError(f"MODELPORT_RUNTIMES: the {kind.value} runtime is not available")
+    return RuntimeRouter(backends, default=settings.runtime)
+
+
 def build_components(settings: Settings) -> Components:
     settings.ensure_home()
     clock = SystemClock()
@@ -53,7 +78,7 @@ def build_components(settings: Settings) -> Components:
     isolation = ReplicaIsolation.from_settings(
         settings.replica_dir, settings.replica_user, settings.home
     )
-    runtime = LocalRuntime(settings.logs_dir, host=settings.engine_host, isolation=isolation)
+    runtime = build_runtime(settings, isolation)
 
     route_table = RouteTable(unseal=box.decrypt)  # the replica keys the proxy sends
     balancer = Balancer()
@@ -72,6 +97,12 @@ def build_components(settings: Settings) -> Components:
     )  # fmt: skip
     api = create_app(services, authenticator, settings)
     mount_dialects(api, services, authenticator, settings)
+    cache = ModelCache(settings.model_cache_dir)
+    fetcher = ModelFetcher(
+        cache,
+        HubClient(settings.hf_endpoint, cache.hf_cache),
+        hf_token=services.integrations.hf_token if services.integrations else None,
+    )
     controller = Controller(
         store,
         runtime,
@@ -83,6 +114,7 @@ def build_components(settings: Settings) -> Components:
         on_routes_changed=route_table.refresh_soon,
         backlog=services.invocations.backlog,  # queued async work is demand, also at zero
         load=gateway.load.collect,  # what this process's gateway saw, read once a tick
+        fetcher=fetcher,  # model files onto this host before launch (hf_id, model_id)
     )
 
     stop = asyncio.Event()
