@@ -18,6 +18,7 @@ from functools import partial
 
 from modelport.clock import Clock
 from modelport.controller.facts import PlannerPolicy
+from modelport.controller.fetching import ModelStaging
 from modelport.controller.observe import AdapterLookup, ProbeSpecs
 from modelport.controller.probes import ProbeRunner, ResolvedProbes
 from modelport.controller.stopping import Stopper
@@ -36,7 +37,14 @@ from modelport.domain.decisions import (
     RestartReplica,
     StopReplica,
 )
-from modelport.domain.errors import Conflict, InvalidSpec, NotFound, PermanentError, TemporaryError
+from modelport.domain.errors import (
+    Conflict,
+    InvalidSpec,
+    ModelUnavailable,
+    NotFound,
+    PermanentError,
+    TemporaryError,
+)
 from modelport.domain.launch import LaunchContext
 from modelport.domain.records import Endpoint, EventLevel, LeaseFence, Replica, ReplicaHandle
 from modelport.domain.states import LIVE_REPLICA_STATES, ReplicaState
@@ -57,6 +65,7 @@ _LEVELS = {
     EventReason.ENGINE_UNAVAILABLE: EventLevel.ERROR,
     EventReason.INVALID_SPEC: EventLevel.ERROR,
     EventReason.LAUNCH_FAILED: EventLevel.ERROR,
+    EventReason.MODEL_UNAVAILABLE: EventLevel.ERROR,
     EventReason.RECONCILE_ERROR: EventLevel.ERROR,
 }
 
@@ -75,6 +84,7 @@ class Applier:
         probe_specs: ProbeSpecs,
         routes_changed: Callable[[], None] = lambda: None,
         fence: Callable[[], LeaseFence | None] = lambda: None,
+        models: ModelStaging | None = None,
     ) -> None:
         self._store = store
         self._runtime = runtime
@@ -90,6 +100,7 @@ class Applier:
         # The lease fence for each write and runtime action; raises LeaseLost to stop acting.
         self._fence = fence
         self._stopper = Stopper(runtime, stop_grace_seconds)
+        self._models = models  # fetches model files before launch; None: nothing to fetch
 
     async def apply(
         self, endpoint: Endpoint, replicas: Sequence[Replica], decisions: Sequence[Decision]
@@ -206,6 +217,19 @@ class Applier:
 
     async def _launch(self, endpoint: Endpoint, replica: Replica) -> None:
         spec = endpoint.spec
+        # First the model's files (whatever runs them: a process, a container): fetched in the
+        # background while the replica waits PENDING; a source that cannot be fetched fails it.
+        model_path: str | None = None
+        if self._models is not None:
+            try:
+                staged = await self._models.stage(endpoint, replica, self.event)
+            except ModelUnavailable as exc:
+                unavailable = ReplicaReason.MODEL_UNAVAILABLE
+                await self._fail_launch(endpoint, replica, unavailable, exc.message)
+                return
+            if staged is None:
+                return  # still fetching; launched once the files are here
+            model_path = staged.path
         adapter = self._adapters(spec.framework)
         missing = adapter.available()
         if missing is not None:
@@ -223,6 +247,7 @@ class Applier:
                 env=env,
                 name=endpoint.name,
                 replica_key=secrets.token_urlsafe(32),  # only the gateway and probes send it
+                model_path=model_path,
             )
             plan = adapter.plan(spec_secrets.unseal(spec, self._box), ctx)
             # The resolved probes go with the replica, so the controller never re-plans it.
