@@ -21,6 +21,7 @@ from modelport.controller.apply import Applier
 from modelport.controller.autoscale import Autoscaler, BacklogLookup, LoadSource, no_load
 from modelport.controller.capacity import GpuPool
 from modelport.controller.facts import PlannerPolicy
+from modelport.controller.fetching import ModelStaging
 from modelport.controller.lease import LeaseKeeper
 from modelport.controller.observe import AdapterLookup, InflightLookup, Observer, ProbeSpecs
 from modelport.controller.planner import plan
@@ -30,6 +31,7 @@ from modelport.domain.errors import LeaseLost
 from modelport.domain.records import Endpoint, Replica
 from modelport.domain.states import LIVE_REPLICA_STATES
 from modelport.engines.registry import get_adapter
+from modelport.models.fetch import ModelFetcher
 from modelport.runtime.base import RuntimeBackend
 from modelport.security.secrets import SecretBox
 from modelport.settings import Settings
@@ -58,6 +60,7 @@ class Controller:
         on_routes_changed: Callable[[], None] = lambda: None,
         load: LoadSource = no_load,
         backlog: BacklogLookup | None = None,
+        fetcher: ModelFetcher | None = None,  # None: model files are never fetched
     ) -> None:
         self._store = store
         self._runtime = runtime
@@ -77,6 +80,19 @@ class Controller:
         )
         self._probe_specs = probe_specs = ProbeSpecs(adapters, box)
         self._observer = Observer(runtime, self._probes, probe_specs, inflight or _none_inflight)
+        self._models = (
+            None
+            if fetcher is None
+            else ModelStaging(
+                fetcher,
+                store,
+                box,
+                clock,
+                backoff=self._policy.backoff,
+                fence=self._lease.fence,
+                on_done=self.poke,  # a fetch ended: launch its replicas now
+            )
+        )
         self._applier = Applier(
             store,
             runtime,
@@ -89,6 +105,7 @@ class Controller:
             probe_specs,
             on_routes_changed,
             self._lease.fence,
+            self._models,
         )
         self._autoscaler = Autoscaler(
             store,
@@ -192,6 +209,8 @@ class Controller:
         in its old state, and the next controller stops it again."""
         await self._applier.close()
         await self._probes.close()
+        if self._models is not None:
+            await self._models.close()
         await self._autoscaler.close()
 
     def _enter_term(self, term: int | None) -> None:
