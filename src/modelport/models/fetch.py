@@ -42,17 +42,17 @@ class RepositoryFiles(Protocol):
     def content_key(self) -> str: ...  # digest of the model's manifest
 
     @property
-    def size(self) -> int: ...  # bytes in all
-
-    @property
     def local_dir(self) -> Path | None: ...  # already on this host: used in place
 
-    def copy_to(self, dest: Path, progress: Callable[[int], None]) -> None:
-        """Copy every file under `dest` (blocking), calling `progress(bytes)` as they land."""
+    def copy_to(self, dest: Path, progress: Callable[[int, int], None] | None = None) -> None:
+        """Copy every file under `dest` (blocking), calling `progress(done, total)` in bytes as
+        they land; ModelUnavailable if one is missing or damaged."""
         ...
 
 
-class ModelRepository(Protocol):
+class RepositoryLookup(Protocol):
+    """The model repository as the fetcher sees it (models/files.py's ModelFiles fit)."""
+
     def files_of(self, project_id: int, ref: str) -> RepositoryFiles:
         """A READY model of the project by name or id; NotFound otherwise."""
         ...
@@ -110,7 +110,7 @@ class ModelFetcher:
     cache: ModelCache
     hub: HubClient
     hf_token: TokenLookup | None = None  # None: no integrations on this server
-    repository: ModelRepository | None = None  # None: no model repository on this server
+    repository: RepositoryLookup | None = None  # None: no model repository on this server
 
     def fetch_of(self, project_id: int, spec: EndpointSpec, env: Mapping[str, str]) -> Fetch | None:
         """What `spec` needs fetched (None: nothing, a local path or an image). Blocking: an
@@ -180,11 +180,10 @@ class ModelFetcher:
         return ready / job.filename if job.filename else ready
 
     async def _copy(self, key: str, files: RepositoryFiles, progress: FetchProgress) -> Path:
-        progress.total = files.size
         staging = self.cache.staging(key)
 
-        def advance(n: int) -> None:  # called from the copying thread
-            progress.done += n
+        def advance(done: int, total: int) -> None:  # called from the copying thread
+            progress.total, progress.done = total, done
 
         try:
             await asyncio.to_thread(files.copy_to, staging, advance)
