@@ -215,11 +215,11 @@ def _check_secret(kind: IntegrationKind, secret: SecretFields) -> None:
     """Every secret field of the kind, and no other."""
     wanted = KIND_RULES[kind].secrets
     for name in SecretFields.model_fields:
-        given = getattr(secret, name) is not None
-        if name in wanted and not given:
-            raise InvalidSpec(f"{name}: a {kind.value} integration needs {name}", field=name)
-        if name not in wanted and given:
+        if name not in wanted and getattr(secret, name) is not None:
             raise InvalidSpec(f"{name}: a {kind.value} integration takes no {name}", field=name)
+    for name in wanted:
+        if getattr(secret, name) is None:
+            raise InvalidSpec(f"{name}: a {kind.value} integration needs {name}", field=name)
 
 
 def _check_fields(kind: IntegrationKind, fields: IntegrationFields, judged: set[str]) -> None:
