@@ -1,121 +1,175 @@
-"""What every engine adapter needs: engine_args as flags, probe defaults, the model reference."""
+"""The one plan(): an engine profile, a spec and a launch context in, a LaunchPlan out.
+
+Argument order, for every engine: program, positional model, lead flags (revision, tokenizer,
+served name, LoRA), engine_args over Modelport's defaults, extra_args, then the flags Modelport
+reserves (model, address, key) last, since argparse, click and tritonserver keep the last value.
+The same arguments run as a local process (`argv`) and in the engine's image (`container`).
+"""
 
 from __future__ import annotations
 
-import importlib.util
-import re
-import shutil
-from collections.abc import Collection, Mapping, Sequence
-from enum import Enum
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
 
 from modelport.domain.errors import InvalidSpec
-from modelport.domain.specs import EndpointSpec, EngineArgValue, ProbeProtocol, ProbeSpec
+from modelport.domain.launch import ContainerPlan, LaunchContext, LaunchPlan, MountPlan
+from modelport.domain.specs import (
+    EndpointSpec,
+    EngineArgValue,
+    LogOptions,
+    ProbeProtocol,
+    ProbeSpec,
+    PullPolicy,
+)
+from modelport.engines.flags import (
+    check_reserved_env,
+    checked_extra_args,
+    engine_flags,
+    flag_name,
+    key_env,
+    with_defaults,
+)
+from modelport.engines.profile import EngineProfile
 
-_FLAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*")
-
-
-class FlagCase(Enum):
-    """How an engine spells multi-word flags."""
-
-    SNAKE = "snake"  # --max_batch_size (llama.cpp server, trtllm-serve)
-    KEBAB = "kebab"  # --max-model-len (vLLM, SGLang, Triton)
-
-
-class BoolStyle(Enum):
-    """How an engine takes a boolean flag."""
-
-    VALUE = "value"  # --flag true / --flag false
-    SWITCH = "switch"  # --flag when true; left out when false
-    NEGATABLE = "negatable"  # --flag / --no-flag
-
-
-def flag_name(key: str, case: FlagCase) -> str:
-    """The flag's name without dashes, in the engine's spelling."""
-    return key.replace("-", "_") if case is FlagCase.SNAKE else key.replace("_", "-")
+PEFT = "peft-model"  # model.serve_type of a LoRA adapter over a base model
+_BATCH_ARG = "max_batch_size"  # the seeds' name (TIR engine_args, DeepInfra) for the max batch
 
 
-def engine_flags(
-    args: Mapping[str, EngineArgValue],
+class LogLevel(StrEnum):
+    """spec.logging as one level, in the spelling vLLM, SGLang and trtllm-serve take."""
+
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+
+def log_level(options: LogOptions) -> LogLevel:
+    """The most detailed level asked for; verbose_level 1 (the default) is plain info."""
+    if options.info:
+        return LogLevel.DEBUG if options.verbose_level > 1 else LogLevel.INFO
+    if options.warning:
+        return LogLevel.WARNING
+    return LogLevel.ERROR if options.error else LogLevel.CRITICAL
+
+
+def plan(
+    profile: EngineProfile,
+    spec: EndpointSpec,
+    ctx: LaunchContext,
     *,
-    case: FlagCase,
-    bools: BoolStyle,
-    reserved: Collection[str] = (),
-    known: Collection[str] | None = None,
-    engine: str,
-    joined: bool = False,
-) -> list[str]:
-    """engine_args rendered as `--key value` (or `--key=value` when `joined`).
+    model: str,
+    served_names: Sequence[str] = (),
+    lora: tuple[str, str] | None = None,
+    defaults: Mapping[str, EngineArgValue] | None = None,
+) -> LaunchPlan:
+    """The plan of an engine driven by flags. `model` is what it loads (model_or_lora),
+    `served_names` what it answers to, `lora` a LoRA adapter (served name, path), and
+    `defaults` the adapter's own defaults, after the profile's (tensor parallel, batch, logs)."""
+    check_reserved_env(spec, profile.reserved_env)
+    args = engine_arguments(profile, spec, defaults)
+    argv = [*profile.program, *([] if profile.model_flag else [model])]
+    argv += _lead_flags(profile, spec, args, served_names, lora)
+    argv += flag_arguments(profile, spec, args)
+    argv += _flag_pairs(profile, _tail(profile, ctx, model))
+    return finish(profile, spec, ctx, argv=argv, env=dict(ctx.env))
 
-    `reserved` names flags Modelport sets itself (host, port, model); `known`, when given, is
-    every flag the engine accepts. Both are spelled in the engine's case.
-    """
-    out: list[str] = []
-    for key, value in args.items():
-        name = checked_flag(key, case, reserved=reserved, known=known, engine=engine)
-        if isinstance(value, bool):
-            out.extend(_bool_flag(name, value, bools, joined))
-        elif joined:
-            out.append(f"--{name}={value}")
-        else:
-            out.extend([f"--{name}", str(value)])
+
+def engine_arguments(
+    profile: EngineProfile, spec: EndpointSpec, defaults: Mapping[str, EngineArgValue] | None
+) -> dict[str, EngineArgValue]:
+    """engine_args over the profile's defaults (tensor parallel, batch, log level), then over
+    the adapter's `defaults`: what the user set wins in either spelling."""
+    user, batch = _batch_from_engine_args(profile, spec.engine_args)
+    given = {**_defaults(profile, spec, batch), **(defaults or {})}
+    return with_defaults(user, given, profile.case)
+
+
+def flag_arguments(
+    profile: EngineProfile, spec: EndpointSpec, args: Mapping[str, EngineArgValue]
+) -> list[str]:
+    """`args` as the engine's flags, then spec.extra_args; reserved flags refused in both."""
+    return [
+        *engine_flags(
+            args,
+            case=profile.case,
+            bools=profile.bools,
+            reserved=profile.reserved,
+            known=profile.known,
+            engine=profile.engine,
+            joined=profile.joined,
+        ),
+        *checked_extra_args(spec.extra_args, profile.reserved),
+    ]
+
+
+def finish(
+    profile: EngineProfile,
+    spec: EndpointSpec,
+    ctx: LaunchContext,
+    *,
+    argv: list[str],
+    env: dict[str, str],
+    container_args: list[str] | None = None,
+) -> LaunchPlan:
+    """The LaunchPlan of `argv`: key, probes, the container running the same arguments
+    (`container_args` when they differ, e.g. a script naming the local interpreter), mounts."""
+    keyed = profile.key_env is not None or profile.key_flag is not None
+    if profile.key_env is not None:
+        env = {**env, **key_env(profile.key_env, ctx.replica_key)}
+    args = argv[len(profile.program) :] if container_args is None else container_args
+    return LaunchPlan(
+        argv=argv,
+        env=env,
+        replica_key=ctx.replica_key if keyed else None,
+        host=ctx.host,
+        port=ctx.port,
+        readiness=resolve_probe(spec.readiness, profile.readiness),
+        liveness=resolve_probe(spec.liveness, profile.liveness),
+        image=spec.model.image,
+        container=container(profile, spec, ctx, args),
+        mounts=mounts(spec, ctx),
+        resources=spec.resources,
+    )
+
+
+def container(
+    profile: EngineProfile, spec: EndpointSpec, ctx: LaunchContext, args: list[str]
+) -> ContainerPlan | None:
+    """The engine's image running `args`: spec.model.image when given (a user's build of the
+    engine), else the vendor image tagged spec.server_version or the profile's default."""
+    if profile.image is None:
+        return None
+    vendor = profile.image
+    image = spec.model.image or f"{vendor.repository}:{spec.server_version or vendor.default_tag}"
+    return ContainerPlan(
+        image=image,
+        command=list(vendor.entrypoint),
+        args=args,
+        pull_policy=spec.image_pull_policy or PullPolicy.IF_NOT_PRESENT,
+        registry=ctx.registry,
+    )
+
+
+def mounts(spec: EndpointSpec, ctx: LaunchContext) -> list[MountPlan]:
+    """The model's files (fetched, and model.path: a LoRA's base GGUF, a Triton repository)
+    read-only at the same path, so one argv serves both runtimes; and each
+    spec mount that names a host source. A mount without a source is a per-endpoint scratch
+    directory the runtime makes; it is not in the plan."""
+    files = dict.fromkeys(p for p in (ctx.model_path, spec.model.path) if p and p.startswith("/"))
+    out = [MountPlan(source=path, target=path, read_only=True) for path in files]
+    out += [
+        MountPlan(source=m.source, target=m.path, read_only=m.read_only)
+        for m in spec.mounts
+        if m.source is not None
+    ]
     return out
 
 
-def checked_flag(
-    key: str,
-    case: FlagCase,
-    *,
-    reserved: Collection[str] = (),
-    known: Collection[str] | None = None,
-    engine: str,
-) -> str:
-    field = f"engine_args.{key}"
-    if not _FLAG_NAME.fullmatch(key):
-        raise InvalidSpec(
-            f"{field}: not a valid flag name (letters, digits, '-' or '_', without the "
-            "leading dashes)",
-            field=field,
-        )
-    name = flag_name(key, case)
-    hit = reserved_flag_hit(name, reserved)
-    if hit is not None:
-        raise InvalidSpec(
-            f"{field}: Modelport sets --{hit} itself (from the spec, the replica's address "
-            "and key); remove it",
-            field=field,
-        )
-    if known is not None and name not in known:
-        raise InvalidSpec(
-            f"{field}: {engine} has no flag --{name} (put flags of newer versions in extra_args)",
-            field=field,
-        )
-    return name
-
-
-def _bool_flag(name: str, value: bool, style: BoolStyle, joined: bool) -> list[str]:
-    if style is BoolStyle.VALUE:
-        text = "true" if value else "false"
-        return [f"--{name}={text}"] if joined else [f"--{name}", text]
-    if value:
-        return [f"--{name}"]
-    return [f"--no-{name}"] if style is BoolStyle.NEGATABLE else []
-
-
-def with_defaults(
-    args: Mapping[str, EngineArgValue], defaults: Mapping[str, EngineArgValue], case: FlagCase
-) -> dict[str, EngineArgValue]:
-    """The defaults the user did not set (in either spelling), then the user's engine_args."""
-    given = {flag_name(key, case) for key in args if _FLAG_NAME.fullmatch(key)}
-    merged: dict[str, EngineArgValue] = {
-        key: value for key, value in defaults.items() if flag_name(key, case) not in given
-    }
-    merged.update(args)
-    return merged
-
-
-def model_reference(spec: EndpointSpec, engine: str) -> str:
-    """The Hugging Face id or local path an engine loads; InvalidSpec when there is neither."""
-    ref = spec.model.hf_id or spec.model.path
+def model_reference(spec: EndpointSpec, ctx: LaunchContext, engine: str) -> str:
+    """What an engine loads: the files Modelport fetched, else the Hugging Face id or path."""
+    ref = ctx.model_path or spec.model.hf_id or spec.model.path
     if not ref:
         raise InvalidSpec(
             f"model.hf_id: {engine} needs a model: a Hugging Face id (model.hf_id) or a "
@@ -125,25 +179,46 @@ def model_reference(spec: EndpointSpec, engine: str) -> str:
     return ref
 
 
-def http_probe(
-    path: str, *, period: float, timeout: float = 2.0, failure_threshold: int = 3
-) -> ProbeSpec:
-    return ProbeSpec(
-        protocol=ProbeProtocol.HTTP,
-        path=path,
-        period_seconds=period,
-        timeout_seconds=timeout,
-        failure_threshold=failure_threshold,
-    )
+def model_or_lora(
+    profile: EngineProfile, spec: EndpointSpec, ctx: LaunchContext
+) -> tuple[str, tuple[str, str] | None]:
+    """What the engine loads, and for a peft-model spec the LoRA adapter (served under the
+    endpoint's name, its path) over it."""
+    if not check_serve_type(profile, spec):
+        return model_reference(spec, ctx, profile.engine), None
+    base, adapter = lora_parts(profile, spec, ctx)
+    return base, (ctx.name, adapter)
 
 
-def tcp_probe(*, period: float, timeout: float = 2.0, failure_threshold: int = 3) -> ProbeSpec:
-    return ProbeSpec(
-        protocol=ProbeProtocol.TCP,
-        period_seconds=period,
-        timeout_seconds=timeout,
-        failure_threshold=failure_threshold,
-    )
+def check_serve_type(profile: EngineProfile, spec: EndpointSpec) -> bool:
+    """Whether the spec is a peft-model (LoRA); InvalidSpec when the engine has no LoRA."""
+    if spec.model.serve_type != PEFT:
+        return False
+    if profile.lora is None:
+        raise InvalidSpec(
+            f"model.serve_type: {profile.engine} cannot serve a LoRA adapter (peft-model); "
+            "use full-model, or vllm, sglang or llamacpp",
+            field="model.serve_type",
+        )
+    return True
+
+
+def lora_parts(profile: EngineProfile, spec: EndpointSpec, ctx: LaunchContext) -> tuple[str, str]:
+    """(base model, adapter path) of a peft-model spec: the base is model.hf_id, the adapter
+    the fetched files or model.path. InvalidSpec when the engine has no LoRA or a part is
+    missing."""
+    check_serve_type(profile, spec)
+    adapter = ctx.model_path or spec.model.path
+    if not spec.model.hf_id:
+        raise InvalidSpec(
+            "model.hf_id: a peft-model names its base model in model.hf_id", field="model.hf_id"
+        )
+    if not adapter:
+        raise InvalidSpec(
+            "model.path: a peft-model needs the adapter's files (model.path or model.model_id)",
+            field="model.path",
+        )
+    return spec.model.hf_id, adapter
 
 
 def resolve_probe(given: ProbeSpec | None, default: ProbeSpec) -> ProbeSpec:
@@ -156,79 +231,84 @@ def resolve_probe(given: ProbeSpec | None, default: ProbeSpec) -> ProbeSpec:
 
 
 def tensor_parallel(spec: EndpointSpec) -> int | None:
-    """Split the model over every GPU a replica gets; None when it gets at most one."""
+    """world_size when it asks for more than one; else every GPU a replica gets (when > 1)."""
+    if spec.world_size > 1:
+        return spec.world_size
     return spec.resources.gpu_count if spec.resources.gpu_count > 1 else None
 
 
-def missing_executable(executable: str, engine: str, install: str) -> str | None:
-    if shutil.which(executable) is not None:
-        return None
-    return f"{engine} is not installed on this host: {executable!r} is not on PATH ({install})"
+def _defaults(
+    profile: EngineProfile, spec: EndpointSpec, batch: EngineArgValue | None
+) -> dict[str, EngineArgValue]:
+    out: dict[str, EngineArgValue] = {}
+    tp = tensor_parallel(spec)
+    if profile.tp_flag is not None and tp is not None:
+        out[profile.tp_flag] = tp
+    size = batch if batch is not None else spec.max_concurrency
+    if profile.batch is not None and size is not None:
+        flag, template = profile.batch
+        out[flag] = size if template == "{n}" else template.format(n=size)
+    level = log_level(spec.logging)
+    if profile.log_level_flag is not None and level is not LogLevel.INFO:
+        out[profile.log_level_flag] = level.value
+    return out
 
 
-def missing_module(module: str, engine: str, install: str) -> str | None:
-    if importlib.util.find_spec(module) is not None:
-        return None
-    return f"{engine} is not installed on this host: Python module {module!r} not found ({install})"
+def _batch_from_engine_args(
+    profile: EngineProfile, args: Mapping[str, EngineArgValue]
+) -> tuple[dict[str, EngineArgValue], EngineArgValue | None]:
+    """engine_args less the seeds' max_batch_size when the engine spells it otherwise; its
+    value goes to the engine's own batch flag."""
+    out = dict(args)
+    if profile.batch is None or flag_name(_BATCH_ARG, profile.case) == profile.batch[0]:
+        return out, None
+    for key in list(out):
+        if key.replace("-", "_") == _BATCH_ARG:
+            return out, out.pop(key)
+    return out, None
 
 
-# Every engine's key, where it has one, is a reserved flag; the env variable is how custom
-# commands (and the docs) learn the key their server must require.
-REPLICA_KEY_ENV = "MODELPORT_REPLICA_KEY"
+def _lead_flags(
+    profile: EngineProfile,
+    spec: EndpointSpec,
+    args: Mapping[str, EngineArgValue],
+    served_names: Sequence[str],
+    lora: tuple[str, str] | None,
+) -> list[str]:
+    lead: list[tuple[str | None, str | None]] = [
+        (profile.revision_flag, spec.model.revision),
+        (profile.tokenizer_flag, spec.model.tokenizer),
+    ]
+    out = _flag_pairs(profile, lead)
+    name_flag = profile.served_name_flag
+    named = {flag_name(key, profile.case) for key in args}
+    if name_flag is not None and served_names and name_flag not in named:
+        out += [f"--{name_flag}", *served_names]
+    flags = profile.lora
+    if lora is not None and flags is not None:
+        name, adapter = lora
+        out += [f"--{flags.switch}"] if flags.switch else []
+        out += _flag_pairs(profile, [(flags.flag, f"{name}={adapter}" if flags.named else adapter)])
+    return out
 
 
-def _normal_flag(name: str) -> str:
-    return name.lower().replace("_", "-")
+def _tail(
+    profile: EngineProfile, ctx: LaunchContext, model: str
+) -> list[tuple[str | None, str | None]]:
+    return [
+        (profile.model_flag, model),
+        (profile.host_flag, ctx.host),
+        (profile.port_flag, str(ctx.port)),
+        (profile.key_flag, ctx.replica_key),
+    ]
 
 
-def reserved_flag_hit(name: str, reserved: Collection[str]) -> str | None:
-    """The reserved flag that `--name` would set, if any.
-
-    Both spellings (_ and -) count, and so does any prefix of a reserved flag: argparse and
-    getopt_long accept an unambiguous abbreviation (`--mod` for `--model`).
-    """
-    given = _normal_flag(name)
-    if not given:
-        return None
-    for flag in sorted(reserved):
-        if _normal_flag(flag).startswith(given):
-            return flag
-    return None
-
-
-def checked_extra_args(extra_args: Sequence[str], reserved: Collection[str]) -> list[str]:
-    """extra_args as given, unless one sets a reserved flag (InvalidSpec naming `extra_args.N`).
-
-    Adapters also put their reserved flags after extra_args, so an engine whose parser keeps the
-    last value would keep Modelport's even if a spelling slipped through this check.
-    """
-    for index, arg in enumerate(extra_args):
-        if not arg.startswith("--"):
+def _flag_pairs(
+    profile: EngineProfile, pairs: Sequence[tuple[str | None, str | None]]
+) -> list[str]:
+    out: list[str] = []
+    for flag, value in pairs:
+        if flag is None or value is None:
             continue
-        hit = reserved_flag_hit(arg[2:].split("=", 1)[0], reserved)
-        if hit is not None:
-            field = f"extra_args.{index}"
-            raise InvalidSpec(
-                f"{field}: {arg.split('=', 1)[0]!r} would set --{hit}, which Modelport sets "
-                "itself (from the spec, the replica's address and key); remove it",
-                field=field,
-            )
-    return list(extra_args)
-
-
-def check_reserved_env(spec: EndpointSpec, reserved: Collection[str]) -> None:
-    """Refuse env variables the engine would read instead of what Modelport sets (its key, its
-    config file). Compared without case: pydantic-settings reads `api_key` as `API_KEY`."""
-    names = {name.upper() for name in reserved}
-    for index, var in enumerate(spec.env):
-        if var.name.upper() in names:
-            field = f"env.{index}.name"
-            raise InvalidSpec(
-                f"{field}: {var.name} is set by Modelport for every replica; remove it",
-                field=field,
-            )
-
-
-def key_env(variable: str, replica_key: str | None) -> dict[str, str]:
-    """The environment entry that hands an engine its key ({} when the replica has none)."""
-    return {} if replica_key is None else {variable: replica_key}
+        out += [f"--{flag}={value}"] if profile.joined else [f"--{flag}", value]
+    return out

@@ -1,4 +1,9 @@
-"""llama-cpp-python's OpenAI-compatible server over a local GGUF file (CPU-friendly)."""
+"""llama-cpp-python's OpenAI-compatible server over a local GGUF file (CPU-friendly).
+
+Flags: abetlen/llama-cpp-python `llama_cpp/server/settings.py` (ModelSettings, ServerSettings;
+argparse from the pydantic fields, snake case, booleans as values). Health: the server loads
+the model before it listens; `/docs` is FastAPI's. Metrics: none (no Prometheus route).
+"""
 
 from __future__ import annotations
 
@@ -9,21 +14,16 @@ from pathlib import Path
 from modelport.domain.errors import InvalidSpec
 from modelport.domain.launch import LaunchContext, LaunchPlan
 from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
-from modelport.engines.common import (
-    REPLICA_KEY_ENV,
-    BoolStyle,
-    FlagCase,
-    check_reserved_env,
-    checked_extra_args,
-    engine_flags,
+from modelport.engines.common import check_serve_type, plan
+from modelport.engines.flags import REPLICA_KEY_ENV, BoolStyle, FlagCase
+from modelport.engines.profile import (
+    EngineProfile,
+    Image,
+    LoraFlags,
+    Need,
+    NeedKind,
     http_probe,
-    key_env,
-    missing_module,
-    resolve_probe,
-    with_defaults,
 )
-
-ENGINE = "llama.cpp server"
 
 # Flags of llama_cpp.server 0.3.x (llama_cpp.server.settings.Settings), less those we set.
 KNOWN_FLAGS = frozenset(
@@ -42,11 +42,9 @@ KNOWN_FLAGS = frozenset(
         )
     ).split(" ")
 )
-RESERVED_FLAGS = frozenset({"model", "host", "port", "config_file", "api_key"})
 # The server's settings are pydantic-settings read from the environment too: the key goes in
 # API_KEY (argv is world-readable in /proc), and a CONFIG_FILE would replace argv altogether.
 KEY_ENV = "API_KEY"
-RESERVED_ENV = frozenset({KEY_ENV, "CONFIG_FILE", REPLICA_KEY_ENV})
 
 # The server loads the model before it listens, so any HTTP answer means "loaded". Probes use
 # /docs, which takes no lock: /v1/models waits for the model lock behind every generation, and
@@ -54,13 +52,39 @@ RESERVED_ENV = frozenset({KEY_ENV, "CONFIG_FILE", REPLICA_KEY_ENV})
 READINESS = http_probe("/docs", period=1.0)
 LIVENESS = http_probe("/docs", period=5.0, timeout=5.0, failure_threshold=3)
 
+PROFILE = EngineProfile(
+    framework=Framework.LLAMACPP,
+    engine="llama.cpp server",
+    program=(sys.executable, "-m", "llama_cpp.server"),
+    case=FlagCase.SNAKE,
+    bools=BoolStyle.VALUE,
+    reserved=frozenset({"model", "host", "port", "config_file", "api_key"}),
+    known=KNOWN_FLAGS,
+    reserved_env=frozenset({KEY_ENV, "CONFIG_FILE", REPLICA_KEY_ENV}),
+    key_env=KEY_ENV,
+    model_flag="model",
+    host_flag="host",
+    port_flag="port",
+    served_name_flag="model_alias",
+    lora=LoraFlags(switch=None, flag="lora_path", named=False),
+    readiness=READINESS,
+    liveness=LIVENESS,
+    # Built locally from a Python base with llama-cpp-python[server] (tests/support).
+    image=Image(
+        repository="modelport/llamacpp",
+        default_tag="latest",
+        entrypoint=("python3", "-m", "llama_cpp.server"),
+    ),
+    needs=(Need(NeedKind.MODULE, "llama_cpp", "llama.cpp server"),),
+    install="pip install 'llama-cpp-python[server]'",
+)
+
 
 class LlamaCppAdapter:
     framework = Framework.LLAMACPP
 
     def plan(self, spec: EndpointSpec, ctx: LaunchContext) -> LaunchPlan:
-        model = _gguf_path(spec)
-        check_reserved_env(spec, RESERVED_ENV)
+        model, lora = _gguf_and_lora(spec, ctx)
         defaults: dict[str, EngineArgValue] = {
             # Replicas share few cores: one thread per requested core, not one per host core.
             "n_threads": max(1, math.floor(spec.resources.cpu)),
@@ -68,39 +92,33 @@ class LlamaCppAdapter:
             # A second request (or a probe) must wait its turn, not end a running stream.
             "interrupt_requests": False,
         }
-        args = with_defaults(spec.engine_args, defaults, FlagCase.SNAKE)
-        argv = [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            *(["--model_alias", ctx.name] if "model_alias" not in args else []),
-            *engine_flags(
-                args,
-                case=FlagCase.SNAKE,
-                bools=BoolStyle.VALUE,
-                reserved=RESERVED_FLAGS,
-                known=KNOWN_FLAGS,
-                engine=ENGINE,
-            ),
-            *checked_extra_args(spec.extra_args, RESERVED_FLAGS),
-            # Last: argparse keeps the last value of a flag.
-            *["--model", model, "--host", ctx.host, "--port", str(ctx.port)],
-        ]
-        return LaunchPlan(
-            argv=argv,
-            env={**ctx.env, **key_env(KEY_ENV, ctx.replica_key)},
-            replica_key=ctx.replica_key,
-            host=ctx.host,
-            port=ctx.port,
-            readiness=resolve_probe(spec.readiness, READINESS),
-            liveness=resolve_probe(spec.liveness, LIVENESS),
+        if not spec.logging.info:  # the server logs llama.cpp's own output unless told not to
+            defaults["verbose"] = False
+        return plan(
+            PROFILE, spec, ctx, model=model, served_names=[ctx.name], lora=lora, defaults=defaults
         )
 
     def available(self) -> str | None:
-        return missing_module("llama_cpp", ENGINE, "pip install 'llama-cpp-python[server]'")
+        return PROFILE.available()
 
 
-def _gguf_path(spec: EndpointSpec) -> str:
+def _gguf_and_lora(spec: EndpointSpec, ctx: LaunchContext) -> tuple[str, tuple[str, str] | None]:
+    """The GGUF to serve, and a LoRA adapter (peft-model): with a LoRA, model.path is the base
+    GGUF and the fetched files (model.model_id) the adapter; else the fetched files win."""
+    if check_serve_type(PROFILE, spec):
+        if ctx.model_path is None:
+            raise InvalidSpec(
+                "model.model_id: a peft-model on llamacpp loads its LoRA adapter from the "
+                "model repository (model.model_id) over the GGUF in model.path",
+                field="model.model_id",
+            )
+        return _user_gguf(spec), (ctx.name, ctx.model_path)
+    if ctx.model_path is not None:  # fetched and checked by Modelport
+        return _single_gguf(ctx.model_path), None
+    return _user_gguf(spec), None
+
+
+def _user_gguf(spec: EndpointSpec) -> str:
     path = spec.model.path
     if not path:
         raise InvalidSpec(
@@ -111,3 +129,9 @@ def _gguf_path(spec: EndpointSpec) -> str:
     if not Path(path).is_file():
         raise InvalidSpec(f"model.path: no GGUF file at {path!r} on this host", field="model.path")
     return path
+
+
+def _single_gguf(path: str) -> str:
+    """A fetched directory holding one .gguf serves that file; a file serves itself."""
+    found = sorted(Path(path).glob("*.gguf")) if Path(path).is_dir() else []
+    return str(found[0]) if len(found) == 1 else path

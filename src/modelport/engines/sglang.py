@@ -1,71 +1,65 @@
-"""SGLang's server: `python -m sglang.launch_server --model-path <model>`."""
+"""SGLang's server: `python -m sglang.launch_server --model-path <model>`.
+
+Flags: sgl-project/sglang `python/sglang/srt/server_args.py` (ServerArgs.add_cli_args:
+--model-path, --tokenizer-path, --revision, --served-model-name, --tp-size,
+--max-running-requests, --disable-radix-cache, --enable-hierarchical-cache, --lora-paths
+name=path, --log-level, --api-key). Health `/health` and Prometheus `/metrics` (with
+--enable-metrics): `python/sglang/srt/entrypoints/http_server.py`.
+"""
 
 from __future__ import annotations
 
 import sys
 
 from modelport.domain.launch import LaunchContext, LaunchPlan
-from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
-from modelport.engines.common import (
-    BoolStyle,
-    FlagCase,
-    checked_extra_args,
-    engine_flags,
-    http_probe,
-    missing_module,
-    model_reference,
-    resolve_probe,
-    tensor_parallel,
-    with_defaults,
-)
+from modelport.domain.specs import EndpointSpec, Framework
+from modelport.engines.common import model_or_lora, plan
+from modelport.engines.flags import BoolStyle, FlagCase
+from modelport.engines.profile import EngineProfile, Image, LoraFlags, Need, NeedKind, health_probes
 
-ENGINE = "SGLang"
-# --model is an alias of --model-path in recent releases. SGLang takes its key only as
-# --api-key, so it shows in the replica's argv (`ps`, /proc/PID/cmdline).
-RESERVED_FLAGS = frozenset({"host", "port", "model-path", "model", "api-key"})
-READINESS = http_probe("/health", period=2.0)
-LIVENESS = http_probe("/health", period=10.0, timeout=5.0, failure_threshold=3)
+READINESS, LIVENESS = health_probes("/health")
+
+PROFILE = EngineProfile(
+    framework=Framework.SGLANG,
+    engine="SGLang",
+    program=(sys.executable, "-m", "sglang.launch_server"),
+    case=FlagCase.KEBAB,
+    bools=BoolStyle.SWITCH,
+    # --model is an alias of --model-path in recent releases. SGLang takes its key only as
+    # --api-key, so it shows in the replica's argv (`ps`, /proc/PID/cmdline).
+    reserved=frozenset({"host", "port", "model-path", "model", "api-key"}),
+    key_flag="api-key",
+    model_flag="model-path",
+    host_flag="host",
+    port_flag="port",
+    revision_flag="revision",
+    tokenizer_flag="tokenizer-path",
+    served_name_flag="served-model-name",
+    tp_flag="tp-size",
+    batch=("max-running-requests", "{n}"),
+    log_level_flag="log-level",
+    lora=LoraFlags(switch=None, flag="lora-paths", named=True),
+    readiness=READINESS,
+    liveness=LIVENESS,
+    metrics_path="/metrics",
+    image=Image(
+        repository="lmsysorg/sglang",
+        default_tag="latest",
+        entrypoint=("python3", "-m", "sglang.launch_server"),
+    ),
+    needs=(Need(NeedKind.MODULE, "sglang", "SGLang"),),
+    install="pip install 'sglang[all]'; needs a GPU",
+)
 
 
 class SglangAdapter:
     framework = Framework.SGLANG
 
     def plan(self, spec: EndpointSpec, ctx: LaunchContext) -> LaunchPlan:
-        model = model_reference(spec, ENGINE)
-        defaults: dict[str, EngineArgValue] = {}
-        tp = tensor_parallel(spec)
-        if tp is not None:
-            defaults["tp-size"] = tp
-        if spec.max_concurrency is not None:
-            defaults["max-running-requests"] = spec.max_concurrency
-        args = with_defaults(spec.engine_args, defaults, FlagCase.KEBAB)
-        argv = [sys.executable, "-m", "sglang.launch_server"]
-        if spec.model.revision:
-            argv += ["--revision", spec.model.revision]
-        if spec.model.tokenizer:
-            argv += ["--tokenizer-path", spec.model.tokenizer]
-        argv += engine_flags(
-            args,
-            case=FlagCase.KEBAB,
-            bools=BoolStyle.SWITCH,
-            reserved=RESERVED_FLAGS,
-            engine=ENGINE,
-        )
-        argv += checked_extra_args(spec.extra_args, RESERVED_FLAGS)
-        # Last: argparse keeps the last value of a flag.
-        argv += ["--model-path", model, "--host", ctx.host, "--port", str(ctx.port)]
-        if ctx.replica_key is not None:
-            argv += ["--api-key", ctx.replica_key]
-        return LaunchPlan(
-            argv=argv,
-            env=dict(ctx.env),
-            replica_key=ctx.replica_key,
-            host=ctx.host,
-            port=ctx.port,
-            readiness=resolve_probe(spec.readiness, READINESS),
-            liveness=resolve_probe(spec.liveness, LIVENESS),
-            image=spec.model.image,
-        )
+        model, lora = model_or_lora(PROFILE, spec, ctx)
+        # One served name: the endpoint's, or with a LoRA the base's id (the adapter has ours).
+        names = [spec.model.hf_id or model] if lora else [ctx.name]
+        return plan(PROFILE, spec, ctx, model=model, served_names=names, lora=lora)
 
     def available(self) -> str | None:
-        return missing_module("sglang", ENGINE, "pip install 'sglang[all]'; needs a GPU")
+        return PROFILE.available()

@@ -1,63 +1,55 @@
-"""TensorRT-LLM's OpenAI-compatible server: `trtllm-serve <model>`."""
+"""TensorRT-LLM's OpenAI-compatible server: `trtllm-serve <model>`.
+
+Flags: NVIDIA/TensorRT-LLM `tensorrt_llm/commands/serve.py` (click options in snake case:
+--tokenizer, --tp_size, --max_batch_size, --log_level, --host, --port; the model is the
+positional argument) and `docs/source/commands/trtllm-serve.rst`. Health `/health` and
+`/metrics`: `tensorrt_llm/serve/openai_server.py`. No API key option (NVIDIA/TensorRT-LLM#9950),
+no LoRA modules on the command line.
+"""
 
 from __future__ import annotations
 
 from modelport.domain.launch import LaunchContext, LaunchPlan
-from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
-from modelport.engines.common import (
-    BoolStyle,
-    FlagCase,
-    checked_extra_args,
-    engine_flags,
-    http_probe,
-    missing_executable,
-    model_reference,
-    resolve_probe,
-    tensor_parallel,
-    with_defaults,
-)
+from modelport.domain.specs import EndpointSpec, Framework
+from modelport.engines.common import model_or_lora, plan
+from modelport.engines.flags import BoolStyle, FlagCase
+from modelport.engines.profile import EngineProfile, Image, Need, NeedKind, health_probes
 
-ENGINE = "TensorRT-LLM"
-RESERVED_FLAGS = frozenset({"host", "port"})
-# trtllm-serve has no API key option (NVIDIA/TensorRT-LLM#9950): not enforced, replica_key None.
-READINESS = http_probe("/health", period=2.0)
-LIVENESS = http_probe("/health", period=10.0, timeout=5.0, failure_threshold=3)
+READINESS, LIVENESS = health_probes("/health")
+
+PROFILE = EngineProfile(
+    framework=Framework.TENSORRT,
+    engine="TensorRT-LLM",
+    program=("trtllm-serve",),
+    case=FlagCase.SNAKE,  # trtllm-serve spells its flags --tp_size, --max_batch_size
+    bools=BoolStyle.SWITCH,
+    reserved=frozenset({"host", "port"}),
+    model_flag=None,  # trtllm-serve <model>
+    host_flag="host",
+    port_flag="port",
+    tokenizer_flag="tokenizer",
+    tp_flag="tp_size",
+    batch=("max_batch_size", "{n}"),
+    log_level_flag="log_level",
+    readiness=READINESS,
+    liveness=LIVENESS,
+    metrics_path="/metrics",
+    image=Image(
+        repository="nvcr.io/nvidia/tensorrt-llm/release",
+        default_tag="latest",
+        entrypoint=("trtllm-serve",),
+    ),
+    needs=(Need(NeedKind.EXECUTABLE, "trtllm-serve", "TensorRT-LLM"),),
+    install="pip install tensorrt_llm; needs an NVIDIA GPU",
+)
 
 
 class TensorRtAdapter:
     framework = Framework.TENSORRT
 
     def plan(self, spec: EndpointSpec, ctx: LaunchContext) -> LaunchPlan:
-        model = model_reference(spec, ENGINE)
-        defaults: dict[str, EngineArgValue] = {}
-        tp = tensor_parallel(spec)
-        if tp is not None:
-            defaults["tp_size"] = tp
-        if spec.max_concurrency is not None:
-            defaults["max_batch_size"] = spec.max_concurrency
-        args = with_defaults(spec.engine_args, defaults, FlagCase.SNAKE)
-        argv = ["trtllm-serve", model]
-        if spec.model.tokenizer:
-            argv += ["--tokenizer", spec.model.tokenizer]
-        argv += engine_flags(
-            args,
-            case=FlagCase.SNAKE,  # trtllm-serve spells its flags --tp_size, --max_batch_size
-            bools=BoolStyle.SWITCH,
-            reserved=RESERVED_FLAGS,
-            engine=ENGINE,
-        )
-        argv += checked_extra_args(spec.extra_args, RESERVED_FLAGS)
-        return LaunchPlan(
-            argv=[*argv, "--host", ctx.host, "--port", str(ctx.port)],  # last: click keeps the last
-            env=dict(ctx.env),
-            host=ctx.host,
-            port=ctx.port,
-            readiness=resolve_probe(spec.readiness, READINESS),
-            liveness=resolve_probe(spec.liveness, LIVENESS),
-            image=spec.model.image,
-        )
+        model, _ = model_or_lora(PROFILE, spec, ctx)  # refuses a peft-model
+        return plan(PROFILE, spec, ctx, model=model)
 
     def available(self) -> str | None:
-        return missing_executable(
-            "trtllm-serve", ENGINE, "pip install tensorrt_llm; needs an NVIDIA GPU"
-        )
+        return PROFILE.available()
