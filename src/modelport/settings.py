@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from modelport.domain.specs import RuntimeKind
 
 _ROOT_MODEL_STORE = Path("/var/lib/modelport/models")
+_ROOT_MODEL_OBJECTS = Path("/var/lib/modelport/model-objects")
 _ROOT_MODEL_CACHE = Path("/var/lib/modelport/cache")
 
 
@@ -83,6 +85,15 @@ class Settings(BaseSettings):
     model_cache: Path | None = None
     # The Hugging Face Hub that hf_id sources download from (a mirror, or a test server).
     hf_endpoint: str = "https://huggingface.co"
+    # The model repository's object store (docs/models.md): an fsspec URL such as
+    # s3://bucket/prefix, or a directory. None: /var/lib/modelport/model-objects as root, else
+    # $MODELPORT_HOME/model-objects. Not inside model_store: any member may name files there
+    # as model paths, and an uploaded model is its project's alone.
+    model_objects_url: str | None = None
+    # fsspec options for that URL as JSON, e.g. {"endpoint_url": ..., "key": ..., "secret": ...}.
+    model_objects_options: dict[str, Any] = Field(default_factory=dict, repr=False)
+    model_max_file_bytes: int = Field(default=64 * 2**30, ge=0)  # per uploaded file, else 413
+    model_max_bytes: int = Field(default=256 * 2**30, ge=0)  # per model (all its files)
     log_level: str = "info"
 
     @field_validator("runtimes")
@@ -122,6 +133,13 @@ class Settings(BaseSettings):
         if self.model_cache is not None:
             return self.model_cache
         return _ROOT_MODEL_CACHE if os.geteuid() == 0 else self.home / "cache"
+
+    @property
+    def model_objects_dir(self) -> Path:
+        """The model repository's directory when model_objects_url names no fsspec URL."""
+        if self.model_objects_url is not None and "://" not in self.model_objects_url:
+            return Path(self.model_objects_url)
+        return _ROOT_MODEL_OBJECTS if os.geteuid() == 0 else self.home / "model-objects"
 
     @property
     def model_dir_paths(self) -> tuple[Path, ...]:

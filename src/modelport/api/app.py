@@ -14,6 +14,7 @@ from modelport.api.routes import (
     endpoints,
     integrations,
     invocations,
+    models,
     projects,
     tokens,
 )
@@ -49,6 +50,7 @@ def create_app(services: ApiServices, authenticator: Authenticator, settings: Se
     api.include_router(datasets.router)
     api.include_router(invocations.router)
     api.include_router(integrations.router)
+    api.include_router(models.router)
     app.include_router(api)
 
     @app.get("/healthz", response_model=Health, tags=["health"])

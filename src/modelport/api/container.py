@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 from modelport.catalog import PlanCatalog
 from modelport.clock import Clock
+from modelport.models.objects import open_objects
 from modelport.security.secrets import SecretBox
 from modelport.services.datasets import DatasetService
 from modelport.services.endpoints import EndpointService
 from modelport.services.host_policy import allowed_dirs
 from modelport.services.integrations import IntegrationService
 from modelport.services.invocations import InvocationService, QueueLimits, results_in
+from modelport.services.models import ModelLimits, ModelService
 from modelport.services.projects import ProjectService
 from modelport.services.tokens import TokenService
 from modelport.settings import Settings
@@ -32,6 +34,7 @@ class ApiServices:
     # Where async results land (docs/datasets.md). Last and optional only so that the apps
     # tests build without datasets keep their positional construction; build() always sets it.
     datasets: DatasetService | None = None
+    models: ModelService | None = None  # the model repository (docs/models.md); build() sets it
     integrations: IntegrationService | None = None  # named credentials (docs/integrations.md)
 
     @classmethod
@@ -46,6 +49,16 @@ class ApiServices:
     ) -> ApiServices:
         base_url = gateway_base_url(settings)
         datasets = DatasetService(store, box, settings.home / "datasets")
+        models = ModelService(
+            store,
+            open_objects(
+                settings.model_objects_url,
+                settings.model_objects_options,
+                settings.model_objects_dir,
+            ),
+            ModelLimits(settings.model_max_file_bytes, settings.model_max_bytes),
+            clock,
+        )
         integrations = IntegrationService(store, box)
         return cls(
             endpoints=EndpointService(
@@ -56,12 +69,14 @@ class ApiServices:
                 model_dirs=allowed_dirs(settings.models_dir, settings.model_dir_paths),
                 datasets=datasets,
                 integrations=integrations,
+                models=models,
                 routes_changed=routes_changed,
             ),
             tokens=TokenService(store),
             projects=ProjectService(store),
             datasets=datasets,
             integrations=integrations,
+            models=models,
             plans=plans or PlanCatalog.load(settings.plans_file),
             gateway_base_url=base_url,
             invocations=InvocationService(

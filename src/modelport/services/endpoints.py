@@ -43,6 +43,12 @@ class DatasetRefs(Protocol):
     def resolve(self, project_id: int, ref: str | None, *, field: str = ...) -> object: ...
 
 
+class ModelRefs(Protocol):
+    """What the model check needs of services/models.ModelService."""
+
+    def resolve(self, project_id: int, ref: str, *, field: str = ...) -> object: ...
+
+
 MAX_EVENTS_PAGE = 1000
 MAX_TAIL_BYTES = 1024 * 1024
 _CAS_ATTEMPTS = 5  # read-merge-write retries when the caller gave no generation
@@ -88,19 +94,22 @@ class EndpointService:
         model_dirs: Sequence[str] = (),
         datasets: DatasetRefs | None = None,
         integrations: IntegrationService | None = None,
+        models: ModelRefs | None = None,
         routes_changed: Callable[[], None] = lambda: None,
     ) -> None:
         """`model_dirs`: resolved directories whose files any member may name as model paths
         (host_policy.allowed_dirs); anything else that reaches the host needs host access.
         `datasets`: checks that `spec.async_config.dataset_id` names a dataset of the project
         (None: not checked, for services built without datasets); `integrations` likewise
-        for spec.model.integration / registry_integration.
+        for spec.model.integration / registry_integration, and `models` that
+        spec.model.model_id names a READY model of the project's repository.
         `routes_changed`: called after a change the gateway's routes show (the server waits
         there until its route table has it, so the next request finds the endpoint)."""
         self._store = store
         self._routes_changed = routes_changed
         self._datasets = datasets
         self._integrations = integrations
+        self._models = models
         self._model_dirs = tuple(model_dirs)
         self._box = box
         self._clock = clock
@@ -180,6 +189,7 @@ class EndpointService:
             return self._same_or_conflict(existing, spec), None
         reject_masks(spec)
         self._check_dataset(principal, spec, None)
+        self._check_model(principal, spec, None)
         if self._integrations is not None:
             self._integrations.check_spec_refs(principal.project_id, spec, None)
         self._check_spec(name, spec)
@@ -215,6 +225,18 @@ class EndpointService:
         if old is not None and old.async_config.dataset_id == ref:
             return
         self._datasets.resolve(principal.project_id, ref, field=DATASET_REF_FIELD)
+
+    def _check_model(
+        self, principal: Principal, spec: EndpointSpec, old: EndpointSpec | None
+    ) -> None:
+        """InvalidSpec naming spec.model.model_id when it names no READY model of the
+        project. Only a new reference is checked: a model in use cannot be deleted."""
+        ref = spec.model.model_id
+        if self._models is None or ref is None:
+            return
+        if old is not None and old.model.model_id == ref:
+            return
+        self._models.resolve(principal.project_id, ref, field="spec.model.model_id")
 
     def _find(self, project_id: int, name: str) -> Endpoint | None:
         try:
@@ -267,6 +289,7 @@ class EndpointService:
             # restart what the operator set up. Checked before the engine looks at the host.
             _require_host(principal, new_host_uses(new_plain, old_plain, self._model_dirs))
             self._check_dataset(principal, new_plain, old_plain)
+            self._check_model(principal, new_plain, old_plain)
             if self._integrations is not None:
                 self._integrations.check_spec_refs(principal.project_id, new_plain, old_plain)
             self._check_spec(name, new_plain)
