@@ -10,18 +10,25 @@ model is never baked in: tests mount it read-only.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import bcrypt
 import docker
+import httpx
 import pytest
 from docker import DockerClient
 from docker.errors import DockerException, ImageNotFound
@@ -30,6 +37,7 @@ from tests.conftest import need
 
 LLAMACPP_REPO = "modelport/llamacpp"  # the engines' default image for framework llamacpp
 CUSTOM_REPO = "modelport/custom-chat"
+TINY_REPO = "modelport/tiny"
 _BUILDER_VERSION = "1"  # bump to rebuild when this file's layout changes
 _IMAGES = Path(__file__).parent / "images"
 _SITE = "/opt/modelport/site"
@@ -98,6 +106,20 @@ def build_custom_image(client: DockerClient, base: str) -> str:
     return tag
 
 
+def build_tiny_image(client: DockerClient) -> str:
+    """`modelport/tiny:<tag>`: a few MB of shell tools (sh, sleep, true, ...) and their
+    libraries; runs `sleep`. For pull tests, where pushing the Python image would be slow."""
+    files = _tool_files()
+    dockerfile = (_IMAGES / "tiny" / "Dockerfile").read_text()
+    tag = f"{TINY_REPO}:{_content_tag(files, dockerfile)}"
+    if not _exists(client, tag):
+        with tempfile.TemporaryDirectory(prefix="modelport-image-") as context:
+            _assemble(Path(context), files)
+            shutil.copy(_IMAGES / "tiny" / "Dockerfile", Path(context) / "Dockerfile")
+            _build(Path(context), tag)
+    return tag
+
+
 def _exists(client: DockerClient, tag: str) -> bool:
     try:
         client.images.get(tag)
@@ -131,14 +153,21 @@ def _rootfs_files() -> dict[str, Path]:
         source = site / top
         for path in _walk(source) if source.is_dir() else [source]:
             files[f"{_SITE}/{path.relative_to(site)}"] = path
+    binaries = [p for p in files.values() if p.suffix == ".so" or ".so." in p.name]
+    for lib in _shared_libraries([python, *binaries]):
+        files.setdefault(lib, Path(os.path.realpath(lib)))
+    return {**files, **_tool_files()}
+
+
+def _tool_files() -> dict[str, Path]:
+    """/bin tools (sh, sleep, true, ...) with the libraries they load."""
+    files: dict[str, Path] = {}
     for tool in _TOOLS:
         found = shutil.which(tool)
         if found is not None:
             files[f"/bin/{tool}"] = Path(os.path.realpath(found))
-    binaries = [p for p in files.values() if p.suffix == ".so" or ".so." in p.name]
-    tools = [files[f"/bin/{t}"] for t in _TOOLS if f"/bin/{t}" in files]
-    for lib in _shared_libraries([python, *binaries, *tools]):
-        files.setdefault(lib, Path(os.path.realpath(lib)))
+    for lib in _shared_libraries(list(files.values())):
+        files[lib] = Path(os.path.realpath(lib))
     return files
 
 
@@ -204,7 +233,75 @@ def _assemble(context: Path, files: dict[str, Path]) -> None:
             os.link(source, dest)  # same filesystem: no copy
         except OSError:
             shutil.copy2(source, dest)
-    (root / "usr/bin/python3.11").symlink_to("python3")
+    if (root / "usr/bin/python3").exists():
+        (root / "usr/bin/python3.11").symlink_to("python3")
     (root / "tmp").mkdir(mode=0o1777, exist_ok=True)
     (root / "etc").mkdir(exist_ok=True)
     (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+
+
+# --- a private registry -----------------------------------------------------------------------
+REGISTRY_BINARY = "/usr/bin/docker-registry"  # Debian's docker-registry (Distribution)
+
+
+@dataclass(frozen=True)
+class Registry:
+    server: str  # host:port, loopback (dockerd treats 127.0.0.0/8 as an insecure registry)
+    username: str
+    password: str
+
+
+@contextlib.contextmanager
+def running_registry(workdir: Path) -> Iterator[Registry]:
+    """docker-registry on a loopback port with htpasswd (bcrypt) auth and storage in workdir."""
+    need(Path(REGISTRY_BINARY).exists(), "docker-registry is not installed (apt docker-registry)")
+    port = _free_port()
+    user, password = "puller", secrets.token_urlsafe(12)
+    htpasswd = workdir / "htpasswd"
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=8)).decode()
+    htpasswd.write_text(f"{user}:{hashed}\n")
+    config = workdir / "registry.yml"
+    config.write_text(
+        "version: 0.1\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {workdir / 'storage'}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+        f"auth:\n  htpasswd:\n    realm: modelport-tests\n    path: {htpasswd}\n"
+    )
+    log = (workdir / "registry.log").open("wb")
+    proc = subprocess.Popen(
+        [REGISTRY_BINARY, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert proc.poll() is None, (workdir / "registry.log").read_text()[-2000:]
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=1).status_code == 401:
+                    break  # up, and asking for credentials
+            assert time.monotonic() < deadline, "docker-registry did not start"
+            time.sleep(0.1)
+        yield Registry(f"127.0.0.1:{port}", user, password)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def push(client: DockerClient, image: str, registry: Registry, ref: str) -> str:
+    """`image` pushed to `registry` as `ref` (repo:tag); the local `ref` tag is removed again,
+    so the daemon has to pull it. Returns the pushed image's id."""
+    source = client.images.get(image)
+    target = f"{registry.server}/{ref}"
+    source.tag(target)
+    auth = {"username": registry.username, "password": registry.password}
+    repository, tag = target.rsplit(":", 1)
+    for line in client.images.push(repository, tag, auth_config=auth, stream=True, decode=True):
+        assert "error" not in line, line
+    client.images.remove(target)
+    return source.id or ""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
