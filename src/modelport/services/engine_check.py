@@ -24,7 +24,12 @@ def check_engine_can_serve(name: str, spec: EndpointSpec, box: SecretBox) -> Non
     adapter = get_adapter(spec.framework)
     try:
         env = engine_environment(spec, box)
-        adapter.plan(spec, LaunchContext(host=_PLAN_HOST, port=_PLAN_PORT, env=env, name=name))
+        # A model_id's files are fetched only at launch: plan with where they will be.
+        fetched = None if spec.model.model_id is None else f"/models/{spec.model.model_id}"
+        ctx = LaunchContext(
+            host=_PLAN_HOST, port=_PLAN_PORT, env=env, name=name, model_path=fetched
+        )
+        adapter.plan(spec, ctx)
     except InvalidSpec as exc:
         field = exc.field or "spec"
         if field != "spec" and not field.startswith("spec."):

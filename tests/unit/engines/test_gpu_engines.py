@@ -62,7 +62,8 @@ def test_sglang_launch_server() -> None:
 
     assert plan.argv == [
         sys.executable, "-m", "sglang.launch_server", "--tokenizer-path", "/models/tok",
-        "--served-model-name", "qwen", "--tp-size", "4", "--mem-fraction-static", "0.8", "--trust-remote-code",
+        "--served-model-name", "qwen", "--tp-size", "4", "--mem-fraction-static", "0.8",
+        "--trust-remote-code",
         "--model-path", "/models/qwen", "--host", HOST, "--port", str(PORT),
     ]  # fmt: skip
     assert plan.readiness.path == "/health"
