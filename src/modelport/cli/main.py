@@ -11,6 +11,7 @@ from modelport.cli import (
     datasets,
     deploy,
     endpoints,
+    integrations,
     invocations,
     observe,
     projects,
@@ -66,6 +67,7 @@ app.add_typer(tokens.token_app, name="token")
 app.add_typer(projects.projects_app, name="projects")
 app.add_typer(datasets.datasets_app, name="datasets")
 app.add_typer(invocations.invocations_app, name="invocations")
+app.add_typer(integrations.integrations_app, name="integrations")
 
 
 if __name__ == "__main__":

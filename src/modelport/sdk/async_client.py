@@ -14,6 +14,7 @@ from modelport.domain.records import Role
 from modelport.domain.specs import EndpointSpec
 from modelport.schemas.autoscale import AutoscaleStatus
 from modelport.schemas.datasets import DatasetCreate, DatasetList, DatasetPublic, ObjectList
+from modelport.schemas.integrations import IntegrationCreate, IntegrationList, IntegrationPublic
 from modelport.schemas.invocations import InvocationList, InvocationPublic
 from modelport.schemas.native import (
     ActionResult,
@@ -29,7 +30,7 @@ from modelport.schemas.native import (
     TokenCreated,
     TokenList,
 )
-from modelport.sdk import calls, invocations
+from modelport.sdk import calls, integrations, invocations
 from modelport.sdk.base import ClientBase
 from modelport.sdk.models import Health, ProjectCreated, ProjectList, WhoAmI
 from modelport.sdk.waiting import EVENTS_SHOWN, EventTail, ReadyWatch, Verdict
@@ -215,6 +216,35 @@ class AsyncClient(ClientBase):
     async def read_dataset_object(self, name: str, key: str) -> bytes:
         """One object's bytes, e.g. `api/is-{endpoint_id}/response/{id}.json`."""
         return await self.send(calls.read_dataset_object(name, key))
+
+    # --- integrations (named credentials; secrets go in, never come back) ---------------------
+    async def create_integration(
+        self, body: IntegrationCreate | Mapping[str, Any]
+    ) -> IntegrationPublic:
+        """E.g. {"name": "hub", "kind": "hugging_face", "token": ...}; sealed by the server."""
+        return await self.send(integrations.create(body))
+
+    async def list_integrations(self) -> IntegrationList:
+        return await self.send(integrations.list_all())
+
+    async def get_integration(self, ref: str | int) -> IntegrationPublic:
+        return await self.send(integrations.get(ref))
+
+    async def patch_integration(
+        self, ref: str | int, changes: Mapping[str, Any]
+    ) -> IntegrationPublic:
+        """Non-secret fields (server, username, endpoint_url, region); null unsets one."""
+        return await self.send(integrations.patch(ref, changes))
+
+    async def rotate_integration(
+        self, ref: str | int, secret: Mapping[str, str]
+    ) -> IntegrationPublic:
+        """A new secret (every secret field of its kind); new replicas get it."""
+        return await self.send(integrations.rotate(ref, secret))
+
+    async def delete_integration(self, ref: str | int) -> None:
+        """Refused (ConflictError) while an endpoint's spec names it."""
+        await self.send(integrations.delete(ref))
 
     # --- async invocations ------------------------------------------------------------------
     async def submit_invocation(

@@ -14,6 +14,7 @@ from modelport.domain.records import Role
 from modelport.domain.specs import EndpointSpec
 from modelport.schemas.autoscale import AutoscaleStatus
 from modelport.schemas.datasets import DatasetCreate, DatasetList, DatasetPublic, ObjectList
+from modelport.schemas.integrations import IntegrationCreate, IntegrationList, IntegrationPublic
 from modelport.schemas.invocations import InvocationList, InvocationPublic
 from modelport.schemas.native import (
     ActionResult,
@@ -29,7 +30,7 @@ from modelport.schemas.native import (
     TokenCreated,
     TokenList,
 )
-from modelport.sdk import calls, invocations
+from modelport.sdk import calls, integrations, invocations
 from modelport.sdk.base import ClientBase
 from modelport.sdk.models import Health, ProjectCreated, ProjectList, WhoAmI
 from modelport.sdk.waiting import EVENTS_SHOWN, EventTail, ReadyWatch, Verdict
@@ -211,6 +212,29 @@ class Client(ClientBase):
     def read_dataset_object(self, name: str, key: str) -> bytes:
         """One object's bytes, e.g. `api/is-{endpoint_id}/response/{id}.json`."""
         return self.send(calls.read_dataset_object(name, key))
+
+    # --- integrations (named credentials; secrets go in, never come back) ---------------------
+    def create_integration(self, body: IntegrationCreate | Mapping[str, Any]) -> IntegrationPublic:
+        """E.g. {"name": "hub", "kind": "hugging_face", "token": ...}; sealed by the server."""
+        return self.send(integrations.create(body))
+
+    def list_integrations(self) -> IntegrationList:
+        return self.send(integrations.list_all())
+
+    def get_integration(self, ref: str | int) -> IntegrationPublic:
+        return self.send(integrations.get(ref))
+
+    def patch_integration(self, ref: str | int, changes: Mapping[str, Any]) -> IntegrationPublic:
+        """Non-secret fields (server, username, endpoint_url, region); null unsets one."""
+        return self.send(integrations.patch(ref, changes))
+
+    def rotate_integration(self, ref: str | int, secret: Mapping[str, str]) -> IntegrationPublic:
+        """A new secret (every secret field of its kind); new replicas get it."""
+        return self.send(integrations.rotate(ref, secret))
+
+    def delete_integration(self, ref: str | int) -> None:
+        """Refused (ConflictError) while an endpoint's spec names it."""
+        self.send(integrations.delete(ref))
 
     # --- async invocations ------------------------------------------------------------------
     def submit_invocation(
