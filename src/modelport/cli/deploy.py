@@ -12,7 +12,7 @@ from rich.text import Text
 from modelport.cli import parsing, render
 from modelport.cli.context import api_client
 from modelport.cli.progress import ReadyProgress
-from modelport.domain.specs import Framework
+from modelport.domain.specs import Framework, PullPolicy, RuntimeKind
 from modelport.schemas.native import EndpointCreated
 from modelport.sdk import Client, EndpointNotReadyError
 
@@ -28,6 +28,31 @@ def deploy(
     ] = None,
     command: Annotated[
         str | None, typer.Option(help="Custom command, e.g. 'python -m app --port {port}'.")
+    ] = None,
+    runtime: Annotated[
+        RuntimeKind | None,
+        typer.Option(
+            help="Where replicas run (default: the server's, usually local).",
+            case_sensitive=False,
+        ),
+    ] = None,
+    image: Annotated[
+        str | None, typer.Option(help="Container image (custom engines on the docker runtime).")
+    ] = None,
+    pull_policy: Annotated[
+        PullPolicy | None,
+        typer.Option(help="When the docker runtime pulls the image.", case_sensitive=False),
+    ] = None,
+    registry_integration: Annotated[
+        str | None,
+        typer.Option(help="Integration (name or id) whose registry login pulls a private image."),
+    ] = None,
+    model_id: Annotated[
+        str | None, typer.Option(help="A model of the model repository (name or id).")
+    ] = None,
+    integration: Annotated[
+        str | None,
+        typer.Option(help="Integration (name or id) whose credential fetches the model."),
     ] = None,
     replicas: Annotated[int, typer.Option(help="Number of replicas.")] = 1,
     engine_arg: Annotated[
@@ -53,8 +78,23 @@ def deploy(
 ) -> None:
     """Deploy a model as an endpoint and wait until it serves."""
     spec: dict[str, Any] = {"framework": framework.value, "replicas": replicas}
-    if model is not None:
-        spec["model"] = parsing.model_source(model)
+    source = parsing.model_source(model) if model is not None else {}
+    source.update(
+        (key, value)
+        for key, value in (
+            ("image", image),
+            ("model_id", model_id),
+            ("integration", integration),
+            ("registry_integration", registry_integration),
+        )
+        if value is not None
+    )
+    if source:
+        spec["model"] = source
+    if runtime is not None:
+        spec["runtime"] = runtime.value
+    if pull_policy is not None:
+        spec["image_pull_policy"] = pull_policy.value
     if command is not None:
         spec["command"] = parsing.command(command)
     if engine_arg:

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from modelport.api.container import ApiServices
-from modelport.dialects.tir import async_views
+from modelport.dialects.tir import async_views, terraform
 from modelport.dialects.tir.frameworks import resolve_framework
 from modelport.dialects.tir.schemas import EndpointRequest, UpdateRequest
 from modelport.dialects.tir.translate import endpoint_name, to_spec
@@ -37,6 +37,7 @@ _TRANSLATED = (
     "world_size",
     "logging",
     "image_pull_policy",
+    "runtime",
     "extensions",
 )
 _AUTOSCALE_FIELDS = ("is_auto_scale_enabled", "auto_scale_policy")
@@ -140,6 +141,10 @@ def _patch_changes(
     current = current_request(view)
     stored_location = extension(view.spec).get("location")
     where = location or stored_location
+    try:
+        given = terraform.nest(given)  # Terraform's flat names, where the current request has them
+    except ValueError as exc:
+        raise InvalidSpec(str(exc), field=str(exc).partition(":")[0]) from exc
     _reject_renames(current, given)
     merged = _deep_merge(current, given)
     if any(key in given for key in _PLAN_PICKERS):

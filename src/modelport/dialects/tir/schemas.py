@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BeforeValidator,
     ConfigDict,
@@ -18,8 +19,10 @@ from pydantic import (
     model_validator,
 )
 
+from modelport.dialects.tir import terraform
 from modelport.domain.ids import MAX_ID
 from modelport.domain.numbers import RequestModel
+from modelport.domain.specs import RuntimeKind
 from modelport.domain.text import Line, Text
 
 EngineArg = str | int | float | bool | None
@@ -59,6 +62,25 @@ def _empty_is_none(value: Any) -> Any:
     return None if value == "" else value
 
 
+def _reference(value: int | str | None) -> int | str | None:
+    """An id (TIR's integers; a string of digits stays a string, as Terraform sends it) or,
+    Modelport's addition, a name (models and integrations are also named)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("must be an id or a name, not a boolean")
+    text = str(value).strip()
+    if text.isdigit():
+        if not 1 <= int(text) <= MAX_ID:
+            raise ValueError(f"an id must be between 1 and {MAX_ID}")
+        return int(text) if isinstance(value, int) else str(int(text))
+    if not text or len(text) > 100 or not text.isprintable():
+        raise ValueError("must be an id or a name (printable, at most 100 characters)")
+    return text
+
+
+# A model or integration: TIR's integer id, or a Modelport name.
+Reference = Annotated[int | str | None, BeforeValidator(_empty_is_none), AfterValidator(_reference)]
 ClusterType = Annotated[Literal["tir-cluster", "private-cluster"], BeforeValidator(_lower)]
 OptionalId = Annotated[
     Annotated[int, Field(ge=1, le=MAX_ID)] | None, BeforeValidator(_empty_is_none)
@@ -81,7 +103,8 @@ class ProbeIn(TirModel):
 
 
 class AdvanceConfigIn(TirModel):
-    image_pull_policy: Literal["Always", "IfNotPresent"] = "Always"
+    # TIR offers Always and IfNotPresent; Never is Modelport's (the image must be there).
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "Always"
     is_readiness_probe_enabled: bool = False
     is_liveness_probe_enabled: bool = False
     readiness_probe: ProbeIn = Field(default_factory=lambda: ProbeIn(path="/health"))
@@ -89,9 +112,10 @@ class AdvanceConfigIn(TirModel):
 
 
 class PrivateImageDetailsIn(TirModel):
-    """Only the registry namespace id is kept; credentials never go into a stored field."""
+    """Only the registry namespace id is kept: the id of a Modelport integration of kind
+    registry, whose login pulls the image. Credentials never go into a stored field."""
 
-    registry_namespace_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    registry_namespace_id: Reference = None
 
 
 class ContainerIn(TirModel):
@@ -223,7 +247,8 @@ class EndpointRequest(TirModel):
     name: str = Field(min_length=1, max_length=128)
     path: Line = ""  # the model's path (Terraform: model_path)
     custom_endpoint_details: CustomEndpointDetailsIn
-    model_id: Annotated[int | str | None, BeforeValidator(_empty_is_none)] = None
+    # A model in Modelport's model repository, by id (TIR's integer) or name.
+    model_id: Reference = None
     replica: int = Field(ge=0, le=1000)
     committed_replicas: int = Field(default=0, ge=0, le=1000)
     framework: str = Field(min_length=1, max_length=100)
@@ -232,7 +257,8 @@ class EndpointRequest(TirModel):
     auto_scale_policy: AutoScalePolicyIn = Field(default_factory=AutoScalePolicyIn)
     detailed_info: DetailedInfoIn
     # Seed 000 sends it (null when unused), Terraform null, the e2enetworks SDK not at all.
-    model_load_integration_id: Annotated[int | None, BeforeValidator(_empty_is_none)] = None
+    # The integration (Hugging Face token, S3 keys) whose credential fetches the model.
+    model_load_integration_id: Reference = None
     dataset_id: Annotated[int | str | None, BeforeValidator(_empty_is_none)] = None
     dataset_path: str = ""
     cluster_type: ClusterType = "tir-cluster"
@@ -251,6 +277,14 @@ class EndpointRequest(TirModel):
     sfs_path: str = ""
     private_cloud_id: OptionalId = None
     custom_sku: CustomSkuIn | None = None
+    # Modelport's addition: where the replicas run. None: an image-only custom container runs
+    # on docker, anything else on the location's runtime (the plan catalog's locations).
+    runtime: Annotated[RuntimeKind | None, BeforeValidator(_lower)] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _terraform_attributes(cls, data: Any) -> Any:
+        return terraform.nest(data)
 
     @model_validator(mode="before")
     @classmethod

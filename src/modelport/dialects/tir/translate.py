@@ -6,7 +6,6 @@ What the spec has no field for, and what TIR's answers must echo, goes into
 
 from __future__ import annotations
 
-import posixpath
 import re
 from typing import Any
 
@@ -19,9 +18,9 @@ from modelport.catalog import (
     validate_hf_model,
     validate_server_version,
 )
-from modelport.dialects.tir import parts
+from modelport.dialects.tir import container, parts, storage
 from modelport.dialects.tir.frameworks import TirFramework, resolve_framework
-from modelport.dialects.tir.schemas import DEFAULT_DISK_PATH, EndpointRequest
+from modelport.dialects.tir.schemas import EndpointRequest
 from modelport.domain import dialects
 from modelport.domain.errors import InvalidSpec
 from modelport.domain.specs import (
@@ -29,7 +28,6 @@ from modelport.domain.specs import (
     Framework,
     LogOptions,
     ModelSource,
-    Mount,
     Resources,
     is_secret_engine_arg,
 )
@@ -103,7 +101,7 @@ def to_spec(
             liveness=parts.probe(advance.liveness_probe, "liveness_probe")
             if advance.is_liveness_probe_enabled
             else None,
-            mounts=_mounts(request),
+            mounts=storage.mounts(request),
             server_version=info.server_version or None,
             world_size=info.world_size,
             logging=LogOptions(
@@ -113,6 +111,9 @@ def to_spec(
                 verbose_level=info.log_verbose_level,
             ),
             image_pull_policy=advance.image_pull_policy,
+            runtime=container.runtime(
+                request, framework.engine, [*command, *args], plans, location
+            ),
             extensions={EXTENSION: stored_request(request, framework, location, sku)},
         )
     except ValidationError as exc:
@@ -197,11 +198,19 @@ def _model(
     info = request.detailed_info
     path = request.path.strip()
     revision = base.model.revision if base is not None else None
+    integration = _ref(request.model_load_integration_id)
     if framework.engine is Framework.LLAMACPP:
-        if not path:
-            raise InvalidSpec("path: llamacpp serves a local GGUF file; set path", field="path")
+        model_id = _ref(request.model_id)
+        if not path and model_id is None:
+            raise InvalidSpec(
+                "path: llamacpp serves a GGUF file; set path (or model_id)", field="path"
+            )
         return ModelSource(
-            path=_on_disk(request, path), revision=revision, tokenizer=info.tokenizer or None
+            path=storage.on_disk(request, path) if path else None,
+            model_id=model_id,
+            revision=revision,
+            tokenizer=info.tokenizer or None,
+            integration=integration,
         )
     hf_id = info.hugging_face_id.strip() or None
     if framework.preset is not None and framework.preset.kind is PresetKind.MODEL:
@@ -209,39 +218,28 @@ def _model(
     elif framework.engine in _HF_LISTED and hf_id is not None:
         validate_hf_model(framework.value, hf_id)
         hf_id = None if hf_id.lower() == "custom" else hf_id
-    model_id = None if request.model_id is None else str(request.model_id)
-    needs_files = bool(path) or model_id is not None
-    if framework.engine in _SERVE_FILES or (framework.engine is not Framework.CUSTOM and not hf_id):
-        needs_files = True  # served from files TIR downloads onto the disk
-    model_path = _on_disk(request, path) if needs_files else None
+    model_id = _ref(request.model_id)
+    # A repository model is fetched onto the host before launch (its own source); TIR's disk
+    # is where the files are otherwise, unless the engine downloads a Hub id itself.
+    needs_files = bool(path)
+    if model_id is None and (
+        framework.engine in _SERVE_FILES or (framework.engine is not Framework.CUSTOM and not hf_id)
+    ):
+        needs_files = True
+    details = request.custom_endpoint_details.container
     return ModelSource(
         hf_id=hf_id,
         revision=revision,
-        path=model_path,
-        image=request.custom_endpoint_details.container.container_name.strip() or None,
+        path=storage.on_disk(request, path) if needs_files else None,
+        image=container.image(details),
         model_id=model_id,
         tokenizer=info.tokenizer or None,
         serve_type=info.model_serve_type or None,
+        integration=integration,
+        registry_integration=container.registry_integration(details),
     )
 
 
-def _on_disk(request: EndpointRequest, path: str) -> str:
-    """TIR's `path`: an absolute path as is, a relative one under `disk_path` (TIR's docs)."""
-    joined = path if path.startswith("/") else posixpath.join(_disk(request), path)
-    return posixpath.normpath(joined)
-
-
-def _disk(request: EndpointRequest) -> str:
-    return request.disk_path.strip() or DEFAULT_DISK_PATH
-
-
-def _mounts(request: EndpointRequest) -> list[Mount]:
-    if request.storage_type != "disk":
-        return []  # shared file storage: stored in extensions only
-    details = request.custom_endpoint_details.resource_details
-    mount_path = details.mount_path.strip()
-    where = mount_path or _disk(request)
-    if not where.startswith("/"):
-        field = "custom_endpoint_details.resource_details.mount_path" if mount_path else "disk_path"
-        raise InvalidSpec(f"{field}: must be an absolute path", field=field)
-    return [Mount(path=where, size_gb=details.disk_size)]
+def _ref(value: int | str | None) -> str | None:
+    """A TIR id as the spec's reference (an integration's or model's id, or its name)."""
+    return None if value is None else str(value)

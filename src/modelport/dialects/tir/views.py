@@ -23,7 +23,7 @@ from modelport.dialects.tir.translate import EXTENSION
 from modelport.domain import dialects
 from modelport.domain.dialects import Shape
 from modelport.domain.errors import ModelportError
-from modelport.domain.specs import EndpointSpec, Framework
+from modelport.domain.specs import EndpointSpec, Framework, PullPolicy
 from modelport.schemas.native import EndpointPublic
 from modelport.security.secrets import REDACTED
 
@@ -83,8 +83,11 @@ def current_request(view: EndpointPublic) -> dict[str, Any]:
         }
         for env in spec.env
     ]
-    advance = details.setdefault("container", {}).setdefault("advance_config", {})
-    advance["image_pull_policy"] = spec.image_pull_policy or "Always"
+    _container(details.setdefault("container", {}), spec)
+    request["model_id"] = _reference(request.get("model_id"), spec.model.model_id)
+    request["model_load_integration_id"] = _reference(
+        request.get("model_load_integration_id"), spec.model.integration
+    )
     info = request.setdefault("detailed_info", {})
     info.update(
         world_size=spec.world_size,
@@ -97,6 +100,32 @@ def current_request(view: EndpointPublic) -> dict[str, Any]:
         log_verbose_level=spec.logging.verbose_level,
     )
     return request
+
+
+def _container(container: dict[str, Any], spec: EndpointSpec) -> None:
+    """The container fields as the spec has them (a native change shows here too)."""
+    container["container_name"] = spec.model.image or ""
+    registry = spec.model.registry_integration
+    if registry is not None:
+        container["container_type"] = "private"
+        details = container.setdefault("private_image_details", {})
+        details["registry_namespace_id"] = _reference(
+            details.get("registry_namespace_id"), registry
+        )
+    elif container.get("container_type") == "private":
+        container["container_type"] = "public"
+    advance = container.setdefault("advance_config", {})
+    advance["image_pull_policy"] = (spec.image_pull_policy or PullPolicy.ALWAYS).value
+
+
+def _reference(sent: Any, current: str | None) -> Any:
+    """An id as the client sent it (integer or string) while the spec still names it, else the
+    spec's: an id as TIR's integer, a name as it is."""
+    if current is None:
+        return None
+    if sent is not None and str(sent) == current:
+        return sent
+    return int(current) if current.isdigit() else current
 
 
 def _same_autoscale(request: dict[str, Any], spec: EndpointSpec) -> bool:
@@ -192,6 +221,8 @@ def endpoint_data(view: EndpointPublic, gateway_base_url: str) -> dict[str, Any]
         # The e2enetworks SDK's async helpers read these two at the top level.
         "async_enabled": async_configuration["async_enabled"],
         "async_dataset_id": async_configuration["async_dataset_id"],
+        # Modelport's addition: where the replicas run (None: the server's default).
+        "runtime": None if view.spec.runtime is None else view.spec.runtime.value,
         "inference_url": url,
     }
 
