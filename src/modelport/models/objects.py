@@ -214,10 +214,15 @@ class FsspecObjects:
             raise _not_at(offset, stored)
         part = f"{self._path(upload)}/{offset:0{_PART_DIGITS}d}"
         written = 0
-        with _remote_errors(self._url), self._fs.open(part, "wb") as f:
+        with _remote_errors(self._url):
+            f = self._fs.open(part, "wb")
+        try:  # the body's own errors (a client gone) pass through as they are
             for chunk in chunks:
                 f.write(chunk)
                 written += len(chunk)
+        finally:
+            with _remote_errors(self._url):
+                f.close()  # commits what arrived, also after a broken body
         if written == 0:
             self._fs.rm(part)  # an empty part would stop the next one being found
         return offset + written
