@@ -16,6 +16,7 @@ from modelport.schemas.autoscale import AutoscaleStatus
 from modelport.schemas.datasets import DatasetCreate, DatasetList, DatasetPublic, ObjectList
 from modelport.schemas.integrations import IntegrationCreate, IntegrationList, IntegrationPublic
 from modelport.schemas.invocations import InvocationList, InvocationPublic
+from modelport.schemas.models import ModelList, ModelPublic
 from modelport.schemas.native import (
     ActionResult,
     EndpointCreated,
@@ -30,7 +31,7 @@ from modelport.schemas.native import (
     TokenCreated,
     TokenList,
 )
-from modelport.sdk import calls, integrations, invocations
+from modelport.sdk import calls, integrations, invocations, model_repo
 from modelport.sdk.base import ClientBase
 from modelport.sdk.models import Health, ProjectCreated, ProjectList, WhoAmI
 from modelport.sdk.waiting import EVENTS_SHOWN, EventTail, ReadyWatch, Verdict
@@ -193,6 +194,22 @@ class AsyncClient(ClientBase):
         """Change spec.autoscale (e.g. {"enabled": True, "min_replicas": 0}); replicas keep
         running. `rules` is replaced whole when given."""
         return await self.send(calls.set_autoscale(name, changes, generation))
+
+    # --- model repository (uploads: the sync Client's upload_file) --------------------------
+    async def create_model(self, name: str, description: str = "") -> ModelPublic:
+        return await self.send(model_repo.create_model(name, description))
+
+    async def list_models(self) -> ModelList:
+        return await self.send(model_repo.list_models())
+
+    async def get_model(self, name: str) -> ModelPublic:
+        return await self.send(model_repo.get_model(name))
+
+    async def mark_model_ready(self, name: str) -> ModelPublic:
+        return await self.send(model_repo.mark_model_ready(name))
+
+    async def delete_model(self, name: str) -> None:
+        await self.send(model_repo.delete_model(name))
 
     # --- datasets -------------------------------------------------------------------------
     async def create_dataset(self, body: DatasetCreate | Mapping[str, Any]) -> DatasetPublic:

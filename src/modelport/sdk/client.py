@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -16,6 +17,7 @@ from modelport.schemas.autoscale import AutoscaleStatus
 from modelport.schemas.datasets import DatasetCreate, DatasetList, DatasetPublic, ObjectList
 from modelport.schemas.integrations import IntegrationCreate, IntegrationList, IntegrationPublic
 from modelport.schemas.invocations import InvocationList, InvocationPublic
+from modelport.schemas.models import ModelList, ModelPublic, UploadStatus
 from modelport.schemas.native import (
     ActionResult,
     EndpointCreated,
@@ -30,7 +32,7 @@ from modelport.schemas.native import (
     TokenCreated,
     TokenList,
 )
-from modelport.sdk import calls, integrations, invocations
+from modelport.sdk import calls, integrations, invocations, model_repo
 from modelport.sdk.base import ClientBase
 from modelport.sdk.models import Health, ProjectCreated, ProjectList, WhoAmI
 from modelport.sdk.waiting import EVENTS_SHOWN, EventTail, ReadyWatch, Verdict
@@ -235,6 +237,45 @@ class Client(ClientBase):
     def delete_integration(self, ref: str | int) -> None:
         """Refused (ConflictError) while an endpoint's spec names it."""
         self.send(integrations.delete(ref))
+
+    # --- model repository (docs/models.md) --------------------------------------------------
+    def create_model(self, name: str, description: str = "") -> ModelPublic:
+        return self.send(model_repo.create_model(name, description))
+
+    def list_models(self) -> ModelList:
+        return self.send(model_repo.list_models())
+
+    def get_model(self, name: str) -> ModelPublic:
+        return self.send(model_repo.get_model(name))
+
+    def mark_model_ready(self, name: str) -> ModelPublic:
+        """Finalize: the content key is computed and the files are fixed."""
+        return self.send(model_repo.mark_model_ready(name))
+
+    def delete_model(self, name: str) -> None:
+        """Refused (409) while an endpoint's spec.model.model_id names it."""
+        self.send(model_repo.delete_model(name))
+
+    def upload_file(
+        self,
+        name: str,
+        file: Path,
+        path: str | None = None,
+        *,
+        chunk_bytes: int = model_repo.CHUNK_BYTES,
+        progress: model_repo.Progress | None = None,
+    ) -> UploadStatus:
+        """Upload `file` as `path` (default: its name) of model `name`, in chunks; an upload
+        interrupted earlier resumes where the server's copy ends. sha256-checked."""
+        with self._transport_errors():
+            return model_repo.upload_file(
+                self._http,
+                name,
+                file,
+                path or file.name,
+                chunk_bytes=chunk_bytes,
+                progress=progress,
+            )
 
     # --- async invocations ------------------------------------------------------------------
     def submit_invocation(
