@@ -84,7 +84,7 @@ class IntegrationService:
         if found.kind not in kinds:
             wanted = " or ".join(sorted(k.value for k in kinds))
             raise InvalidSpec(
-                f"{field}: integration '{found.name}' is a {found.kind.value} integration; "
+                f"{field}: integration '{found.name}' is of kind {found.kind.value}; "
                 f"this needs {wanted}",
                 field=field,
             )
