@@ -13,6 +13,7 @@ from modelport.cli import (
     endpoints,
     integrations,
     invocations,
+    models,
     observe,
     projects,
     replicas,
@@ -68,6 +69,7 @@ app.add_typer(projects.projects_app, name="projects")
 app.add_typer(datasets.datasets_app, name="datasets")
 app.add_typer(invocations.invocations_app, name="invocations")
 app.add_typer(integrations.integrations_app, name="integrations")
+app.add_typer(models.models_app, name="models")
 
 
 if __name__ == "__main__":
