@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 SMOLLM2_REPO = "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-HUB_TOKEN = "hf_localhubtoken000000000000000000"  # noqa: S105 - the test hub's one good token
+HUB_TOKEN = "hf_localhubtoken000000000000000000"
 _CHUNK = 1 << 20
 _INFO = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)(?:/revision/(?P<rev>[^/]+))?$")
 _TREE = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)/tree/(?P<rev>[^/]+)(?:/.*)?$")
@@ -37,7 +37,7 @@ class HubRepo:
 
     @property
     def commit(self) -> str:
-        return hashlib.sha1(self.repo_id.encode()).hexdigest()  # noqa: S324 - an id, not security
+        return hashlib.sha1(self.repo_id.encode()).hexdigest()
 
     def etag(self, name: str) -> str:
         return hashlib.sha256(f"{self.commit}/{name}".encode()).hexdigest()
@@ -55,6 +55,10 @@ class LocalHub:
     repos: dict[str, HubRepo]
     url: str = ""
     requests: list[HubRequest] = field(default_factory=list)
+    # When set, file bodies stop after `held_after` bytes until the gate opens: a download
+    # seen in progress without timing luck.
+    held_after: int | None = None
+    gate: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def seen(self, repo_id: str | None = None) -> list[HubRequest]:
@@ -83,6 +87,7 @@ def local_hub(*repos: HubRepo) -> Iterator[LocalHub]:
     try:
         yield hub
     finally:
+        hub.gate.set()  # a held body ends, so its handler thread does too
         server.shutdown()
         server.server_close()
 
@@ -91,13 +96,13 @@ def _handler(hub: LocalHub) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
+        def log_message(self, format: str, *args: object) -> None:
             pass  # quiet: tests read hub.requests instead
 
-        def do_HEAD(self) -> None:  # noqa: N802 - stdlib's name
+        def do_HEAD(self) -> None:
             self._answer(body=False)
 
-        def do_GET(self) -> None:  # noqa: N802 - stdlib's name
+        def do_GET(self) -> None:
             self._answer(body=True)
 
         def _answer(self, *, body: bool) -> None:
@@ -174,10 +179,15 @@ def _handler(hub: LocalHub) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if not body:
                 return
+            sent = start
             with local.open("rb") as f:
                 f.seek(start)
                 while chunk := f.read(_CHUNK):
+                    if hub.held_after is not None and sent >= hub.held_after:
+                        self.wfile.flush()
+                        hub.gate.wait(timeout=60)
                     self.wfile.write(chunk)
+                    sent += len(chunk)
 
         def _json(self, value: object) -> None:
             data = json.dumps(value).encode()

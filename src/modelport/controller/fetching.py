@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -53,12 +53,14 @@ class _Fetching:
     task: asyncio.Task[Path]
     progress: FetchProgress
     finished_at: datetime | None = None
+    waiters: set[int] = field(default_factory=set)  # replica ids told to wait for it
 
 
 @dataclass(frozen=True)
 class _Failed:
     error: ModelUnavailable
-    until: datetime
+    until: datetime  # new launches get the error without asking the source until then
+    waiters: set[int]  # replicas that waited for the failed fetch get its error in any case
 
 
 class ModelStaging:
@@ -97,7 +99,8 @@ class ModelStaging:
             return StagedModel(None)
         now = self._clock.now()
         failed = self._failed.get(job.key)
-        if failed is not None and failed.until > now:
+        if failed is not None and (failed.until > now or replica.id in failed.waiters):
+            failed.waiters.discard(replica.id)
             raise failed.error  # remembered: the source is not asked again yet
         fetching = self._fetches.get(job.key)
         if fetching is None or _stale(fetching, now):
@@ -147,7 +150,8 @@ class ModelStaging:
                     f"fetching {fetching.job.label} failed: {type(error).__name__}: {error}"
                 )
             delay = timedelta(seconds=self._backoff(replica.restart_count))
-            self._failed[key] = _Failed(error, self._clock.now() + delay)
+            waiters = fetching.waiters - {replica.id}
+            self._failed[key] = _Failed(error, self._clock.now() + delay, waiters)
             raise error
         path = task.result()
         if not path.exists():  # the cache was cleaned since: fetch again
@@ -161,6 +165,7 @@ class ModelStaging:
     async def _waiting(
         self, endpoint: Endpoint, replica: Replica, fetching: _Fetching, event: EventWriter
     ) -> None:
+        fetching.waiters.add(replica.id)
         detail = _detail(fetching)
         step_key = (endpoint.id, fetching.job.key)
         step = _step(fetching.progress)
