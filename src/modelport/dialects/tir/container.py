@@ -4,9 +4,10 @@
 - `container_type: private` pulls with the registry login of an integration:
   `private_image_details.registry_namespace_id` -> spec.model.registry_integration (its id).
 - The runtime: the request's `runtime` (Modelport's addition) when given; else an image-only
-  custom container (framework custom, a `container_name`, no commands or args) runs on docker,
-  the only runtime that can run an image as it is; else the location's runtime from the plan
-  catalog (None without a location: the server's default).
+  custom container (framework custom, a `container_name`, no commands: the image's ENTRYPOINT,
+  with `args` as its CMD) runs on docker, the only runtime that can run an image as it is;
+  else the location's runtime from the plan catalog (None without a location: the server's
+  default).
 """
 
 from __future__ import annotations
@@ -45,17 +46,14 @@ def registry_integration(container: ContainerIn) -> str | None:
 def runtime(
     request: EndpointRequest,
     engine: Framework,
-    argv: list[str],
+    commands: list[str],
     plans: PlanCatalog,
     location: str | None,
 ) -> RuntimeKind | None:
     if request.runtime is not None:
         return request.runtime
-    if (
-        engine is Framework.CUSTOM
-        and not argv
-        and request.custom_endpoint_details.container.container_name.strip()
-    ):
+    image = request.custom_endpoint_details.container.container_name.strip()
+    if engine is Framework.CUSTOM and image and not commands:
         return RuntimeKind.DOCKER
     return location_runtime(plans, location)
 

@@ -82,11 +82,12 @@ def to_spec(
         return EndpointSpec(
             framework=framework.engine,
             model=model,
-            command=[*command, *args] if is_custom else [],
+            command=[*command, *args] if is_custom and command else [],
             engine_args=parts.engine_args(
                 info.engine_args, vllm=framework.engine is Framework.VLLM
             ),
-            extra_args=[] if is_custom else args,
+            # An image without commands keeps its ENTRYPOINT; args are then its CMD.
+            extra_args=args if not is_custom or not command else [],
             env=parts.env_vars(details.resource_details.env_variables),
             resources=resources,
             replicas=request.replica,
@@ -111,9 +112,7 @@ def to_spec(
                 verbose_level=info.log_verbose_level,
             ),
             image_pull_policy=advance.image_pull_policy,
-            runtime=container.runtime(
-                request, framework.engine, [*command, *args], plans, location
-            ),
+            runtime=container.runtime(request, framework.engine, command, plans, location),
             extensions={EXTENSION: stored_request(request, framework, location, sku)},
         )
     except ValidationError as exc:

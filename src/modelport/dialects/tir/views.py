@@ -179,7 +179,7 @@ def _synthesized(view: EndpointPublic) -> dict[str, Any]:
         "auto_scale_policy": {},
         "detailed_info": {
             "commands": json.dumps(spec.command) if custom and spec.command else "",
-            "args": json.dumps(spec.extra_args) if not custom and spec.extra_args else "",
+            "args": json.dumps(spec.extra_args) if spec.extra_args else "",
             "hugging_face_id": spec.model.hf_id or "",
             "engine_args": dict(spec.engine_args),
         },
