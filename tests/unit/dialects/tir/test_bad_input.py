@@ -36,6 +36,7 @@ def _set(dotted: str, value: Any) -> Callable[[dict[str, Any]], Any]:
 
 ENV = "custom_endpoint_details.resource_details.env_variables"
 PROBE = "custom_endpoint_details.container.advance_config.readiness_probe"
+PRIVATE = "custom_endpoint_details.container.private_image_details"
 
 CASES: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [
     # Required fields (seed 000).
@@ -116,6 +117,19 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [
     ("llamacpp without path", _set("framework", "llamacpp"), "path"),
     ("llamacpp missing file", lambda b: b.update(framework="llamacpp", path="/nowhere/x.gguf"),
      "path"),
+    # Containers, model sources, storage, runtime (issue 9).
+    ("private without registry", _set("custom_endpoint_details.container.container_type",
+                                      "private"), f"{PRIVATE}.registry_namespace_id"),
+    ("registry id 0", lambda b: set_in(b, "custom_endpoint_details.container", {
+        "container_type": "private", "container_name": "a/b:1",
+        "private_image_details": {"registry_namespace_id": 0}}),
+     f"{PRIVATE}.registry_namespace_id"),
+    ("model_id boolean", _set("model_id", True), "model_id"),
+    ("integration id 0", _set("model_load_integration_id", 0), "model_load_integration_id"),
+    ("runtime", _set("runtime", "kubernetes"), "runtime"),
+    ("sfs without path", _set("storage_type", "sfs"), "sfs_path"),
+    ("sfs relative", lambda b: b.update(storage_type="sfs", sfs_path="shared"), "sfs_path"),
+    ("terraform clash", _set("model_path", "/elsewhere"), "model_path"),
 ]  # fmt: skip
 
 
