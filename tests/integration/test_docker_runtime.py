@@ -120,6 +120,7 @@ async def test_llamacpp_container_serves_is_adopted_and_leaves_nothing(
         container.kill()  # SIGKILL, as `docker kill` does
         await _until(lambda: runtime.status(handle), ProcessState.EXITED)
         assert (await runtime.status(handle)).exit_code == 137
+        assert await runtime.list_replicas() == []  # the dead container is removed once seen
     finally:
         await runtime.stop(handle, grace_seconds=2)
     assert (await runtime.status(handle)).state is ProcessState.MISSING

@@ -152,7 +152,7 @@ async def _running_image(
 ) -> str:
     async with started(runtime, plan(runtime, image, login(registry), policy)):
         [container] = await runtime.list_replicas()
-        return str(container.attrs["Image"])
+        return str(container.attrs["ImageID"])
 
 
 def _variant(client: DockerClient, workdir: Path) -> str:

@@ -54,6 +54,7 @@ _LIVE = frozenset({"created", "running", "restarting", "paused"})
 _EXEC_POLL_SECONDS = 0.05
 _DAEMON_RETRY_SECONDS = 10.0
 _POOL_SIZE = 64
+_FORGET_EXITED_SECONDS = 600.0  # exit codes of removed containers are kept this long
 _T = TypeVar("_T")
 
 
@@ -82,6 +83,8 @@ class DockerRuntime:
         self._followers: LogFollowers | None = None
         self._ports = PortAllocator(LOOPBACK)  # free on the loopback, where it is published
         self._gpus: dict[str, int] | None = None
+        # How containers that ended were seen, by id, after they were removed; kept a while.
+        self._exited: dict[str, tuple[ProcessStatus, float]] = {}
 
     # --- RuntimeBackend -------------------------------------------------------------------
     def select(self, kind: RuntimeKind | None) -> DockerRuntime:
@@ -105,6 +108,9 @@ class DockerRuntime:
         )
 
     async def status(self, handle: ReplicaHandle) -> ProcessStatus:
+        exited = self._exited.get(handle.container_id or "")
+        if exited is not None:
+            return exited[0]
         container = await self._find(handle)
         if container is None:
             return _MISSING
@@ -113,12 +119,19 @@ class DockerRuntime:
             if handle.log_path:  # adopted after a restart: its output goes on to the file
                 self._logs().follow(container.id or "", Path(handle.log_path))
             return _RUNNING
-        return ProcessStatus(state=ProcessState.EXITED, exit_code=state.get("ExitCode"))
+        # The controller replaces a crashed replica without stopping it: remove the dead
+        # container now (its output is in the log file) and remember how it ended.
+        status = ProcessStatus(state=ProcessState.EXITED, exit_code=state.get("ExitCode"))
+        self._forget_old_exits()
+        self._exited[container.id or ""] = (status, time.monotonic())
+        await self._call(self._stop_and_remove, container.id or "", 0.0)
+        return status
 
     async def stop(self, handle: ReplicaHandle, grace_seconds: float) -> None:
         if handle.container_id is None:
             return
         await self._call(self._stop_and_remove, handle.container_id, grace_seconds)
+        self._exited.pop(handle.container_id, None)  # stopped: gone, not crashed
 
     async def exec_probe(self, handle: ReplicaHandle, argv: list[str], timeout: float) -> bool:
         if not argv or handle.container_id is None:
@@ -156,10 +169,13 @@ class DockerRuntime:
 
     # --- beyond the protocol ----------------------------------------------------------------
     async def list_replicas(self) -> list[Container]:
-        """Every container of this server home, running or not (cleanup, tests)."""
+        """Every container of this server home, running or not (cleanup, tests). Sparse: the
+        list's own fields (Id, Labels, State, ImageID), no inspect that races a removal."""
         label = f"{LABEL_INSTALL}={self.install}"
         return await self._call(
-            lambda: self._client_now().containers.list(all=True, filters={"label": label})
+            lambda: self._client_now().containers.list(
+                all=True, sparse=True, filters={"label": label}
+            )
         )
 
     # --- helpers ------------------------------------------------------------------------------
@@ -200,6 +216,12 @@ class DockerRuntime:
         exec_id: str = api.exec_create(container_id, argv, stdout=False, stderr=False)["Id"]
         api.exec_start(exec_id, detach=True)
         return exec_id
+
+    def _forget_old_exits(self) -> None:
+        now = time.monotonic()
+        self._exited = {
+            k: v for k, v in self._exited.items() if now - v[1] < _FORGET_EXITED_SECONDS
+        }
 
     def _exec_inspect(self, exec_id: str) -> dict[str, object]:
         info: dict[str, object] = self._client_now().api.exec_inspect(exec_id)
