@@ -8,6 +8,7 @@ setup:
 
 setup-dev:
 	@scripts/setup.sh --dev
+	@scripts/setup-docker.sh
 
 # Start the server in the foreground and deploy the demo endpoint `smollm2`.
 run: setup
