@@ -24,10 +24,8 @@ def check_engine_can_serve(name: str, spec: EndpointSpec, box: SecretBox) -> Non
     adapter = get_adapter(spec.framework)
     try:
         env = engine_environment(spec, box)
-        # A model_id's files are fetched only at launch: plan with where they will be.
-        fetched = None if spec.model.model_id is None else f"/models/{spec.model.model_id}"
         ctx = LaunchContext(
-            host=_PLAN_HOST, port=_PLAN_PORT, env=env, name=name, model_path=fetched
+            host=_PLAN_HOST, port=_PLAN_PORT, env=env, name=name, model_path=_fetched(spec)
         )
         adapter.plan(spec, ctx)
     except InvalidSpec as exc:
@@ -36,3 +34,13 @@ def check_engine_can_serve(name: str, spec: EndpointSpec, box: SecretBox) -> Non
             field = f"spec.{field}"
         detail = exc.message.removeprefix(f"{exc.field}: ") if exc.field else exc.message
         raise InvalidSpec(f"{field}: {detail}", field=field) from exc
+
+
+def _fetched(spec: EndpointSpec) -> str | None:
+    """Where a fetched model's files will be (they are fetched only at launch): a model_id's
+    directory, or with hf_id the repo's file named by model.path (else the repo's folder)."""
+    if spec.model.model_id is not None:
+        return f"/models/{spec.model.model_id}"
+    if spec.model.hf_id is not None:
+        return f"/models/hf/{spec.model.path or ''}".rstrip("/")
+    return None

@@ -136,7 +136,10 @@ def host_uses(spec: EndpointSpec, dirs: Sequence[str]) -> list[HostUse]:
                 _key("extra_args", spec.extra_args),
             )
         )
-    for name, value in (("path", spec.model.path), ("tokenizer", spec.model.tokenizer)):
+    # With hf_id, model.path names a file inside the Hugging Face repo, fetched into
+    # Modelport's cache: not a host path.
+    model_path = None if spec.model.hf_id else spec.model.path
+    for name, value in (("path", model_path), ("tokenizer", spec.model.tokenizer)):
         if value and (name == "path" or _looks_like_path(value)):
             uses.extend(_path_use(f"spec.model.{name}", value, dirs))
     for arg, arg_value in spec.engine_args.items():
