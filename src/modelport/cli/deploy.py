@@ -80,14 +80,12 @@ def deploy(
     spec: dict[str, Any] = {"framework": framework.value, "replicas": replicas}
     source = parsing.model_source(model) if model is not None else {}
     source.update(
-        (key, value)
-        for key, value in (
-            ("image", image),
-            ("model_id", model_id),
-            ("integration", integration),
-            ("registry_integration", registry_integration),
+        parsing.given(
+            image=image,
+            model_id=model_id,
+            integration=integration,
+            registry_integration=registry_integration,
         )
-        if value is not None
     )
     if source:
         spec["model"] = source
@@ -103,16 +101,7 @@ def deploy(
         spec["extra_args"] = list(extra_arg)
     if env or secret_env:
         spec["env"] = parsing.env_vars(env or [], secret_env or [])
-    resources = {
-        key: value
-        for key, value in (
-            ("cpu", cpu),
-            ("memory_mb", memory_mb),
-            ("gpu_count", gpus),
-            ("gpu_type", gpu_type),
-        )
-        if value is not None
-    }
+    resources = parsing.given(cpu=cpu, memory_mb=memory_mb, gpu_count=gpus, gpu_type=gpu_type)
     if resources:
         spec["resources"] = resources
     if max_concurrency is not None:

@@ -75,6 +75,11 @@ def model_source(raw: str) -> dict[str, str | None]:
     return {"hf_id": raw, "path": None}
 
 
+def given(**values: Any) -> dict[str, Any]:
+    """The options that were given (not None), for spec fields left to the server otherwise."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def merge_env(current: list[dict[str, Any]], changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Current variables with `changes` replacing same-named ones (masked secrets round-trip)."""
     by_name = {str(v["name"]): v for v in current}
