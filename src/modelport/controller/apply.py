@@ -39,13 +39,14 @@ from modelport.domain.decisions import (
 )
 from modelport.domain.errors import (
     Conflict,
+    ImagePullFailed,
     InvalidSpec,
     ModelUnavailable,
     NotFound,
     PermanentError,
     TemporaryError,
 )
-from modelport.domain.launch import LaunchContext
+from modelport.domain.launch import LaunchContext, RegistryLogin
 from modelport.domain.records import Endpoint, EventLevel, LeaseFence, Replica, ReplicaHandle
 from modelport.domain.states import LIVE_REPLICA_STATES, ReplicaState
 from modelport.runtime.base import ProcessState, RuntimeBackend
@@ -54,6 +55,10 @@ from modelport.services import spec_secrets
 from modelport.store.base import Store
 
 log = logging.getLogger(__name__)
+
+# (project_id, integration ref, field) -> the registry login it holds (services/integrations.py).
+RegistryLookup = Callable[[int, str, str], RegistryLogin]
+REGISTRY_FIELD = "spec.model.registry_integration"
 
 _LEVELS = {
     EventReason.REPLICA_NOT_READY: EventLevel.WARNING,
@@ -64,6 +69,7 @@ _LEVELS = {
     EventReason.LAUNCH_DEFERRED: EventLevel.WARNING,
     EventReason.ENGINE_UNAVAILABLE: EventLevel.ERROR,
     EventReason.INVALID_SPEC: EventLevel.ERROR,
+    EventReason.IMAGE_PULL_FAILED: EventLevel.ERROR,
     EventReason.LAUNCH_FAILED: EventLevel.ERROR,
     EventReason.MODEL_UNAVAILABLE: EventLevel.ERROR,
     EventReason.RECONCILE_ERROR: EventLevel.ERROR,
@@ -85,6 +91,7 @@ class Applier:
         routes_changed: Callable[[], None] = lambda: None,
         fence: Callable[[], LeaseFence | None] = lambda: None,
         models: ModelStaging | None = None,
+        registry_login: RegistryLookup | None = None,
     ) -> None:
         self._store = store
         self._runtime = runtime
@@ -101,6 +108,9 @@ class Applier:
         self._fence = fence
         self._stopper = Stopper(runtime, stop_grace_seconds)
         self._models = models  # fetches model files before launch; None: nothing to fetch
+        # A private image's registry login, looked up at each launch: a rotated integration
+        # reaches the next replica without editing the endpoint.
+        self._registry_login = registry_login
 
     async def apply(
         self, endpoint: Endpoint, replicas: Sequence[Replica], decisions: Sequence[Decision]
@@ -248,6 +258,7 @@ class Applier:
                 name=endpoint.name,
                 replica_key=secrets.token_urlsafe(32),  # only the gateway and probes send it
                 model_path=model_path,
+                registry=await self._registry(endpoint),
             )
             plan = adapter.plan(spec_secrets.unseal(spec, self._box), ctx)
             # The resolved probes go with the replica, so the controller never re-plans it.
@@ -271,6 +282,9 @@ class Applier:
                 not_before=self._after(exc.delay),
             )
             return
+        except ImagePullFailed as exc:
+            await self._fail_launch(endpoint, replica, ReplicaReason.IMAGE_PULL_FAILED, exc.message)
+            return
         except PermanentError as exc:
             await self._fail_launch(endpoint, replica, ReplicaReason.LAUNCH_FAILED, exc.message)
             return
@@ -286,6 +300,15 @@ class Applier:
             raise
         await self.event(endpoint, EventReason.REPLICA_STARTING, message, replica.id)
         self._probe_specs.remember(replica.id, ResolvedProbes.of(plan))
+
+    async def _registry(self, endpoint: Endpoint) -> RegistryLogin | None:
+        """The login for the spec's private image, decrypted now (InvalidSpec when the
+        integration is gone or of another kind)."""
+        ref = endpoint.spec.model.registry_integration
+        if ref is None or self._registry_login is None:
+            return None
+        lookup = partial(self._registry_login, endpoint.project_id, ref, REGISTRY_FIELD)
+        return await asyncio.to_thread(lookup)
 
     async def _fail_launch(
         self, endpoint: Endpoint, replica: Replica, reason: ReplicaReason, why: str

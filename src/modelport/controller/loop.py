@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 from modelport.clock import Clock
-from modelport.controller.apply import Applier
+from modelport.controller.apply import Applier, RegistryLookup
 from modelport.controller.autoscale import Autoscaler, BacklogLookup, LoadSource, no_load
 from modelport.controller.capacity import GpuPool
 from modelport.controller.facts import PlannerPolicy
@@ -61,6 +61,7 @@ class Controller:
         load: LoadSource = no_load,
         backlog: BacklogLookup | None = None,
         fetcher: ModelFetcher | None = None,  # None: model files are never fetched
+        registry_login: RegistryLookup | None = None,  # private images' logins, at launch
     ) -> None:
         self._store = store
         self._runtime = runtime
@@ -106,6 +107,7 @@ class Controller:
             on_routes_changed,
             self._lease.fence,
             self._models,
+            registry_login,
         )
         self._autoscaler = Autoscaler(
             store,

@@ -102,6 +102,7 @@ def build_components(settings: Settings) -> Components:
         cache,
         HubClient(settings.hf_endpoint, cache.hf_cache),
         hf_token=services.integrations.hf_token if services.integrations else None,
+        repository=services.models,  # model_id sources: the model repository's files
     )
     controller = Controller(
         store,
@@ -115,6 +116,7 @@ def build_components(settings: Settings) -> Components:
         backlog=services.invocations.backlog,  # queued async work is demand, also at zero
         load=gateway.load.collect,  # what this process's gateway saw, read once a tick
         fetcher=fetcher,  # model files onto this host before launch (hf_id, model_id)
+        registry_login=services.integrations.registry_login if services.integrations else None,
     )
 
     stop = asyncio.Event()
