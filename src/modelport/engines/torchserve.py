@@ -20,7 +20,14 @@ from modelport.engines.flags import BoolStyle, FlagCase, checked_extra_args, che
 from modelport.engines.profile import EngineProfile, Image, Need, NeedKind, http_probe
 
 RESERVED_PROPERTIES = frozenset(
-    {"inference_address", "management_address", "metrics_address", "model_store"}
+    {
+        "inference_address",
+        "management_address",
+        "metrics_address",
+        "model_store",
+        "grpc_inference_port",
+        "grpc_management_port",
+    }
 )
 INSTALL = "pip install torchserve torch-model-archiver; needs Java 11+"
 
@@ -51,10 +58,18 @@ READINESS, LIVENESS = PROFILE.readiness, PROFILE.liveness
 # TorchServe takes its addresses only from a config.properties file. The launch writes one into
 # a fresh temporary directory, with the management and metrics APIs on Unix sockets there (a
 # replica has one TCP port; their default ports, 8081 and 8082, would clash between replicas).
+# TorchServe 0.12 always starts its gRPC APIs, on TCP only (7070 and 7071 by default, which a
+# second replica fails to bind, and then exits): port 0 lets the kernel pick free ones.
+# TEMP (Java's java.io.tmpdir, set by ts/model_server.py) and TMPDIR point there too: the
+# frontend unpacks archives into <tmpdir>/models and its workers listen on <tmpdir>/.ts.sock.9000,
+# and the CLI keeps <tmpdir>/.model_server.pid; in the shared /tmp a second replica (another uid)
+# fails to load its model ("Cannot create directory '/tmp/models/...'") or refuses to start.
 _LAUNCH = (
     'dir=$(mktemp -d) && printf "%s\\n" "$@" '
     '"management_address=unix:$dir/management.sock" '
-    '"metrics_address=unix:$dir/metrics.sock" > "$dir/config.properties" && '
+    '"metrics_address=unix:$dir/metrics.sock" '
+    '"grpc_inference_port=0" "grpc_management_port=0" > "$dir/config.properties" && '
+    'export TEMP="$dir" TMPDIR="$dir" && '
     'exec {torchserve} --ts-config "$dir/config.properties"'
 )
 
