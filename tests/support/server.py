@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,6 +39,9 @@ class ServerProcess:
         self.log_path = home / "server.log"
         self._env = {
             "MODELPORT_REPLICA_USER": replica_user_for_tests(),  # the environment may override
+            # Each server its own model cache (as root the default is one shared directory, so
+            # a test would find what another downloaded); replicas' uids must reach it.
+            "MODELPORT_MODEL_CACHE": _shared_tmp("modelport-model-cache-"),
             **os.environ,
             "MODELPORT_HOME": str(home),
             "MODELPORT_PORT": str(self.port),
@@ -118,6 +122,12 @@ class ServerProcess:
             headers={"Authorization": f"Bearer {self.admin_token}"},
             timeout=30,
         )
+
+
+def _shared_tmp(prefix: str) -> str:
+    path = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(path, 0o755)
+    return path
 
 
 def replica_user_for_tests() -> str:

@@ -301,8 +301,12 @@ class EndpointSpec(RequestModel):
     def _framework_needs(self) -> EndpointSpec:
         if self.framework is Framework.CUSTOM and not self.command and not self.model.image:
             raise ValueError("command: a custom endpoint needs a command (or model.image)")
-        if self.framework is Framework.LLAMACPP and not (self.model.path or self.model.hf_id):
-            raise ValueError("model.path: a llamacpp endpoint needs a GGUF file path")
+        source = self.model.path or self.model.hf_id or self.model.model_id
+        if self.framework is Framework.LLAMACPP and not source:
+            raise ValueError(
+                "model.path: a llamacpp endpoint needs a GGUF file: a path, a model of the "
+                "repository (model.model_id) or a Hugging Face repo (model.hf_id)"
+            )
         names = [e.name for e in self.env]
         if len(names) != len(set(names)):
             raise ValueError("env: variable names must be unique")
