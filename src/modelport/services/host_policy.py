@@ -16,7 +16,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework, ProbeProtocol, ProbeSpec
+from modelport.domain.specs import (
+    EndpointSpec,
+    EngineArgValue,
+    Framework,
+    ProbeProtocol,
+    ProbeSpec,
+    RuntimeKind,
+)
 
 PERMISSION = "host access"
 HOW_TO_GET_IT = (
@@ -117,6 +124,8 @@ def is_allowed_path(path: str, dirs: Sequence[str]) -> bool:
 
 def host_uses(spec: EndpointSpec, dirs: Sequence[str]) -> list[HostUse]:
     """Every part of `spec` that runs or reads arbitrary things on the host."""
+    if spec.runtime is RuntimeKind.DOCKER:
+        return _container_host_uses(spec, dirs)
     uses: list[HostUse] = []
     if spec.framework is Framework.CUSTOM and spec.command:
         uses.append(
@@ -163,6 +172,15 @@ def host_uses(spec: EndpointSpec, dirs: Sequence[str]) -> list[HostUse]:
                 )
             )
     return uses
+
+
+def _container_host_uses(spec: EndpointSpec, dirs: Sequence[str]) -> list[HostUse]:
+    """In a container, commands, arguments, exec probes and the engine's own files stay inside
+    it; what still reaches the host is what is mounted from it (model.path, mounts with a
+    source) and probes aimed at other ports."""
+    local = host_uses(spec.model_copy(update={"runtime": RuntimeKind.LOCAL}), dirs)
+    reaching = ("spec.model.path", "spec.mounts.")
+    return [use for use in local if use.field.startswith(reaching) or use.field.endswith(".port")]
 
 
 def new_host_uses(new: EndpointSpec, old: EndpointSpec, dirs: Sequence[str]) -> list[HostUse]:

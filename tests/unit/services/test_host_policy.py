@@ -96,6 +96,38 @@ def test_each_host_reaching_part_is_named(dirs: tuple[str, ...]):
     assert "modelport projects set" in reasons
 
 
+def test_in_a_container_only_what_is_mounted_from_the_host_or_aimed_at_its_ports_counts(
+    dirs: tuple[str, ...],
+):
+    """Commands, arguments, exec probes, loader variables and the engine's own file paths run
+    inside the container; a host path mounted into it, and a probe of another port, still
+    reach the host."""
+    spec = EndpointSpec.model_validate(
+        {
+            "framework": "custom",
+            "runtime": "docker",
+            "command": ["python", "-m", "http.server", "{port}"],
+            "model": {"image": "team/chat:1", "path": "/etc/hostname"},
+            "extra_args": ["--model", "/etc/hostname"],
+            "engine_args": {"ssl_keyfile": "/root/.ssh/id_rsa", "n_ctx": 1},
+            "readiness": {"protocol": "exec", "commands": ["cat", "/etc/shadow"]},
+            "liveness": {"protocol": "tcp", "port": 22},
+            "mounts": [{"path": "/host", "source": "/"}],
+            "env": [{"name": "LD_PRELOAD", "value": "/tmp/evil.so"}],
+        }
+    )
+    assert fields_of(spec, dirs) == [
+        "spec.liveness.port",
+        "spec.model.path",
+        "spec.mounts.0.source",
+    ]
+    image_only = EndpointSpec.model_validate(
+        {"framework": "custom", "runtime": "docker", "model": {"image": "team/chat:1"},
+         "extra_args": ["--port", "8000"]}
+    )  # fmt: skip
+    assert host_uses(image_only, dirs) == []
+
+
 @pytest.mark.parametrize(
     "path",
     [
