@@ -22,6 +22,9 @@ class ProbeOutcome:
     detail: str  # what happened, for events ("GET /health: 503", "connection refused")
 
 
+_EOF_WAIT = 0.1  # seconds a TCP probe waits to see a connection closed at once
+
+
 class ProbeChecks:
     """The checks, sharing one HTTP session (close() it)."""
 
@@ -75,14 +78,23 @@ class ProbeChecks:
     @staticmethod
     async def _tcp(host: str, port: int, timeout: float) -> ProbeOutcome:
         try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
         except TimeoutError:
             return ProbeOutcome(False, f"TCP {port}: no connection within {timeout:g}s")
         except OSError as exc:
             return ProbeOutcome(False, f"TCP {port}: {exc.strerror or type(exc).__name__}")
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
+        try:
+            # A port published by Docker accepts the connection itself and closes it at once
+            # while nothing listens in the container yet: only a connection kept open counts.
+            closed = await asyncio.wait_for(reader.read(1), min(timeout, _EOF_WAIT)) == b""
+        except (TimeoutError, OSError):
+            closed = False
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        if closed:
+            return ProbeOutcome(False, f"TCP {port}: connection closed at once (nothing listens)")
         return ProbeOutcome(True, f"TCP {port}: connected")
 
     async def _exec(self, handle: ReplicaHandle, probe: ProbeSpec) -> ProbeOutcome:
