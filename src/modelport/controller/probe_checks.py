@@ -1,4 +1,5 @@
-"""One probe attempt against a replica's process: HTTP GET, TCP connect, or the runtime's exec.
+"""One probe attempt against a replica's process: HTTP GET, TCP connect, gRPC health check, or
+the runtime's exec.
 Each check ends itself at the probe's timeout; none raises for a replica that does not answer."""
 
 from __future__ import annotations
@@ -46,7 +47,14 @@ class ProbeChecks:
             return await self._http(handle.host, port, path, probe.timeout_seconds, headers)
         if probe.protocol is ProbeProtocol.EXEC:
             return await self._exec(handle, probe)
-        # GRPC: checked as a TCP connect until a gRPC health client exists.
+        if probe.protocol is ProbeProtocol.GRPC:
+            # Imported on first use: grpc loads only where an endpoint probes over gRPC.
+            from modelport.controller.grpc_health import check_health
+
+            service = probe.grpc_service or ""
+            return await check_health(
+                _host_in_url(handle.host), port, service, probe.timeout_seconds
+            )
         return await self._tcp(handle.host, port, probe.timeout_seconds)
 
     async def close(self) -> None:

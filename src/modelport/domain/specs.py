@@ -59,7 +59,7 @@ class ProbeProtocol(StrEnum):
 
     HTTP = "http"  # GET path, 2xx/3xx is success
     TCP = "tcp"  # a TCP connect is success
-    GRPC = "grpc"  # gRPC health check (stored; checked as TCP until gRPC probes exist)
+    GRPC = "grpc"  # grpc.health.v1 Check of grpc_service ("" = server): SERVING is success
     EXEC = "exec"  # run `commands`; exit 0 is success
 
 
