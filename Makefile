@@ -9,6 +9,7 @@ setup:
 setup-dev:
 	@scripts/setup.sh --dev
 	@scripts/setup-docker.sh
+	@scripts/setup-torchserve.sh
 
 # Start the server in the foreground and deploy the demo endpoint `smollm2`.
 run: setup

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Opt-in, idempotent: a separate venv with TorchServe and a CPU PyTorch, for the real TorchServe
-# test (tests/e2e/test_torchserve.py), which skips without it. Not run by setup.sh or `make test`:
-# it adds ~1 GB and about a minute. Usage: scripts/setup-torchserve.sh [VENV_DIR]
+# Idempotent: a separate venv with TorchServe and a CPU PyTorch, for the real TorchServe test
+# (tests/e2e/test_torchserve.py; `make test` runs this script, plain `make run` does not): it
+# adds ~1 GB and about a minute the first time. Usage: scripts/setup-torchserve.sh [VENV_DIR]
 # (default .venv-torchserve; the tests look there, or at $MODELPORT_TORCHSERVE_VENV).
 # TorchServe 0.12 also needs Java 11+ (Debian: openjdk-17-jre-headless), installed here when root.
 set -euo pipefail

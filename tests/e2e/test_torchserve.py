@@ -2,21 +2,19 @@
 tiny TorchScript model (one linear layer), two replicas reach READY on their own Java frontends
 and Python workers, and predictions come back through the authenticated gateway.
 
-Opt-in: needs Java 11+ and the venv of scripts/setup-torchserve.sh (CPU torch 2.13, torchserve
-0.12; ~1 GB), so it skips without them. With MODELPORT_TEST_TORCHSERVE=1 under CI=true a missing
-install fails instead.
+Needs Java 11+ and the venv of scripts/setup-torchserve.sh (CPU torch 2.13, torchserve 0.12;
+~1 GB; `make test` runs it): it skips without them, and fails under CI=true, where they must be.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import IN_CI
+from tests.conftest import need
 from tests.e2e.test_autoscaling import _states
 from tests.support.server import ServerProcess, serving, wait_until
 from tests.support.torchserve import (
@@ -29,17 +27,14 @@ from tests.support.torchserve import (
 pytestmark = [pytest.mark.e2e, pytest.mark.engine, pytest.mark.timeout(300)]
 
 NAME = "linear"
-ENABLE_ENV = "MODELPORT_TEST_TORCHSERVE"
 READY_TIMEOUT_S = 180.0  # two JVMs and two torch imports on a busy 2-core machine
 
 
 @pytest.fixture(scope="module")
 def install() -> TorchServeInstall:
     found, reason = find_install()
-    if found is None:
-        if IN_CI and os.environ.get(ENABLE_ENV) == "1":
-            pytest.fail(f"{ENABLE_ENV}=1 in CI: {reason}")
-        pytest.skip(reason)
+    need(found is not None, reason)
+    assert found is not None
     return found
 
 
