@@ -71,9 +71,9 @@ async def test_http_probe_passes_on_2xx_and_fails_on_5xx_or_no_listener(http_ser
         await runner.close()
 
 
-async def test_tcp_and_grpc_probes_connect(http_server: int):
+async def test_tcp_probes_connect(http_server: int):
     runner = ProbeRunner(FakeRuntime(), FakeClock())
-    for protocol in (ProbeProtocol.TCP, ProbeProtocol.GRPC):
+    for protocol in (ProbeProtocol.TCP,):
         assert (await runner.check(handle(http_server), ProbeSpec(protocol=protocol))).ok
         assert not (await runner.check(handle(free_port()), ProbeSpec(protocol=protocol))).ok
 
