@@ -36,6 +36,7 @@ from modelport.domain.decisions import (
     ReplicaReason,
     RestartReplica,
     StopReplica,
+    reason_text,
 )
 from modelport.domain.errors import (
     Conflict,
@@ -182,9 +183,11 @@ class Applier:
                 await self._fail(endpoint, by_id[decision.replica_id], decision)
             case RestartReplica():
                 replica = by_id[decision.replica_id]
+                # The cause stays in view while the replica waits: "ImagePullFailed: ...".
                 message = (
                     f"replica {replica.id} restarts in {decision.delay_seconds:g}s "
-                    f"(restart {replica.restart_count + 1})"
+                    f"(restart {replica.restart_count + 1}) after "
+                    f"{reason_text(replica.reason, replica.detail)}"
                 )
                 await self._move(
                     endpoint,
