@@ -83,7 +83,22 @@ def error_hint(exc: ModelportClientError) -> str | None:
     if isinstance(exc, NotFoundError) and exc.field == "replica":
         return "list the endpoint's replicas with `modelport replicas NAME`"
     if isinstance(exc, NotFoundError):
-        return "list what exists with `modelport ls`"
+        return f"list what exists with `{_list_command(exc.message)}`"
     if isinstance(exc, EndpointNotReadyError):
         return f"inspect it with `modelport get {exc.endpoint.name}` and `modelport logs ...`"
     return None
+
+
+# What a "not found" names -> the command that lists those; endpoints are the default.
+_LISTS = (
+    ("endpoint", "modelport ls"),
+    ("integration", "modelport integrations ls"),
+    ("dataset", "modelport datasets ls"),
+    ("invocation", "modelport invocations ls NAME"),
+    ("model", "modelport models ls"),
+)
+
+
+def _list_command(message: str) -> str:
+    lowered = message.lower()
+    return next((command for word, command in _LISTS if word in lowered), "modelport ls")
