@@ -3,6 +3,8 @@ error envelope."""
 
 from __future__ import annotations
 
+import re
+
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,7 +38,7 @@ class BodyLimits:
         self.max_json_depth = max_json_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or _is_file_upload(scope):
             await self.app(scope, receive, send)
             return
         declared, json_body = _body_headers(scope)
@@ -65,6 +67,15 @@ class BodyLimits:
             return message
 
         await self.app(scope, counted_receive, send)
+
+
+# Model file uploads stream to the object store, never parsed or held whole: the route enforces
+# the per-file and per-model limits (MODELPORT_MODEL_MAX_FILE_BYTES) as the bytes arrive.
+_FILE_UPLOAD = re.compile(r"^/api/v1/models/[^/]+/files/.+")
+
+
+def _is_file_upload(scope: Scope) -> bool:
+    return scope.get("method") == "PUT" and _FILE_UPLOAD.match(scope.get("path", "")) is not None
 
 
 def _body_headers(scope: Scope) -> tuple[int | None, bool]:

@@ -187,3 +187,25 @@ def test_viewers_cannot_change_anything(models_api: Api) -> None:
     uploaded(api)
     assert api.call("viewer", "DELETE", "/models/smol").status_code == 403
     assert put(api, "x", b"x", who="viewer").status_code == 403
+
+
+def test_one_put_larger_than_the_api_body_limit_streams_without_a_content_type(
+    models_api: Api,
+) -> None:
+    """`curl -T big.gguf`: no Content-Type, no chunks. The file streams to the object store
+    (the per-file limit applies, not MODELPORT_MAX_BODY_BYTES, and it is not read as JSON)."""
+    api = models_api
+    big = bytes(range(256)) * 350  # 89 600 bytes: over the 64 KiB API body limit
+    assert len(big) > MAX_BODY
+    api.admin("POST", "/models", json={"name": "smol"})
+    sent = api.call(
+        "member",
+        "PUT",
+        "/models/smol/files/big.bin",
+        content=big,
+        headers={"X-Content-SHA256": hashlib.sha256(big).hexdigest()},
+    )
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["complete"] and sent.json()["received"] == len(big)
+    # Other API bodies keep their limit.
+    assert api.admin("POST", "/models", content=b"{" + b" " * MAX_BODY + b"}").status_code == 413
