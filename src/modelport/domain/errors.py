@@ -44,6 +44,16 @@ class TemporaryError(ModelportError):
         self.delay = delay
 
 
+class ImagePulling(TemporaryError):
+    """The replica's image is being pulled in the background: ask again after `delay`. The
+    message is the pull's progress; `began` is true only for the call that started the pull
+    (so one event is written per pull, however many calls wait for it)."""
+
+    def __init__(self, progress: str, *, began: bool, delay: float = 1.0) -> None:
+        super().__init__(progress, delay=delay)
+        self.began = began
+
+
 class QuotaExceeded(ModelportError):
     """Over one of the project's limits (or a rate limit): 429, retry after `retry_after` s."""
 
