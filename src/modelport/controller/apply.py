@@ -41,6 +41,7 @@ from modelport.domain.decisions import (
 from modelport.domain.errors import (
     Conflict,
     ImagePullFailed,
+    ImagePulling,
     InvalidSpec,
     ModelUnavailable,
     NotFound,
@@ -275,6 +276,19 @@ class Applier:
             await self._fail_launch(endpoint, replica, ReplicaReason.INVALID_SPEC, exc.message)
             return
         except TemporaryError as exc:
+            if isinstance(exc, ImagePulling) and not exc.began:
+                # A pull already announced: only the detail follows its progress, no event.
+                pending = partial(
+                    self._store.set_pending_reason,
+                    replica.id,
+                    reason=ReplicaReason.LAUNCH_DEFERRED,
+                    detail=exc.message,
+                    now=self._clock.now(),
+                    next_attempt_at=self._after(exc.delay),
+                    fence=self._fence(),
+                )
+                await asyncio.to_thread(pending)
+                return
             message = f"replica {replica.id} cannot start yet: {exc.message}"
             await self._requeue(
                 endpoint,
