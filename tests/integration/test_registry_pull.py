@@ -1,12 +1,16 @@
 """Private pulls from a real registry (Debian's docker-registry, htpasswd auth, on loopback):
 the right login runs the replica, anything else is an ImagePullFailed that names the image and
-what the registry said; pull policies Always / IfNotPresent / Never."""
+what the registry said; pull policies Always / IfNotPresent / Never. Pulls run in the
+background: start() answers ImagePulling (with progress) until the image is there, and replicas
+waiting for the same image share one pull."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,12 +18,13 @@ import pytest
 from docker import DockerClient
 from docker.errors import ImageNotFound
 
-from modelport.domain.errors import ImagePullFailed
+from modelport.domain.errors import ImagePullFailed, ImagePulling
 from modelport.domain.launch import ContainerPlan, LaunchPlan, RegistryLogin
 from modelport.domain.records import ReplicaHandle
 from modelport.domain.specs import ProbeProtocol, ProbeSpec, PullPolicy
 from modelport.runtime.base import ProcessState
 from modelport.runtime.docker import DockerRuntime
+from modelport.runtime.docker_images import PullProgress
 from tests.support.docker import (
     Registry,
     build_tiny_image,
@@ -67,9 +72,28 @@ def login(registry: Registry, password: str | None = None) -> RegistryLogin:
     )
 
 
+PULL_DEADLINE = 60.0  # a loopback registry and a tiny image: seconds, even on a loaded machine
+
+
+async def start(
+    runtime: DockerRuntime, key: str, launch: LaunchPlan, heard: list[ImagePulling] | None = None
+) -> ReplicaHandle:
+    """start() as the controller calls it: again while the image is pulled in the background
+    (what each call heard goes into `heard`); ImagePullFailed and the rest pass through."""
+    deadline = time.monotonic() + PULL_DEADLINE
+    while True:
+        try:
+            return await runtime.start(key, launch)
+        except ImagePulling as pulling:
+            if heard is not None:
+                heard.append(pulling)
+            assert time.monotonic() < deadline, f"still pulling: {pulling.message}"
+            await asyncio.sleep(0.1)
+
+
 @contextlib.asynccontextmanager
 async def started(runtime: DockerRuntime, launch: LaunchPlan) -> AsyncIterator[ReplicaHandle]:
-    handle = await runtime.start(f"pull-r1-g{secrets.randbelow(1000)}", launch)
+    handle = await start(runtime, f"pull-r1-g{secrets.randbelow(1000)}", launch)
     try:
         yield handle
     finally:
@@ -94,6 +118,64 @@ async def test_right_login_pulls_and_runs_the_replica(
     forget(docker_client, image)
 
 
+async def test_replicas_waiting_for_one_image_share_one_background_pull(
+    docker_client: DockerClient, registry: Registry, runtime: DockerRuntime
+) -> None:
+    image = f"{registry.server}/{REF}"
+    forget(docker_client, image)
+
+    def launch() -> LaunchPlan:  # each replica its own port
+        return plan(runtime, image, login(registry), PullPolicy.ALWAYS)
+
+    first: list[ImagePulling] = []
+    second: list[ImagePulling] = []
+    handles = await asyncio.gather(
+        start(runtime, "pull-r1-g1", launch(), first),
+        start(runtime, "pull-r2-g1", launch(), second),
+    )
+    try:
+        # One of them began the pull; every answer names the image; nobody pulled twice.
+        began = [p for p in first + second if p.began]
+        assert len(began) == 1, [(p.began, p.message) for p in first + second]
+        assert all(f"pulling {image}" in p.message for p in first + second)
+        assert len(await runtime.list_replicas()) == 2
+        # Always: a replica that comes later pulls afresh (its start is told to wait again).
+        later: list[ImagePulling] = []
+        handles.append(await start(runtime, "pull-r3-g1", launch(), later))
+        assert [p.began for p in later][:1] == [True]
+    finally:
+        for handle in handles:
+            await runtime.stop(handle, grace_seconds=0)
+    forget(docker_client, image)
+
+
+def downloading(layer: str, current: int, total: int) -> dict[str, object]:
+    detail = {"current": current, "total": total}
+    return {"status": "Downloading", "progressDetail": detail, "id": layer}
+
+
+def test_progress_sums_the_layers_of_the_daemons_stream() -> None:
+    """The stream's lines as dockerd writes them (id, status, progressDetail)."""
+    progress = PullProgress("vllm/vllm-openai:v0.9")
+    assert progress.text() == "pulling vllm/vllm-openai:v0.9: asking the registry"
+    stream: list[dict[str, object]] = [
+        {"status": "Pulling from vllm/vllm-openai", "id": "v0.9"},
+        {"status": "Pulling fs layer", "progressDetail": {}, "id": "a1"},
+        {"status": "Pulling fs layer", "progressDetail": {}, "id": "b2"},
+        {"status": "Already exists", "progressDetail": {}, "id": "c3"},
+        downloading("a1", 500_000_000, 2_000_000_000),
+        downloading("b2", 100_000_000, 700_000_000),
+    ]
+    for line in stream:
+        progress.update(line)
+    assert progress.text() == "pulling vllm/vllm-openai:v0.9: 22% (0.6 of 2.7 GB, 1 of 3 layers)"
+    progress.update({"status": "Download complete", "progressDetail": {}, "id": "b2"})
+    progress.update(
+        {"status": "Extracting", "progressDetail": {"current": 1, "total": 9}, "id": "b2"}
+    )
+    assert progress.text() == "pulling vllm/vllm-openai:v0.9: 44% (1.2 of 2.7 GB, 2 of 3 layers)"
+
+
 @pytest.mark.parametrize("password", [None, "wrong"], ids=["no login", "wrong password"])
 async def test_missing_or_wrong_credentials_fail_the_pull(
     docker_client: DockerClient, registry: Registry, runtime: DockerRuntime, password: str | None
@@ -102,8 +184,8 @@ async def test_missing_or_wrong_credentials_fail_the_pull(
     forget(docker_client, image)
     credentials = None if password is None else login(registry, password)
     with pytest.raises(ImagePullFailed) as failed:
-        await runtime.start(
-            "pull-r1-g1", plan(runtime, image, credentials, PullPolicy.IF_NOT_PRESENT)
+        await start(
+            runtime, "pull-r1-g1", plan(runtime, image, credentials, PullPolicy.IF_NOT_PRESENT)
         )
     message = failed.value.message
     assert image in message and ("unauthorized" in message or "no basic auth" in message), message
@@ -116,14 +198,14 @@ async def test_no_such_image_and_unreachable_registry_fail_the_pull(
 ) -> None:
     missing = f"{registry.server}/private/none:v1"
     with pytest.raises(ImagePullFailed, match=r"not found|unknown") as failed:
-        await runtime.start(
-            "pull-r1-g1", plan(runtime, missing, login(registry), PullPolicy.ALWAYS)
+        await start(
+            runtime, "pull-r1-g1", plan(runtime, missing, login(registry), PullPolicy.ALWAYS)
         )
     assert missing in failed.value.message
 
     away = "127.0.0.1:1/private/tiny:v1"  # nothing listens on port 1
     with pytest.raises(ImagePullFailed, match="connection refused") as failed:
-        await runtime.start("pull-r1-g1", plan(runtime, away, None, PullPolicy.IF_NOT_PRESENT))
+        await start(runtime, "pull-r1-g1", plan(runtime, away, None, PullPolicy.IF_NOT_PRESENT))
     assert away in failed.value.message
 
 
@@ -133,7 +215,7 @@ async def test_pull_policies(
     image = f"{registry.server}/{REF}"
     forget(docker_client, image)
     with pytest.raises(ImagePullFailed, match="Never"):
-        await runtime.start("pull-r1-g1", plan(runtime, image, login(registry), PullPolicy.NEVER))
+        await start(runtime, "pull-r1-g1", plan(runtime, image, login(registry), PullPolicy.NEVER))
 
     first = await _running_image(runtime, image, registry, PullPolicy.IF_NOT_PRESENT)
     # The tag moves on the registry: a rebuilt image is pushed under the same name.

@@ -40,7 +40,7 @@ from modelport.runtime.docker_config import (
     CreateConfig,
     create_config,
 )
-from modelport.runtime.docker_images import ensure_image
+from modelport.runtime.docker_images import ImagePuller
 from modelport.runtime.docker_logs import LogFollowers, write_banner
 from modelport.runtime.gpus import query_gpus
 from modelport.runtime.ports import PortAllocator
@@ -83,6 +83,7 @@ class DockerRuntime:
         self._followers: LogFollowers | None = None
         self._ports = PortAllocator(LOOPBACK)  # free on the loopback, where it is published
         self._gpus: dict[str, int] | None = None
+        self._puller = ImagePuller()  # pulls in the background: start() never waits on one
         # How containers that ended were seen, by id, after they were removed; kept a while.
         self._exited: dict[str, tuple[ProcessStatus, float]] = {}
 
@@ -96,7 +97,7 @@ class DockerRuntime:
     async def start(self, replica_key: str, plan: LaunchPlan) -> ReplicaHandle:
         config = create_config(replica_key, plan, self.install)  # PermanentError: no image
         log_path = self.logs_dir / f"{replica_key}.log"
-        container = await self._call(self._create_and_start, config, plan, log_path)
+        container = await self._call(self._create_and_start, replica_key, config, plan, log_path)
         container_id: str = container.id or ""
         log.info("started %s as container %s (%s)", replica_key, container_id[:12], config.name)
         return ReplicaHandle(
@@ -180,11 +181,11 @@ class DockerRuntime:
 
     # --- helpers ------------------------------------------------------------------------------
     def _create_and_start(
-        self, config: CreateConfig, plan: LaunchPlan, log_path: Path
+        self, replica_key: str, config: CreateConfig, plan: LaunchPlan, log_path: Path
     ) -> Container:
         client = self._client_now()
         assert plan.container is not None  # create_config checked it
-        ensure_image(client, plan.container)
+        self._puller.ensure(client, plan.container, replica_key)  # ImagePulling meanwhile
         write_banner(log_path, f"container {plan.container.image}")
         container = config.create(client)
         try:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from modelport.controller.loop import Controller
 from modelport.domain.decisions import ReplicaReason
-from modelport.domain.errors import ImagePullFailed
+from modelport.domain.errors import ImagePullFailed, ImagePulling
 from modelport.domain.launch import ContainerPlan, LaunchContext, LaunchPlan, RegistryLogin
 from modelport.domain.records import Endpoint
 from modelport.domain.specs import EndpointSpec, Framework, RuntimeKind
@@ -108,6 +108,36 @@ async def test_a_failed_pull_is_the_replicas_reason_and_waits_its_backoff(world:
     before = len(world.runtime.start_calls)
     await world.ticks(ctl, 10)
     assert 1 <= len(world.runtime.start_calls) - before <= 4
+
+
+async def test_a_pull_in_flight_keeps_the_replica_pending_with_progress_and_one_event(
+    world: World,
+):
+    engine = ImageEngine()
+    ep = private(world)
+    ctl = controller(world, engine, Logins())
+    started = "pulling 127.0.0.1:5000/team/chat:1: asking the registry"
+    world.runtime.start_error = ImagePulling(started, began=True)
+    await until(world, ctl, lambda: len(world.runtime.start_calls) == 1)
+
+    # The runtime pulls on in the background: each retry hears the pull's progress.
+    world.runtime.start_error = ImagePulling(
+        "pulling 127.0.0.1:5000/team/chat:1: 45% (1.2 of 2.7 GB, 3 of 7 layers)", began=False
+    )
+    await world.ticks(ctl, 10)
+    assert len(world.runtime.start_calls) >= 5  # asked again every second or so, not held
+    (replica,) = world.replicas(ep)
+    assert replica.state is ReplicaState.PENDING
+    assert replica.reason is ReplicaReason.LAUNCH_DEFERRED
+    assert "45% (1.2 of 2.7 GB" in replica.detail
+    deferred = [
+        e for e in world.store.list_events(ep.id, limit=100) if e.reason == "LaunchDeferred"
+    ]
+    assert len(deferred) == 1 and started in deferred[0].message  # the pull began: said once
+
+    world.runtime.start_error = None  # pulled: the next retry creates the container
+    await until(world, ctl, lambda: len(world.runtime.running()) == 1)
+    assert world.reasons(ep).count("LaunchDeferred") == 1
 
 
 async def test_a_runtime_this_server_does_not_run_fails_the_launch_saying_so(world: World):
