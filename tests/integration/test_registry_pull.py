@@ -174,6 +174,9 @@ def test_progress_sums_the_layers_of_the_daemons_stream() -> None:
         {"status": "Extracting", "progressDetail": {"current": 1, "total": 9}, "id": "b2"}
     )
     assert progress.text() == "pulling vllm/vllm-openai:v0.9: 44% (1.2 of 2.7 GB, 2 of 3 layers)"
+    progress.update({"status": "Download complete", "progressDetail": {}, "id": "a1"})
+    progress.update({"status": "Pull complete", "progressDetail": {}, "id": "b2"})
+    assert progress.text() == "pulling vllm/vllm-openai:v0.9: downloaded, unpacking (2 of 3 layers)"
 
 
 @pytest.mark.parametrize("password", [None, "wrong"], ids=["no login", "wrong password"])

@@ -51,6 +51,7 @@ class PullProgress:
     done: dict[str, int] = field(default_factory=dict)  # layer id -> bytes downloaded
     layers: set[str] = field(default_factory=set)
     complete: set[str] = field(default_factory=set)  # downloaded (or already on the host)
+    extracted: set[str] = field(default_factory=set)  # unpacked (or already on the host)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def update(self, message: Mapping[str, object]) -> None:
@@ -70,6 +71,8 @@ class PullProgress:
                 self.complete.add(layer)
                 if layer in self.totals:
                     self.done[layer] = self.totals[layer]
+                if status != "Download complete":
+                    self.extracted.add(layer)
 
     def text(self) -> str:
         """e.g. "pulling vllm/vllm-openai:v0.9: 45% (1.2 of 2.7 GB, 3 of 7 layers)"."""
@@ -77,8 +80,11 @@ class PullProgress:
             total = sum(self.totals.values())
             done = sum(min(self.done.get(k, 0), v) for k, v in self.totals.items())
             layers, complete = len(self.layers), len(self.complete)
+            extracted = len(self.extracted)
         if not layers:
             return f"pulling {self.image}: asking the registry"
+        if complete == layers:  # unpacking takes a while too: say so, not "100%"
+            return f"pulling {self.image}: downloaded, unpacking ({extracted} of {layers} layers)"
         counted = f"{complete} of {layers} layers"
         if not total:
             return f"pulling {self.image}: {counted}"
