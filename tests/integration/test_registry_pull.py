@@ -26,6 +26,7 @@ from modelport.runtime.base import ProcessState
 from modelport.runtime.docker import DockerRuntime
 from modelport.runtime.docker_images import PullProgress
 from tests.support.docker import (
+    GatedProxy,
     Registry,
     build_tiny_image,
     docker_client,
@@ -121,29 +122,35 @@ async def test_right_login_pulls_and_runs_the_replica(
 async def test_replicas_waiting_for_one_image_share_one_background_pull(
     docker_client: DockerClient, registry: Registry, runtime: DockerRuntime
 ) -> None:
-    image = f"{registry.server}/{REF}"
+    # The registry behind a gate: the pull stays in flight until both replicas have asked.
+    gate = GatedProxy(int(registry.server.rsplit(":", 1)[1]))
+    via_gate = Registry(gate.server, registry.username, registry.password)
+    image = f"{gate.server}/{REF}"
     forget(docker_client, image)
 
     def launch() -> LaunchPlan:  # each replica its own port
-        return plan(runtime, image, login(registry), PullPolicy.ALWAYS)
+        return plan(runtime, image, login(via_gate), PullPolicy.ALWAYS)
 
-    first: list[ImagePulling] = []
-    second: list[ImagePulling] = []
-    handles = await asyncio.gather(
-        start(runtime, "pull-r1-g1", launch(), first),
-        start(runtime, "pull-r2-g1", launch(), second),
-    )
+    handles: list[ReplicaHandle] = []
     try:
-        # One of them began the pull; every answer names the image; nobody pulled twice.
-        began = [p for p in first + second if p.began]
-        assert len(began) == 1, [(p.began, p.message) for p in first + second]
-        assert all(f"pulling {image}" in p.message for p in first + second)
+        gate.hold()
+        first, second = launch(), launch()
+        with pytest.raises(ImagePulling) as began:
+            await runtime.start("pull-r1-g1", first)
+        with pytest.raises(ImagePulling) as joined:
+            await runtime.start("pull-r2-g1", second)
+        assert (began.value.began, joined.value.began) == (True, False)
+        assert f"pulling {image}" in joined.value.message
+        gate.release()
+        handles += [await start(runtime, "pull-r1-g1", first)]
+        handles += [await start(runtime, "pull-r2-g1", second)]
         assert len(await runtime.list_replicas()) == 2
         # Always: a replica that comes later pulls afresh (its start is told to wait again).
         later: list[ImagePulling] = []
         handles.append(await start(runtime, "pull-r3-g1", launch(), later))
         assert [p.began for p in later][:1] == [True]
     finally:
+        gate.close()
         for handle in handles:
             await runtime.stop(handle, grace_seconds=0)
     forget(docker_client, image)
