@@ -169,7 +169,11 @@ class ReplicaIsolation:
             return  # the spawn reports it
         real = Path(os.path.realpath(found))
         uid, gid = placement.uid, placement.gid
-        for directory in reversed(real.parents):
+        # The kernel walks the path as given (a venv's bin/python is a link) and then the
+        # link's target: every directory of both must be searchable.
+        given = Path(os.path.abspath(found))
+        directories = dict.fromkeys([*reversed(given.parents), *reversed(real.parents)])
+        for directory in directories:
             if not _may(directory, uid, gid, stat.S_IXOTH):
                 raise PermanentError(
                     f"the replica's user (uid {uid}) cannot run {str(real)!r}: {directory} is "

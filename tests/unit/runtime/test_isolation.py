@@ -177,3 +177,19 @@ async def test_as_root_an_engine_the_replica_user_cannot_reach_fails_clearly(
     with pytest.raises(PermanentError, match="MODELPORT_REPLICA_USER=server"):
         await per_replica.start("c-r3-g1", plan)
     assert list(per_replica.isolation.base_dir.iterdir()) == []  # its directory was released
+
+
+def test_a_link_in_a_closed_directory_to_an_open_program_is_named(open_dir: Path) -> None:
+    """A venv's bin/python is a link to a system Python: the link's own directory must be
+    searchable too (exec walks the path as given), not only the target's."""
+    closed = open_dir / "checkout"
+    (closed / ".venv" / "bin").mkdir(parents=True)
+    link = closed / ".venv" / "bin" / "python"
+    link.symlink_to("/bin/sh")
+    closed.chmod(0o700)  # like a clone made with `mktemp -d`
+    placement = Placement(open_dir, 2_000_001, 2_000_001)
+
+    with pytest.raises(PermanentError, match=f"{closed} is not searchable"):
+        ReplicaIsolation.check_can_run(str(link), placement, None)
+    closed.chmod(0o755)
+    ReplicaIsolation.check_can_run(str(link), placement, None)
