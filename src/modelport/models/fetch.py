@@ -185,11 +185,17 @@ class ModelFetcher:
         def advance(done: int, total: int) -> None:  # called from the copying thread
             progress.total, progress.done = total, done
 
+        copying = asyncio.ensure_future(asyncio.to_thread(files.copy_to, staging, advance))
         try:
-            await asyncio.to_thread(files.copy_to, staging, advance)
+            await asyncio.shield(copying)
             return self.cache.publish(key, staging)
         except BaseException:
-            self.cache.discard(staging)
+            # Cancelled (shutdown) while the thread still copies: discard once it has stopped
+            # writing, or it would recreate what was removed under tmp/.
+            if copying.done():
+                self.cache.discard(staging)
+            else:
+                copying.add_done_callback(lambda _done: self.cache.discard(staging))
             raise
 
     def _token(
