@@ -20,7 +20,7 @@ from modelport.domain.specs import ProbeProtocol, ProbeSpec, Resources
 from modelport.runtime.base import ProcessState, ProcessStatus
 from modelport.runtime.docker import DockerRuntime
 from modelport.runtime.docker_config import create_config
-from tests.support.docker import custom_image, docker_client, llamacpp_image
+from tests.support.docker import build_tiny_image, custom_image, docker_client, llamacpp_image
 
 __all__ = ["custom_image", "docker_client", "llamacpp_image"]  # fixtures used below
 
@@ -153,6 +153,41 @@ async def test_custom_image_with_its_own_entrypoint_serves_real_inference(
         assert "custom-chat: " in await runtime.read_logs(handle)
     finally:
         await runtime.stop(handle, grace_seconds=2)
+
+
+async def test_a_scratch_disk_is_the_containers_own_volume_removed_with_it(
+    docker_client: DockerClient, tmp_path: Path
+) -> None:
+    """TIR's disk (a mount without a host source): writable in the container, a volume of its
+    own, gone when the replica stops; host paths stay bind mounts."""
+    runtime = DockerRuntime(tmp_path / "logs", install=f"test-{secrets.token_hex(4)}")
+    host, port = runtime.address()
+    tcp = ProbeSpec(protocol=ProbeProtocol.TCP)
+    plan = LaunchPlan(
+        argv=[],
+        host=host,
+        port=port,
+        readiness=tcp,
+        liveness=tcp,
+        container=ContainerPlan(
+            image=build_tiny_image(docker_client),
+            command=["sh", "-c", "echo hello > /mnt/models/written && exec sleep 300"],
+        ),
+        mounts=[MountPlan(source=None, target="/mnt/models", read_only=False, size_gb=10)],
+    )
+    handle = await runtime.start("disk-r1-g1", plan)
+    try:
+        container = docker_client.containers.get(handle.container_id or "")
+        (mount,) = container.attrs["Mounts"]
+        assert (mount["Type"], mount["Destination"], mount["RW"]) == ("volume", "/mnt/models", True)
+        volume = mount["Name"]
+        deadline = time.monotonic() + 30
+        while not await runtime.exec_probe(handle, ["cat", "/mnt/models/written"], timeout=5):
+            assert time.monotonic() < deadline, await runtime.read_logs(handle, 4000)
+            await asyncio.sleep(0.2)
+    finally:
+        await runtime.stop(handle, grace_seconds=0)
+    assert volume not in {v.name for v in docker_client.volumes.list()}  # nothing left behind
 
 
 async def test_create_config_has_gpus_limits_and_labels(

@@ -36,13 +36,15 @@ class ContainerPlan(BaseModel):
 
 
 class MountPlan(BaseModel):
-    """A host path made visible to the replica (model files, disks, shared storage)."""
+    """A path made visible to the replica: a host path (model files, shared storage) or, with
+    no source, a scratch disk of its own (TIR's disk at disk_path / mount_path)."""
 
     model_config = ConfigDict(frozen=True)
 
-    source: str  # absolute path on the replica's host
+    source: str | None  # absolute path on the replica's host; None: a scratch disk
     target: str  # where the engine sees it (the same path for local processes)
     read_only: bool = True
+    size_gb: int | None = None  # a scratch disk's requested size
 
 
 class LaunchPlan(BaseModel):

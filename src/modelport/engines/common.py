@@ -154,15 +154,18 @@ def container(
 
 def mounts(spec: EndpointSpec, ctx: LaunchContext) -> list[MountPlan]:
     """The model's files (fetched, and model.path: a LoRA's base GGUF, a Triton repository)
-    read-only at the same path, so one argv serves both runtimes; and each
-    spec mount that names a host source. A mount without a source is a per-endpoint scratch
-    directory the runtime makes; it is not in the plan."""
+    read-only at the same path, so one argv serves both runtimes; and each spec mount: a host
+    source, or without one a scratch disk the runtime provides (a container's own volume)."""
     files = dict.fromkeys(p for p in (ctx.model_path, spec.model.path) if p and p.startswith("/"))
     out = [MountPlan(source=path, target=path, read_only=True) for path in files]
     out += [
-        MountPlan(source=m.source, target=m.path, read_only=m.read_only)
+        MountPlan(
+            source=m.source,
+            target=m.path,
+            read_only=m.read_only if m.source is not None else False,
+            size_gb=m.size_gb,
+        )
         for m in spec.mounts
-        if m.source is not None
     ]
     return out
 

@@ -192,7 +192,7 @@ class DockerRuntime:
             container.start()
         except APIError as exc:
             with contextlib.suppress(DockerException):
-                container.remove(force=True)  # nothing left behind of a failed start
+                container.remove(force=True, v=True)  # nothing left behind of a failed start
             raise PermanentError(
                 f"container of {plan.container.image!r} cannot start: {exc.explanation or exc}"
             ) from exc
@@ -207,7 +207,7 @@ class DockerRuntime:
             if container.status in _LIVE:
                 # SIGTERM, then SIGKILL after the grace (what `docker stop -t` does).
                 container.stop(timeout=max(0, round(grace_seconds)))
-            container.remove(force=True)
+            container.remove(force=True, v=True)
         except NotFound:
             pass  # gone already: stop is idempotent
         self._logs().forget(container_id)

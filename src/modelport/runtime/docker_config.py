@@ -12,7 +12,7 @@ from docker.models.containers import Container
 from docker.types import DeviceRequest, Mount
 
 from modelport.domain.errors import PermanentError
-from modelport.domain.launch import ContainerPlan, LaunchPlan
+from modelport.domain.launch import ContainerPlan, LaunchPlan, MountPlan
 
 LABEL_REPLICA = "modelport.replica"  # the replica key the controller launched it under
 LABEL_INSTALL = "modelport.install"  # which server home owns it (several may share a daemon)
@@ -95,13 +95,19 @@ def create_config(replica_key: str, plan: LaunchPlan, install_id: str) -> Create
         environment={**plan.env, "HOST": plan.host, "PORT": str(plan.port)},
         # The engine listens on the same port inside; only the host's loopback reaches it.
         ports={f"{plan.port}/tcp": (LOOPBACK, plan.port)},
-        mounts=[
-            Mount(target=m.target, source=m.source, type="bind", read_only=m.read_only)
-            for m in plan.mounts
-        ],
+        mounts=[_mount(m) for m in plan.mounts],
         device_requests=[DeviceRequest(count=gpus, capabilities=[["gpu"]])] if gpus else [],
         mem_limit=f"{resources.memory_mb}m",
         nano_cpus=round(resources.cpu * 1e9),
         labels=labels(replica_key, install_id),
         working_dir=plan.workdir,
     )
+
+
+def _mount(plan: MountPlan) -> Mount:
+    """A host path as a bind mount; a scratch disk as an anonymous volume of this container
+    (removed with it: docker rm -v). Docker cannot cap a local volume's size: size_gb is not
+    enforced (docs/runtimes.md)."""
+    if plan.source is None:
+        return Mount(target=plan.target, source=None, type="volume")
+    return Mount(target=plan.target, source=plan.source, type="bind", read_only=plan.read_only)

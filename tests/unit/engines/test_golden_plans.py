@@ -127,7 +127,9 @@ def test_tir_seed_vllm_lora_over_a_base_with_tokenizer_world_size_and_version() 
         mounts=[
             MountPlan(source="/mnt/disk/adapter", target="/mnt/disk/adapter"),
             MountPlan(source="/srv/disks/ep-1", target="/mnt/disk", read_only=False),
-        ],  # /scratch has no source: the runtime's per-endpoint directory, not in the plan
+            # No source: a scratch disk the runtime provides (a container's own volume).
+            MountPlan(source=None, target="/scratch", read_only=False),
+        ],
         resources=Resources(gpu_count=2, gpu_type="H100-80GB"),
     )
 

@@ -63,7 +63,10 @@ def test_seed_vllm_container_runs_the_vendor_image_with_the_same_flags() -> None
     assert plan.container.image == "vllm/vllm-openai:latest"
     assert plan.container.args == plan.argv[2:]  # the image's entrypoint is `vllm serve`
     assert (plan.container.pull_policy, plan.container.registry) == (PullPolicy.ALWAYS, LOGIN)
-    assert plan.mounts == []  # the engine downloads the Hub id itself
+    # TIR's disk: a scratch disk at disk_path where the engine downloads the Hub id itself
+    # (HF_HOME above); a container gets its own volume there.
+    disk = MountPlan(source=None, target="/mnt/models", read_only=False, size_gb=100)
+    assert plan.mounts == [disk]
 
 
 def test_image_only_custom_container_runs_on_docker_with_its_entrypoint() -> None:
