@@ -155,3 +155,28 @@ def test_an_image_that_cannot_be_pulled_fails_with_the_reason_not_a_crash_loop(
     first = pulls()
     wait_until(lambda: False, timeout=8)
     assert pulls() - first <= 4
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"model_load_integration_id": 999}, "model_load_integration_id"),
+        ({"model_id": 999}, "model_id"),
+        (
+            {"container_type": "private", "private_image_details": {"registry_namespace_id": 999}},
+            "custom_endpoint_details.container.private_image_details.registry_namespace_id",
+        ),
+    ],
+)
+def test_an_unknown_reference_is_a_400_naming_the_tir_field(
+    server: ServerProcess, smollm2_path: Path, change: dict[str, Any], field: str
+) -> None:
+    body = container_request("Bad Ref", "modelport/custom-chat:x", smollm2_path, "IfNotPresent")
+    container_change = {k: v for k, v in change.items() if k.startswith(("container", "private"))}
+    body["custom_endpoint_details"]["container"].update(container_change)
+    body.update({k: v for k, v in change.items() if k not in container_change})
+    resp = Tir(server).call("POST", "/serving/inference/", json=body)
+    assert resp.status_code == 400, resp.text
+    answer = resp.json()
+    assert field in answer["errors"], answer
+    assert "spec." not in answer["message"], answer

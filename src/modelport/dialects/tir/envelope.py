@@ -30,6 +30,12 @@ _SPEC_TO_TIR: Sequence[tuple[str, str]] = (
     ("spec.model.hf_id", "detailed_info.hugging_face_id"),
     ("spec.model.image", "custom_endpoint_details.container.container_name"),
     ("spec.model.tokenizer", "detailed_info.tokenizer"),
+    ("spec.model.model_id", "model_id"),
+    ("spec.model.integration", "model_load_integration_id"),
+    (
+        "spec.model.registry_integration",
+        "custom_endpoint_details.container.private_image_details.registry_namespace_id",
+    ),
     ("spec.model", "path"),
     ("spec.command", "detailed_info.commands"),
     ("spec.engine_args", "detailed_info.engine_args"),
