@@ -95,7 +95,7 @@ def test_docker_endpoint_serves_the_openai_sdk(
     handles = [r["handle"] for r in _replicas(server)]
     assert {(h["backend"], h["host"]) for h in handles} == {("docker", "127.0.0.1")}
     ids = {c.id for c in _containers(server, docker_client)}
-    assert ids == {h["container_id"] for h in handles}
+    assert ids == {h["container_id"] for h in handles}, (ids, handles)
 
     client = OpenAI(base_url=f"{server.base_url}/v1", api_key=server.admin_token, max_retries=0)
     reply = client.chat.completions.create(

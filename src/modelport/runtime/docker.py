@@ -51,6 +51,7 @@ LISTEN_HOST = "0.0.0.0"  # inside the container; published on the host's loopbac
 _RUNNING = ProcessStatus(state=ProcessState.RUNNING)
 _MISSING = ProcessStatus(state=ProcessState.MISSING)
 _LIVE = frozenset({"created", "running", "restarting", "paused"})
+_CONFLICT = 409  # the daemon's answer to a second removal of the same container
 _EXEC_POLL_SECONDS = 0.05
 _DAEMON_RETRY_SECONDS = 10.0
 _POOL_SIZE = 64
@@ -210,6 +211,10 @@ class DockerRuntime:
             container.remove(force=True, v=True)
         except NotFound:
             pass  # gone already: stop is idempotent
+        except APIError as exc:
+            # 409 "removal ... is already in progress": status() saw it exit and removes it.
+            if exc.status_code != _CONFLICT:
+                raise
         self._logs().forget(container_id)
 
     def _exec_start(self, container_id: str, argv: list[str]) -> str:
