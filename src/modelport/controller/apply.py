@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -94,6 +94,7 @@ class Applier:
         fence: Callable[[], LeaseFence | None] = lambda: None,
         models: ModelStaging | None = None,
         registry_login: RegistryLookup | None = None,
+        keep_lease: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._runtime = runtime
@@ -113,6 +114,9 @@ class Applier:
         # A private image's registry login, looked up at each launch: a rotated integration
         # reaches the next replica without editing the endpoint.
         self._registry_login = registry_login
+        # Renews the lease when a tick has run long: a launch may take seconds (a container's
+        # create and start on a loaded host), and a lease lost after it leaves an orphan.
+        self._keep_lease = keep_lease
 
     async def apply(
         self, endpoint: Endpoint, replicas: Sequence[Replica], decisions: Sequence[Decision]
@@ -249,6 +253,8 @@ class Applier:
         if missing is not None:
             await self._fail_launch(endpoint, replica, ReplicaReason.ENGINE_UNAVAILABLE, missing)
             return
+        if self._keep_lease is not None:
+            await self._keep_lease()
         self._fence()  # a runtime action: only while the lease is ours
         key = f"{endpoint.name}-r{replica.id}-g{replica.generation}"
         try:

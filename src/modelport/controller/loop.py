@@ -108,6 +108,7 @@ class Controller:
             self._lease.fence,
             self._models,
             registry_login,
+            keep_lease=self._lease.keep,
         )
         self._autoscaler = Autoscaler(
             store,

@@ -9,11 +9,21 @@ docs/dialects/tensormesh.md).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+)
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from modelport.domain.numbers import RequestModel
 
@@ -61,9 +71,29 @@ class EventType(StrEnum):
     ERROR = "EVENT_TYPE_ERROR"  # needs the user's attention
 
 
-def _null_as(default: Any) -> BeforeValidator:
-    """proto3 JSON: an explicit null means the field is unset."""
-    return BeforeValidator(lambda value: default if value is None else value)
+@dataclass(frozen=True)
+class _NullAs:
+    """proto3 JSON: an explicit null means the field is unset (read as `default`); the
+    OpenAPI document says so, as `anyOf: [<the field's schema>, null]`."""
+
+    default: Any
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        default = self.default
+        return core_schema.no_info_before_validator_function(
+            lambda value: default if value is None else value, handler(source)
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"anyOf": [handler(schema), {"type": "null"}]}
+
+
+def _null_as(default: Any) -> _NullAs:
+    return _NullAs(default)
 
 
 def _int64(value: Any) -> Any:
