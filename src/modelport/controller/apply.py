@@ -19,8 +19,8 @@ from functools import partial
 from modelport.clock import Clock
 from modelport.controller.facts import PlannerPolicy
 from modelport.controller.fetching import ModelStaging
-from modelport.controller.observe import AdapterLookup, ProbeSpecs
-from modelport.controller.probes import ProbeRunner, ResolvedProbes
+from modelport.controller.observe import AdapterLookup
+from modelport.controller.probes import ProbeRunner
 from modelport.controller.stopping import Stopper
 from modelport.domain.decisions import (
     CreateReplica,
@@ -89,7 +89,6 @@ class Applier:
         policy: PlannerPolicy,
         stop_grace_seconds: float,
         probes: ProbeRunner,
-        probe_specs: ProbeSpecs,
         routes_changed: Callable[[], None] = lambda: None,
         fence: Callable[[], LeaseFence | None] = lambda: None,
         models: ModelStaging | None = None,
@@ -104,7 +103,6 @@ class Applier:
         self._policy = policy
         self._grace = stop_grace_seconds
         self._probes = probes
-        self._probe_specs = probe_specs
         # Told when a replica enters or leaves READY, so the gateway need not wait for its poll.
         self._routes_changed = routes_changed
         # The lease fence for each write and runtime action; raises LeaseLost to stop acting.
@@ -322,7 +320,6 @@ class Applier:
             self._stopper.stop_orphan(handle)  # no record owns this process
             raise
         await self.event(endpoint, EventReason.REPLICA_STARTING, message, replica.id)
-        self._probe_specs.remember(replica.id, ResolvedProbes.of(plan))
 
     async def _registry(self, endpoint: Endpoint) -> RegistryLogin | None:
         """The login for the spec's private image, decrypted now (InvalidSpec when the
@@ -378,7 +375,6 @@ class Applier:
             partial(self._store.delete_replica, replica.id, fence=self._fence())
         )
         self._probes.forget(replica.id)
-        self._probe_specs.forget(replica.id)
         if decision.completes_rollout:
             message = f"every replica runs generation {endpoint.template_generation}"
             await self.event(endpoint, EventReason.ROLLOUT_COMPLETE, message)

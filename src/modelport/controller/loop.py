@@ -103,7 +103,6 @@ class Controller:
             self._policy,
             settings.stop_grace_seconds,
             self._probes,
-            probe_specs,
             on_routes_changed,
             self._lease.fence,
             self._models,
@@ -194,7 +193,7 @@ class Controller:
                 self._reported.pop(endpoint.id, None)
         known = {r.id for r in replicas}
         self._probes.forget_all_but(known)
-        self._probe_specs.prune(known, endpoints)
+        self._probe_specs.prune(endpoints)
         self._applier.forget_stops_but(known)
         self._autoscaler.forget_all_but(known, {e.id for e in endpoints})
 

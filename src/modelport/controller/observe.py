@@ -29,28 +29,18 @@ _FALLBACK_PROBE = ProbeSpec(protocol=ProbeProtocol.TCP)
 
 class ProbeSpecs:
     """Which probes a replica runs: those its handle stored at launch (the plan's, resolved),
-    else those remembered from this process's launch, else, for handles stored before the
-    probes were (older rows), the current spec's resolved through its engine adapter."""
+    else, for handles stored before the probes were (older rows), the current spec's resolved
+    through its engine adapter, once per generation."""
 
     def __init__(self, adapters: AdapterLookup, box: SecretBox) -> None:
         self._adapters = adapters
         self._box = box
-        self._by_replica: dict[int, ResolvedProbes] = {}
         self._by_generation: dict[tuple[int, int], ResolvedProbes] = {}
-
-    def remember(self, replica_id: int, probes: ResolvedProbes) -> None:
-        self._by_replica[replica_id] = probes
-
-    def forget(self, replica_id: int) -> None:
-        self._by_replica.pop(replica_id, None)
 
     def for_replica(self, endpoint: Endpoint, replica: Replica) -> ResolvedProbes:
         handle = replica.handle
         if handle is not None and handle.readiness is not None and handle.liveness is not None:
             return ResolvedProbes(handle.readiness, handle.liveness)
-        known = self._by_replica.get(replica.id)
-        if known is not None:
-            return known
         key = (endpoint.id, endpoint.generation)
         if key not in self._by_generation:
             self._by_generation[key] = self._resolve(endpoint, replica)
@@ -80,10 +70,9 @@ class ProbeSpecs:
             )
         return ResolvedProbes.of(plan)
 
-    def prune(self, replica_ids: set[int], endpoints: Sequence[Endpoint]) -> None:
-        """Drop what belongs to replicas and generations that no longer exist."""
+    def prune(self, endpoints: Sequence[Endpoint]) -> None:
+        """Drop what belongs to generations that no longer exist."""
         current = {(e.id, e.generation) for e in endpoints}
-        self._by_replica = {k: v for k, v in self._by_replica.items() if k in replica_ids}
         self._by_generation = {k: v for k, v in self._by_generation.items() if k in current}
 
 

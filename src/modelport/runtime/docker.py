@@ -43,6 +43,7 @@ from modelport.runtime.docker_config import (
 from modelport.runtime.docker_images import ImagePuller
 from modelport.runtime.docker_logs import LogFollowers, write_banner
 from modelport.runtime.gpus import query_gpus
+from modelport.runtime.logfile import tail
 from modelport.runtime.ports import PortAllocator
 
 log = logging.getLogger("modelport.runtime.docker")
@@ -159,7 +160,7 @@ class DockerRuntime:
     async def read_logs(self, handle: ReplicaHandle, tail_bytes: int = 64_000) -> str:
         if handle.log_path is None:
             return ""
-        return await asyncio.to_thread(_tail, Path(handle.log_path), tail_bytes)
+        return await asyncio.to_thread(tail, Path(handle.log_path), tail_bytes)
 
     async def cpu_seconds(self, handles: Sequence[ReplicaHandle]) -> list[float | None]:
         return list(await asyncio.gather(*(self._cpu(h) for h in handles)))
@@ -297,13 +298,3 @@ class DockerRuntime:
         if self._followers is None:
             self._followers = LogFollowers(self._client_now())
         return self._followers
-
-
-def _tail(path: Path, tail_bytes: int) -> str:
-    try:
-        with path.open("rb") as f:
-            size = f.seek(0, os.SEEK_END)
-            f.seek(max(0, size - max(tail_bytes, 0)))
-            return f.read().decode("utf-8", errors="replace")
-    except FileNotFoundError:
-        return ""

@@ -30,6 +30,7 @@ from modelport.runtime.base import ProcessState, ProcessStatus, only_backend
 from modelport.runtime.cpu import tree_cpu_seconds
 from modelport.runtime.gpus import query_gpus
 from modelport.runtime.isolation import Placement, ReplicaIsolation
+from modelport.runtime.logfile import tail
 from modelport.runtime.ports import PortAllocator
 from modelport.runtime.procinfo import (
     group_has_live_members,
@@ -204,7 +205,7 @@ class LocalRuntime:
     async def read_logs(self, handle: ReplicaHandle, tail_bytes: int = 64_000) -> str:
         if handle.log_path is None:
             return ""
-        return await asyncio.to_thread(_tail, Path(handle.log_path), tail_bytes)
+        return await asyncio.to_thread(tail, Path(handle.log_path), tail_bytes)
 
     async def cpu_seconds(self, handles: Sequence[ReplicaHandle]) -> list[float | None]:
         return await asyncio.to_thread(_cpu_seconds, list(handles))
@@ -336,13 +337,3 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 def _cpu_seconds(handles: list[ReplicaHandle]) -> list[float | None]:
     """One thread hop for all: a few /proc reads per replica (runtime/cpu.py)."""
     return [None if h.pid is None else tree_cpu_seconds(h.pid, h.start_time) for h in handles]
-
-
-def _tail(path: Path, tail_bytes: int) -> str:
-    try:
-        with path.open("rb") as f:
-            size = f.seek(0, os.SEEK_END)
-            f.seek(max(0, size - max(tail_bytes, 0)))
-            return f.read().decode("utf-8", errors="replace")
-    except FileNotFoundError:
-        return ""
