@@ -39,6 +39,10 @@ _bearer_scheme = HTTPBearer(auto_error=False, description="a Modelport API token
 # (the e2enetworks SDK, whose team has no meaning here).
 QUERY_PROJECT = ""
 PATH_PROJECT = "/api/v1/gpu/teams/{team}/projects/{project}"
+# TIR's Terraform provider calls {api_endpoint}/teams/.../serving/inference/ and
+# {api_endpoint}/gpu_service/sku/; its api_endpoint here is http://HOST:8080/tir/terraform.
+TERRAFORM = "/terraform"
+TERRAFORM_PROJECT = TERRAFORM + "/teams/{team}/projects/{project}"
 INFERENCE = "/serving/inference/"
 ONE = "/serving/inference/{inference_id}/"
 SKUS = "/api/v1/gpu/gpu_service/sku/"
@@ -224,6 +228,7 @@ ENDPOINT_ROUTES = (
 PREFIXES: tuple[tuple[str, Callable[..., None]], ...] = (
     (QUERY_PROJECT, _query_project),
     (PATH_PROJECT, _path_project),
+    (TERRAFORM_PROJECT, _path_project),
 )
 
 # Calls the e2enetworks SDK makes about E2E's cloud account rather than model endpoints
@@ -293,6 +298,7 @@ def create_app(services: ApiServices, authenticator: Authenticator, settings: Se
         return success(_plans(services, framework, location), "Success")
 
     @app.get(SKUS)
+    @app.get(TERRAFORM + "/gpu_service/sku/")
     def list_skus(
         request: Request,
         services: Services,

@@ -1,0 +1,20 @@
+"""SKELETON, being written (issue 10): `tir_model_endpoint_plans`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelport.terraform.tfcompat import DataSource, Schema
+
+
+class TirModelEndpointPlans(DataSource):  # type: ignore[misc]
+    def __init__(self, provider: Any) -> None:
+        self.provider = provider
+
+    @classmethod
+    def get_name(cls) -> str:
+        return "tir_model_endpoint_plans"
+
+    @classmethod
+    def get_schema(cls) -> Schema:
+        return Schema(version=0)
