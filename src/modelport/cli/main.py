@@ -18,6 +18,7 @@ from modelport.cli import (
     projects,
     replicas,
     server_cmd,
+    terraform,
     tokens,
 )
 from modelport.cli.context import Options
@@ -70,6 +71,7 @@ app.add_typer(datasets.datasets_app, name="datasets")
 app.add_typer(invocations.invocations_app, name="invocations")
 app.add_typer(integrations.integrations_app, name="integrations")
 app.add_typer(models.models_app, name="models")
+app.add_typer(terraform.terraform_app, name="terraform")
 
 
 if __name__ == "__main__":
