@@ -221,11 +221,14 @@ def _show(result: Installed) -> None:
     render.out.print(result.tir_provider_block)
     render.out.print("# Native resources (modelport_endpoint, modelport_token):\n")
     render.out.print(result.native_provider_block)
+    # Tried: `init -upgrade` keeps failing while the same version is selected; `providers
+    # lock` adds this build's checksum beside TIR's, so the lock file then takes either.
+    platform = result.executables[0].platform
     render.err.print(
         Text(
-            "hint: a .terraform.lock.hcl recording TIR's registry build of "
-            f"{TIR_SOURCE.split('/', 1)[1]} fails `terraform init` (checksums differ): run "
-            "`terraform init -upgrade` once to record this build.",
+            "hint: if `terraform init` says the local package doesn't match the checksums in "
+            ".terraform.lock.hcl (TIR's registry build), run once: terraform providers lock "
+            f"-fs-mirror={result.directory} -platform={platform} {TIR_SOURCE.split('/', 1)[1]}",
             "yellow",
         )
     )
