@@ -20,7 +20,7 @@ from fastapi.security import HTTPBearer
 from modelport import __version__
 from modelport.api.container import ApiServices
 from modelport.api.deps import Services, get_authenticator
-from modelport.dialects.tir import async_views, operations
+from modelport.dialects.tir import async_views, go_provider, operations
 from modelport.dialects.tir.envelope import RESPONSES, failure, success
 from modelport.dialects.tir.errors import install_error_handlers
 from modelport.dialects.tir.frameworks import resolve_framework
@@ -103,6 +103,14 @@ def _path_project(
     request.state.tir_principal = _in_project(request, project, "project")
 
 
+def _terraform_project(
+    request: Request, team: Team, project: ProjectInPath, apikey: ApiKey = None
+) -> None:
+    """TIR's Go Terraform provider: the SDK's path, answers in the Go schema's shapes."""
+    _path_project(request, team, project, apikey)
+    request.state.tir_answer = go_provider.for_go_provider
+
+
 def _principal(request: Request) -> Principal:
     """The caller found by the route's prefix dependency (it runs before the handler's).
     Unset only when the prefix's own parameters were invalid: FastAPI then answers with their
@@ -112,31 +120,52 @@ def _principal(request: Request) -> Principal:
 
 Caller = Annotated[Principal, Depends(_principal)]
 
+EndpointData = dict[str, Any]
+
+
+def _as_is(data: EndpointData) -> EndpointData:
+    return data
+
+
+def _answer_shape(request: Request) -> Callable[[EndpointData], EndpointData]:
+    """How the route's prefix answers an endpoint (set by its dependency, which runs first)."""
+    shape: Callable[[EndpointData], EndpointData] = getattr(request.state, "tir_answer", _as_is)
+    return shape
+
+
+AnswerShape = Annotated[Callable[[EndpointData], EndpointData], Depends(_answer_shape)]
+
 
 # --- the endpoint routes, one handler each, served under both prefixes ------------------------
 
 
 def create_endpoint(
-    body: EndpointRequest, principal: Caller, services: Services, location: Location = None
+    body: EndpointRequest,
+    principal: Caller,
+    services: Services,
+    shape: AnswerShape,
+    location: Location = None,
 ) -> JSONResponse:
     """Create an endpoint; the same request again answers 200 with the existing one."""
     view, key = operations.create(services, principal, body, location)
-    data = endpoint_data(view, services.gateway_base_url)
+    data = shape(endpoint_data(view, services.gateway_base_url))
     if key is None:
         return success(data, "Already exists", 200)
     data["api_key"] = key  # an inference key for this endpoint, shown only this once
     return success(data, "Created Successfully", 201)
 
 
-def list_endpoints(principal: Caller, services: Services) -> JSONResponse:
+def list_endpoints(principal: Caller, services: Services, shape: AnswerShape) -> JSONResponse:
     views = services.endpoints.describe_all(principal)
-    return success([endpoint_data(v, services.gateway_base_url) for v in views], "Success")
+    return success([shape(endpoint_data(v, services.gateway_base_url)) for v in views], "Success")
 
 
-def get_endpoint(inference_id: InferenceId, principal: Caller, services: Services) -> JSONResponse:
+def get_endpoint(
+    inference_id: InferenceId, principal: Caller, services: Services, shape: AnswerShape
+) -> JSONResponse:
     endpoint = operations.find(services, principal, inference_id)
     view = services.endpoints.view(endpoint)
-    return success(endpoint_data(view, services.gateway_base_url), "Success")
+    return success(shape(endpoint_data(view, services.gateway_base_url)), "Success")
 
 
 def update_endpoint(
@@ -228,7 +257,7 @@ ENDPOINT_ROUTES = (
 PREFIXES: tuple[tuple[str, Callable[..., None]], ...] = (
     (QUERY_PROJECT, _query_project),
     (PATH_PROJECT, _path_project),
-    (TERRAFORM_PROJECT, _path_project),
+    (TERRAFORM_PROJECT, _terraform_project),
 )
 
 # Calls the e2enetworks SDK makes about E2E's cloud account rather than model endpoints
