@@ -81,6 +81,7 @@ PLACES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         )
     },
 }
+_MAPS = frozenset({Kind.MAP_STR, Kind.MAP_NUM, Kind.MAP_BOOL})
 STOPPED_STATUSES = frozenset({"stopped", "terminating"})
 
 
@@ -119,8 +120,8 @@ def merge(f: Field, prior: Any, wire: Any, server: Any) -> Any:
         return _keep(prior, f)
     if prior is not None and same(f.name, wire, server):
         return prior
-    if prior is None and f.default is None and normal(server) is None:
-        return None  # an unset map the server answers empty
+    if prior is None and f.kind in _MAPS and same(f.name, None, server):
+        return None  # an unset map the server answers empty (or all false)
     if f.name in ("commands", "args"):
         return decoded(server) if server is not None else ""
     return terraform_value(f.kind, server)
