@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from modelport.domain.specs import EndpointSpec
 from modelport.security.secrets import REDACTED
 
 
@@ -78,10 +79,6 @@ def patch_body(new_text: str) -> dict[str, Any]:
     user's JSON validates to is sent (its defaults reset removed keys; the mask keeps a
     stored secret). JSON the API would refuse is sent as written, for the API's own error
     naming the field."""
-    # Imported here: the spec models cost a noticeable part of every plugin start (each
-    # Terraform command starts the provider) and only an update needs them.
-    from modelport.domain.specs import EndpointSpec
-
     new = parse(new_text)
     try:
         full = EndpointSpec.model_validate(new).model_dump(mode="json")
