@@ -269,148 +269,50 @@ BLOCKS: tuple[BlockSpec, ...] = (
     ASYNC_CONFIGURATION,
 )
 
+# One row per attribute of seed 001 (the table is data: kept one row per line).
+# fmt: off
 FIELDS: tuple[Field, ...] = (
-    req(
-        "active_iam",
-        S,
-        "The IAM (Identity and Access Management) role associated with the resource.",
-    ),
-    req("cluster_type", S, "The type of cluster the resource is deployed on."),
-    req(
-        "container_type", S, "The type of container used for the resource (e.g., public, private)."
-    ),
-    req("currency", S, "The currency used for billing the resource."),
-    req(
-        "framework", S, "The framework used for the model. This could be TensorFlow, PyTorch, etc."
-    ),
-    req("location", S, "The location or region where the resource is deployed."),
-    req(
-        "name",
-        S,
-        "The name of the resource. This is a required field and must be unique within the project.",
-        replace=True,
-    ),
-    req("project_id", S, "The ID of the project where the resource is deployed.", replace=True),
-    req(
-        "sku_name",
-        S,
-        "The SKU (Stock Keeping Unit) name for the resource. This defines the type of resource being deployed.",  # noqa: E501
-    ),
-    req(
-        "sku_type",
-        S,
-        "The SKU type for the resource. This defines the category or classification of the SKU.",
-    ),
-    req("storage_type", S, "The type of storage used for the resource."),
-    req("team_id", S, "The ID of the team that owns the resource."),
-    opt(
-        "committed_days",
-        N,
-        0,
-        "The number of days the instance is committed for. This is used for billing and resource allocation.",  # noqa: E501
-    ),
-    opt(
-        "committed_instance_policy",
-        S,
-        "",
-        "The policy for committed instances. This defines how committed instances are managed and billed.",  # noqa: E501
-    ),
-    opt("committed_replicas", N, 0, "The number of replicas that are committed for the resource."),
-    opt(
-        "custom_sku",
-        Kind.MAP_NUM,
-        None,
-        "A map of custom SKU configurations for the private cloud .",
-    ),
-    opt("dataset_id", S, "", "The ID of the dataset associated with the resource."),
-    opt("dataset_path", S, "", "The path to the dataset used by the resource."),
-    opt(
-        "disk_path",
-        S,
-        "/mnt/models",
-        "The path where the disk is mounted. This is used to specify the location for model storage.",  # noqa: E501
-    ),
-    opt(
-        "image_pull_policy",
-        S,
-        "Always",
-        "The policy for pulling container images. Options are 'Always' or 'IfNotPresent'.",
-    ),
-    opt(
-        "is_auto_scale_enabled",
-        B,
-        False,
-        "Indicates whether auto-scaling is enabled for the resource.",
-    ),
-    opt(
-        "is_liveness_probe_enabled",
-        B,
-        False,
-        "Enable or disable the liveness probe for the resource.",
-    ),
-    opt(
-        "is_readiness_probe_enabled",
-        B,
-        False,
-        "Enable or disable the readiness probe for the resource.",
-    ),
-    opt("metric_port", B, False, "Indicates whether a metric port is exposed for the resource."),
-    opt(
-        "model_id",
-        S,
-        "",
-        "The unique identifier for the model. This is used to reference the model in the system.",
-    ),
-    opt(
-        "model_load_integration_id",
-        S,
-        "",
-        "The integration ID used for loading the model. This is typically used for custom model loading workflows.",  # noqa: E501
-    ),
-    opt(
-        "model_path",
-        S,
-        "",
-        "The path to the model file or directory. This is used to specify the location of the model to be deployed.",  # noqa: E501
-    ),
-    opt("private_cloud_id", S, "", "The ID of the private cloud where the resource is deployed."),
-    opt("public_ip", S, "no", "Indicates whether a public IP address is assigned to the resource."),
-    opt("replica", N, 1, "The number of replicas to deploy for the resource."),
-    opt(
-        "server_options",
-        S,
-        "",
-        "Specifies the server options for the resource. This is typically used for server types like TRITON, PYTORCH, NEMO, and TENSOR RT.",  # noqa: E501
-    ),
-    opt("service_port", B, False, "Indicates whether a service port is exposed for the resource."),
-    opt(
-        "sfs_id",
-        S,
-        "",
-        "The ID of the shared file storage. This is used to reference the shared storage resource.",
-    ),
-    opt(
-        "sfs_path",
-        S,
-        "/shared/.cache",
-        "The path for shared file storage. This is used for caching and shared resources.",
-    ),
-    opt(
-        "stop_inference",
-        S,
-        "start",
-        "Indicates whether to stop or start inference for the resource. Default is 'start'.",
-    ),
-    out(
-        "container_name",
-        "The name of the container associated with the resource. This is computed automatically.",
-    ),
-    out(
-        "created_at", "The timestamp when the resource was created. This is computed automatically."
-    ),
-    out("id", "The ID of this resource."),
-    out("status", "The current status of the resource. This is computed automatically."),
+    req("active_iam", S, 'The IAM (Identity and Access Management) role associated with the resource.'),  # noqa: E501
+    req("cluster_type", S, 'The type of cluster the resource is deployed on.'),
+    req("container_type", S, 'The type of container used for the resource (e.g., public, private).'),  # noqa: E501
+    req("currency", S, 'The currency used for billing the resource.'),
+    req("framework", S, 'The framework used for the model. This could be TensorFlow, PyTorch, etc.'),  # noqa: E501
+    req("location", S, 'The location or region where the resource is deployed.'),
+    req("name", S, 'The name of the resource. This is a required field and must be unique within the project.', replace=True),  # noqa: E501
+    req("project_id", S, 'The ID of the project where the resource is deployed.', replace=True),
+    req("sku_name", S, 'The SKU (Stock Keeping Unit) name for the resource. This defines the type of resource being deployed.'),  # noqa: E501
+    req("sku_type", S, 'The SKU type for the resource. This defines the category or classification of the SKU.'),  # noqa: E501
+    req("storage_type", S, 'The type of storage used for the resource.'),
+    req("team_id", S, 'The ID of the team that owns the resource.'),
+    opt("committed_days", N, 0, 'The number of days the instance is committed for. This is used for billing and resource allocation.'),  # noqa: E501
+    opt("committed_instance_policy", S, '', 'The policy for committed instances. This defines how committed instances are managed and billed.'),  # noqa: E501
+    opt("committed_replicas", N, 0, 'The number of replicas that are committed for the resource.'),
+    opt("custom_sku", Kind.MAP_NUM, None, 'A map of custom SKU configurations for the private cloud .'),  # noqa: E501
+    opt("dataset_id", S, '', 'The ID of the dataset associated with the resource.'),
+    opt("dataset_path", S, '', 'The path to the dataset used by the resource.'),
+    opt("disk_path", S, '/mnt/models', 'The path where the disk is mounted. This is used to specify the location for model storage.'),  # noqa: E501
+    opt("image_pull_policy", S, 'Always', "The policy for pulling container images. Options are 'Always' or 'IfNotPresent'."),  # noqa: E501
+    opt("is_auto_scale_enabled", B, False, 'Indicates whether auto-scaling is enabled for the resource.'),  # noqa: E501
+    opt("is_liveness_probe_enabled", B, False, 'Enable or disable the liveness probe for the resource.'),  # noqa: E501
+    opt("is_readiness_probe_enabled", B, False, 'Enable or disable the readiness probe for the resource.'),  # noqa: E501
+    opt("metric_port", B, False, 'Indicates whether a metric port is exposed for the resource.'),
+    opt("model_id", S, '', 'The unique identifier for the model. This is used to reference the model in the system.'),  # noqa: E501
+    opt("model_load_integration_id", S, '', 'The integration ID used for loading the model. This is typically used for custom model loading workflows.'),  # noqa: E501
+    opt("model_path", S, '', 'The path to the model file or directory. This is used to specify the location of the model to be deployed.'),  # noqa: E501
+    opt("private_cloud_id", S, '', 'The ID of the private cloud where the resource is deployed.'),
+    opt("public_ip", S, 'no', 'Indicates whether a public IP address is assigned to the resource.'),
+    opt("replica", N, 1, 'The number of replicas to deploy for the resource.'),
+    opt("server_options", S, '', 'Specifies the server options for the resource. This is typically used for server types like TRITON, PYTORCH, NEMO, and TENSOR RT.'),  # noqa: E501
+    opt("service_port", B, False, 'Indicates whether a service port is exposed for the resource.'),
+    opt("sfs_id", S, '', 'The ID of the shared file storage. This is used to reference the shared storage resource.'),  # noqa: E501
+    opt("sfs_path", S, '/shared/.cache', 'The path for shared file storage. This is used for caching and shared resources.'),  # noqa: E501
+    opt("stop_inference", S, 'start', "Indicates whether to stop or start inference for the resource. Default is 'start'."),  # noqa: E501
+    out("container_name", 'The name of the container associated with the resource. This is computed automatically.'),  # noqa: E501
+    out("created_at", 'The timestamp when the resource was created. This is computed automatically.'),  # noqa: E501
+    out("id", 'The ID of this resource.'),
+    out("status", 'The current status of the resource. This is computed automatically.'),
 )
+# fmt: on
 BY_NAME = {f.name: f for f in FIELDS}
 # Attributes only the provider uses (in URLs, or not sent at all by TIR's provider): a change of
 # these alone makes no API call.
