@@ -87,10 +87,9 @@ def go_read(answer: dict[str, Any]) -> dict[str, Any]:
             state[name] = _decoded(name, sku[part].get(key), kind)
     policy = data.get("auto_scale_policy")
     if isinstance(policy, dict):
-        period = policy.get("stability_period")
-        assert isinstance(period, str), "panic: auto_scale_policy.stability_period.(string)"
-        policy = {**policy, "stability_period": _atoi(period)}
-        state["auto_scale_policy"] = [_object("auto_scale_policy", policy, AUTO_SCALE_POLICY)]
+        state["auto_scale_policy"] = _parsed(
+            "auto_scale_policy", policy, "stability_period", AUTO_SCALE_POLICY
+        )
     info = data.get("detailed_info")
     assert isinstance(info, dict), "panic: assignment to entry in nil map (detailed_info)"
     engine_args = info.get("engine_args")
@@ -108,16 +107,22 @@ def go_read(answer: dict[str, Any]) -> dict[str, Any]:
             state[flag] = _decoded(flag, advance.get(flag), BOOL)
         probe = advance.get("readiness_probe")
         if isinstance(probe, dict):
-            port = probe.get("port")
-            assert isinstance(port, str), "panic: readiness_probe.port.(string)"
-            probe = {**probe, "port": _atoi(port)}
-            state["readiness_probe"] = [_object("readiness_probe", probe, READINESS_PROBE)]
+            state["readiness_probe"] = _parsed("readiness_probe", probe, "port", READINESS_PROBE)
     resources = details.get("resource_details")
     if isinstance(resources, dict):
         state["resource_details"] = [_object("resource_details", resources, RESOURCE_DETAILS)]
     state["public_ip"] = _decoded("public_ip", details.get("public_ip"), STRING)
     state["stop_inference"] = "stop" if state["status"] == "stopped" else "start"
     return state
+
+
+def _parsed(
+    name: str, value: dict[str, Any], key: str, schema: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """A block whose `key` the Go code type-asserts as a string, then strconv.Atoi's."""
+    text = value.get(key)
+    assert isinstance(text, str), f"panic: {name}.{key}.(string) on {text!r}"
+    return [_object(name, {**value, key: _atoi(text)}, schema)]
 
 
 def _object(path: str, value: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
