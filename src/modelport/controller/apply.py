@@ -255,13 +255,15 @@ class Applier:
             await self._keep_lease()
         self._fence()  # a runtime action: only while the lease is ours
         key = f"{endpoint.name}-r{replica.id}-g{replica.generation}"
+        placed: RuntimeBackend | None = None  # what holds a placement until the start
         try:
             backend = self._runtime.select(spec.runtime)  # PermanentError: not on this server
-            host, port = backend.address()
+            slot = await backend.place(key, spec.resources)
+            placed = backend
             env = spec_secrets.engine_environment(spec, self._box)
             ctx = LaunchContext(
-                host=host,
-                port=port,
+                host=slot.host,
+                port=slot.port,
                 env=env,
                 name=endpoint.name,
                 replica_key=secrets.token_urlsafe(32),  # only the gateway and probes send it
@@ -272,6 +274,7 @@ class Applier:
             # The resolved probes go with the replica, so the controller never re-plans it.
             probes = {"readiness": plan.readiness, "liveness": plan.liveness}
             handle = (await backend.start(key, plan)).model_copy(update=probes)
+            placed = None  # the started replica owns it now
             if plan.replica_key is not None:  # sealed: survives a restart, never shown
                 handle = handle.model_copy(
                     update={"sealed_key": self._box.encrypt(plan.replica_key)}
@@ -309,9 +312,12 @@ class Applier:
         except PermanentError as exc:
             await self._fail_launch(endpoint, replica, ReplicaReason.LAUNCH_FAILED, exc.message)
             return
+        finally:
+            if placed is not None:  # not started after all: give back what place() holds
+                await placed.release(key)
         message = (
             f"replica {replica.id} starting (generation {replica.generation}) "
-            f"on {handle.host}:{handle.port}"
+            f"on {handle.host}:{handle.port}" + (f" (node {handle.node})" if handle.node else "")
         )
         starting = ReplicaReason.REPLICA_STARTING
         try:

@@ -47,6 +47,17 @@ class MountPlan(BaseModel):
     size_gb: int | None = None  # a scratch disk's requested size
 
 
+class Slot(BaseModel):
+    """Where a replica will run, chosen before its plan is made (the plan names the address):
+    this host's loopback for local processes and containers, a node's private address on Ray."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str  # the address the engine must listen on
+    port: int
+    node: str | None = None  # the node's name where there are several (Ray); None: this host
+
+
 class LaunchPlan(BaseModel):
     """A fully resolved command for one replica. Pure data: engines build it, runtimes run it."""
 

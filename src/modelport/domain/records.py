@@ -112,6 +112,7 @@ class ReplicaHandle(_Record):
     pid: int | None = None
     start_time: int | None = None  # process start time (clock ticks) guards against pid reuse
     container_id: str | None = None
+    node: str | None = None  # the node it runs on where there are several (Ray); None: this host
     log_path: str | None = None
     workdir: str | None = None  # the replica's private directory (removed when it stops)
     uid: int | None = None  # the user it runs as, when not the server's; exec probes run so too

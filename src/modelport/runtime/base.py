@@ -12,9 +12,9 @@ from typing import Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from modelport.domain.errors import PermanentError
-from modelport.domain.launch import LaunchPlan
+from modelport.domain.launch import LaunchPlan, Slot
 from modelport.domain.records import ReplicaHandle
-from modelport.domain.specs import RuntimeKind
+from modelport.domain.specs import Resources, RuntimeKind
 
 
 class ProcessState(StrEnum):
@@ -63,8 +63,15 @@ class RuntimeBackend(Protocol):
         """
         ...
 
-    def address(self) -> tuple[str, int]:
-        """A host and free port for a new replica's engine to listen on."""
+    async def place(self, replica_key: str, resources: Resources) -> Slot:
+        """Where the replica `replica_key` will run: a host and free port for its engine, on a
+        node that has `resources` (Ray reserves them here). Raises TemporaryError while nothing
+        can hold it (the message says what is missing)."""
+        ...
+
+    async def release(self, replica_key: str) -> None:
+        """Give back what place() holds for a replica that is not started after all (its plan
+        failed). Idempotent; nothing to do where place() holds nothing."""
         ...
 
     async def start(self, replica_key: str, plan: LaunchPlan) -> ReplicaHandle:

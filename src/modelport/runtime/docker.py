@@ -30,9 +30,9 @@ from docker.models.containers import Container
 from requests import RequestException
 
 from modelport.domain.errors import PermanentError, TemporaryError
-from modelport.domain.launch import LaunchPlan
+from modelport.domain.launch import LaunchPlan, Slot
 from modelport.domain.records import ReplicaHandle
-from modelport.domain.specs import RuntimeKind
+from modelport.domain.specs import Resources, RuntimeKind
 from modelport.runtime.base import ProcessState, ProcessStatus, only_backend
 from modelport.runtime.docker_config import (
     LABEL_INSTALL,
@@ -95,6 +95,13 @@ class DockerRuntime:
 
     def address(self) -> tuple[str, int]:
         return LISTEN_HOST, self._ports.allocate()
+
+    async def place(self, replica_key: str, resources: Resources) -> Slot:
+        host, port = self.address()
+        return Slot(host=host, port=port)
+
+    async def release(self, replica_key: str) -> None:
+        return None  # place() holds nothing: the port is only chosen
 
     async def start(self, replica_key: str, plan: LaunchPlan) -> ReplicaHandle:
         config = create_config(replica_key, plan, self.install)  # PermanentError: no image

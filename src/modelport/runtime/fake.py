@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from modelport.domain.launch import LaunchPlan
+from modelport.domain.launch import LaunchPlan, Slot
 from modelport.domain.records import ReplicaHandle
-from modelport.domain.specs import RuntimeKind
+from modelport.domain.specs import Resources, RuntimeKind
 from modelport.runtime.base import ProcessState, ProcessStatus, only_backend
 
 SIGTERM_EXIT = -15  # the exit code of a process stopped with SIGTERM
@@ -40,6 +40,7 @@ class FakeRuntime:
         self.host = host
         self.processes: dict[int, FakeProcess] = {}  # by pid
         self.start_calls: list[str] = []  # replica keys, in call order
+        self.released: list[str] = []  # replica keys whose placement was given back
         self.stop_calls: list[ReplicaHandle] = []
         self.start_error: Exception | None = None
         self.probe_default = True
@@ -55,6 +56,13 @@ class FakeRuntime:
     def address(self) -> tuple[str, int]:
         self._next_port += 1
         return self.host, self._next_port
+
+    async def place(self, replica_key: str, resources: Resources) -> Slot:
+        host, port = self.address()
+        return Slot(host=host, port=port)
+
+    async def release(self, replica_key: str) -> None:
+        self.released.append(replica_key)
 
     async def start(self, replica_key: str, plan: LaunchPlan) -> ReplicaHandle:
         self.start_calls.append(replica_key)

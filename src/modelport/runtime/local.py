@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from modelport.domain.errors import PermanentError, TemporaryError
-from modelport.domain.launch import LaunchPlan
+from modelport.domain.launch import LaunchPlan, Slot
 from modelport.domain.records import ReplicaHandle
-from modelport.domain.specs import RuntimeKind
+from modelport.domain.specs import Resources, RuntimeKind
 from modelport.runtime.base import ProcessState, ProcessStatus, only_backend
 from modelport.runtime.cpu import tree_cpu_seconds
 from modelport.runtime.gpus import query_gpus
@@ -76,6 +76,13 @@ class LocalRuntime:
 
     def address(self) -> tuple[str, int]:
         return self.host, self._ports.allocate()
+
+    async def place(self, replica_key: str, resources: Resources) -> Slot:
+        host, port = self.address()
+        return Slot(host=host, port=port)
+
+    async def release(self, replica_key: str) -> None:
+        return None  # place() holds nothing: the port is only chosen
 
     async def start(self, replica_key: str, plan: LaunchPlan) -> ReplicaHandle:
         if not plan.argv:

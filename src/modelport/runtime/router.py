@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from modelport.domain.errors import PermanentError
-from modelport.domain.launch import LaunchPlan
+from modelport.domain.launch import LaunchPlan, Slot
 from modelport.domain.records import ReplicaHandle
-from modelport.domain.specs import RuntimeKind
+from modelport.domain.specs import Resources, RuntimeKind
 from modelport.runtime.base import ProcessState, ProcessStatus, RuntimeBackend
 
 _MISSING = ProcessStatus(state=ProcessState.MISSING)
@@ -42,8 +42,11 @@ class RuntimeRouter:
         return None
 
     # --- RuntimeBackend: the default backend for launches, the handle's for the rest --------
-    def address(self) -> tuple[str, int]:
-        return self._backends[self._default].address()
+    async def place(self, replica_key: str, resources: Resources) -> Slot:
+        return await self._backends[self._default].place(replica_key, resources)
+
+    async def release(self, replica_key: str) -> None:
+        await self._backends[self._default].release(replica_key)
 
     async def start(self, replica_key: str, plan: LaunchPlan) -> ReplicaHandle:
         return await self._backends[self._default].start(replica_key, plan)
