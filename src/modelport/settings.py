@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # Gateway requests served straight from the HTTP protocol, skipping the ASGI cycle
     # (server/fast_protocol.py); False serves them through the ASGI dispatcher instead.
     gateway_fast_path: bool = True
+    # Processes accepting on the port (SO_REUSEPORT), each serving gateway and API paths; the
+    # first also runs the controller (server/workers.py). 0: one per core, at most 8.
+    gateway_workers: int = Field(default=0, ge=0, le=64)
     startup_timeout: float = 600.0  # a replica not ready this long after launch is replaced
     plans_file: Path | None = None  # None: the plan catalog shipped with Modelport
     # Where each replica gets its private working directory (never inside the server home).
@@ -108,6 +111,10 @@ class Settings(BaseSettings):
         """The runtimes this server builds, the default first."""
         named = [RuntimeKind(n) for n in _split(self.runtimes)]
         return tuple(dict.fromkeys([self.runtime, *named]))
+
+    @property
+    def effective_gateway_workers(self) -> int:
+        return self.gateway_workers or min(8, len(os.sched_getaffinity(0)))
 
     @property
     def sqlite_path(self) -> Path:

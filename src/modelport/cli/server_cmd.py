@@ -19,6 +19,14 @@ def server(
     database_url: Annotated[
         str | None, typer.Option(help="SQLAlchemy URL (MODELPORT_DATABASE_URL; SQLite in home).")
     ] = None,
+    gateway_workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Processes serving the port (MODELPORT_GATEWAY_WORKERS; 0: one per core, "
+            "at most 8; 1: a single process).",
+        ),
+    ] = None,
 ) -> None:
     """Run the Modelport server until Ctrl-C (flags override MODELPORT_* variables)."""
     overrides: dict[str, Any] = {
@@ -28,6 +36,7 @@ def server(
             ("port", port),
             ("home", home.expanduser() if home else None),
             ("database_url", database_url),
+            ("gateway_workers", gateway_workers),
         )
         if value is not None
     }
