@@ -7,7 +7,7 @@ another project is simply not found (NotFound), never leaked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -36,6 +36,7 @@ from modelport.domain.records import (
 from modelport.domain.scaling import ScaleChange
 from modelport.domain.specs import EndpointSpec
 from modelport.domain.states import DesiredState, ReplicaState
+from modelport.store.paging import EndpointFilter, ReconcileCandidates, RouteChanges
 
 # Judges a change against the project (fresh, locked) and its endpoints as they are; raises
 # (e.g. QuotaExceeded) to refuse it. Concurrent admissions of one project run one at a time.
@@ -113,6 +114,38 @@ class Store(Protocol):
 
     def list_endpoints(self, project_id: int | None = None) -> Sequence[Endpoint]:
         """One project's endpoints, or all of them (controller) when project_id is None."""
+        ...
+
+    def page_endpoints(
+        self,
+        project_id: int,
+        where: EndpointFilter = EndpointFilter(),
+        *,
+        limit: int,
+        after_id: int = 0,
+        offset: int = 0,
+    ) -> Sequence[Endpoint]:
+        """Up to `limit` of the project's endpoints matching `where`, by id: those after
+        `after_id` (keyset) and past `offset` more (offset pages, the vendors' shape)."""
+        ...
+
+    def count_endpoints(self, project_id: int, where: EndpointFilter = EndpointFilter()) -> int: ...
+
+    def get_endpoints(self, endpoint_ids: Collection[int]) -> Sequence[Endpoint]:
+        """Those of these ids that exist, any project, by id (controller, route table)."""
+        ...
+
+    def list_replicas_of(self, endpoint_ids: Collection[int]) -> Sequence[Replica]:
+        """The live (not STOPPED) replicas of these endpoints, by id."""
+        ...
+
+    def reconcile_candidates(self, since: datetime | None) -> ReconcileCandidates:
+        """Endpoint ids with live replicas, autoscaled, being deleted, or updated at or after
+        `since` (None: those three only), and the newest updated_at stored."""
+        ...
+
+    def route_changes(self, since: datetime | None) -> RouteChanges:
+        """What changed at or after `since` for the gateway's route table (None: everything)."""
         ...
 
     def update_endpoint(

@@ -14,6 +14,7 @@ from modelport.domain.records import Endpoint, LeaseFence
 from modelport.domain.specs import EndpointSpec
 from modelport.domain.states import DesiredState
 from modelport.store.base import Admission
+from modelport.store.changes import record_deletion
 from modelport.store.leases import hold_fence
 from modelport.store.repository import Repository, checked_spec_json, require_row
 from modelport.store.rows import endpoint_from_row, project_from_row
@@ -42,7 +43,7 @@ class EndpointRepository(Repository):
                     .values(
                         project_id=project_id,
                         name=name,
-                        spec=checked_spec_json(secret_spec_json),
+                        **checked_spec_json(secret_spec_json),
                         generation=1,
                         template_generation=1,
                         desired_state=DesiredState.RUNNING.value,
@@ -95,7 +96,7 @@ class EndpointRepository(Repository):
     ) -> Endpoint:
         changes: dict[str, Any] = {"updated_at": self._clock.now()}
         if secret_spec_json is not None:
-            changes["spec"] = checked_spec_json(secret_spec_json)
+            changes.update(checked_spec_json(secret_spec_json))
         if desired_state is not None:
             changes["desired_state"] = desired_state.value
         if bump_generation:
@@ -164,8 +165,12 @@ class EndpointRepository(Repository):
         with self._engine.begin() as conn:
             hold_fence(conn, fence)
             gone = conn.execute(
-                delete(endpoints).where(endpoints.c.id == endpoint_id).returning(endpoints.c.id)
+                delete(endpoints)
+                .where(endpoints.c.id == endpoint_id)
+                .returning(endpoints.c.id, endpoints.c.project_id)
             ).first()
+            if gone is not None:
+                record_deletion(conn, gone.id, gone.project_id, self._clock.now())
         if gone is None:
             raise NotFound(f"endpoint {endpoint_id} not found")
 

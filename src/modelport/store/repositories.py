@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from modelport.clock import Clock, SystemClock
 from modelport.store.base import Store
+from modelport.store.changes import ChangeRepository
 from modelport.store.datasets import DatasetRepository
 from modelport.store.endpoints import EndpointRepository
 from modelport.store.engine import make_engine
@@ -23,6 +24,7 @@ class SqlStore(
     ProjectRepository,
     TokenRepository,
     EndpointRepository,
+    ChangeRepository,
     ReplicaRepository,
     EventRepository,
     LeaseRepository,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, Engine, Table, select
 
 from modelport.clock import Clock
 from modelport.domain.errors import InvalidSpec, NotFound
 from modelport.domain.specs import EndpointSpec
+from modelport.store.derived import derived_columns
 
 
 class Repository:
@@ -24,10 +27,10 @@ def require_row(conn: Connection, table: Table, row_id: int, what: str, field: s
         raise NotFound(f"{what} {row_id} not found", field=field)
 
 
-def checked_spec_json(spec_json: str) -> str:
-    """Refuse to store a spec that could not be read back."""
+def checked_spec_json(spec_json: str) -> dict[str, Any]:
+    """The spec column plus its derived columns; refuses a spec that could not be read back."""
     try:
-        EndpointSpec.model_validate_json(spec_json)
+        spec = EndpointSpec.model_validate_json(spec_json)
     except ValueError as exc:
         raise InvalidSpec(f"stored spec is not a valid endpoint spec: {exc}", field="spec") from exc
-    return spec_json
+    return {"spec": spec_json, **derived_columns(spec)}

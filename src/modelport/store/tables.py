@@ -82,7 +82,30 @@ endpoints = Table(
     # The autoscaler's replica count (None: not set yet) and when it last changed it.
     Column("scale_target", Integer, nullable=True),
     Column("scaled_at", UtcDateTime, nullable=True),
+    # Derived from the spec on every write (store/derived.py), so lists filter on an index.
+    Column("framework", String(32), nullable=True),  # Framework value
+    Column("origin", String(32), nullable=True),  # the dialect that made it (extensions key)
+    Column("autoscaled", Boolean, nullable=False, default=False),
     UniqueConstraint("project_id", "name"),
+    # Keyset pages (id after a cursor) per project, optionally narrowed on one column.
+    Index("ix_endpoints_project_id_id", "project_id", "id"),
+    Index("ix_endpoints_project_id_desired_state_id", "project_id", "desired_state", "id"),
+    Index("ix_endpoints_project_id_framework_id", "project_id", "framework", "id"),
+    Index("ix_endpoints_project_id_origin_id", "project_id", "origin", "id"),
+    # What changed since a watermark (controller, route table), and who the autoscaler watches.
+    Index("ix_endpoints_updated_at", "updated_at"),
+    Index("ix_endpoints_autoscaled", "autoscaled"),
+    sqlite_autoincrement=True,
+)
+
+# Endpoints removed, kept a while so that an incremental route refresh sees the deletion.
+endpoint_deletions = Table(
+    "endpoint_deletions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("endpoint_id", Integer, nullable=False),
+    Column("project_id", Integer, nullable=False),
+    Column("deleted_at", UtcDateTime, nullable=False, index=True),
     sqlite_autoincrement=True,
 )
 
@@ -129,6 +152,8 @@ replicas = Table(
     Column("created_at", UtcDateTime, nullable=False),
     # A user asked to replace this replica: the controller starts a fresh one, then drains it.
     Column("restart_requested_at", UtcDateTime, nullable=True),
+    # Replicas whose state moved since a watermark (the route table's incremental refresh).
+    Index("ix_replicas_state_changed_at", "state_changed_at"),
     sqlite_autoincrement=True,
 )
 
