@@ -85,7 +85,9 @@ class Gateway:
         on_demand: DemandHook = no_demand_hook,
     ) -> None:
         self._store = store
-        self.load = LoadReporter()  # what the autoscaler reads: `gateway.load.collect(now)`
+        # What the autoscaler reads: `gateway.load.collect(now)`, or with several gateway
+        # processes the shared slot the balancer writes too (read by load.LoadBoard).
+        self.load = LoadReporter(slot=balancer.slot)
         self._holder = Holder(route_table, settings.hold_timeout, on_demand, metrics)
         self._intake = async_intake  # queued invocations (gateway/async_hook.py); None: off
         self._auth = authenticator

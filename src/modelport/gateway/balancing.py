@@ -5,17 +5,23 @@ least-outstanding-requests is the default because inference requests vary a lot 
 counting what is still running beats counting what was sent.
 
 Everything here runs on the event loop thread: no locks. `inflight()` is a plain dict read, safe
-for the controller to call to learn when a draining replica is idle.
+for the controller to call to learn when a draining replica is idle. With several gateway
+processes (`shared`, gateway/shared_counts.py) each also writes its counts to its shared slot;
+`pick` weighs the sum over processes and `inflight()` reads every process's count.
 """
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
 from typing import ClassVar
 
 from modelport.clock import Clock, SystemClock
 from modelport.gateway.routes import ReplicaTarget
+from modelport.gateway.shared_counts import PeerView, SharedCounts, SlotCounts
+
+PEER_MAX_AGE = 0.005  # seconds the other processes' in-flight counts are reused for a pick
 
 POLICIES: dict[str, type[BalancingPolicy]] = {}
 DEFAULT_POLICY = "least_outstanding"
@@ -85,15 +91,26 @@ class Balancer:
         *,
         clock: Clock | None = None,
         eject_seconds: float = EJECT_SECONDS,
+        shared: tuple[SharedCounts, int] | None = None,
     ) -> None:
         self._policy = policy if isinstance(policy, BalancingPolicy) else make_policy(policy)
         self._clock = clock or SystemClock()
         self._eject_seconds = eject_seconds
         self._inflight: dict[int, int] = {}
         self._ejected: dict[int, float] = {}  # replica id -> monotonic time it may be used again
+        # Several gateway processes: (segment, this process's slot), else None.
+        self._counts: SharedCounts | None = None
+        self._slot: SlotCounts | None = None
+        self._view: PeerView | None = None
+        if shared is not None:
+            counts, slot = shared
+            self._counts, self._slot = counts, counts.claim(slot, os.getpid())
+            self._view = PeerView(self._inflight, counts, slot, self._clock.monotonic, PEER_MAX_AGE)
 
     def inflight(self, replica_id: int) -> int:
-        """Requests currently being proxied to this replica."""
+        """Requests currently being proxied to this replica, by every gateway process."""
+        if self._counts is not None:
+            return self._counts.replica_inflight().get(replica_id, 0)
         return self._inflight.get(replica_id, 0)
 
     def pick(
@@ -112,10 +129,16 @@ class Balancer:
             candidates = healthy or candidates
         if not candidates:
             return None
-        return self._policy.choose(candidates, self._inflight)
+        view = self._view
+        if view is None or len(candidates) == 1:
+            return self._policy.choose(candidates, self._inflight)
+        view.refresh()
+        return self._policy.choose(candidates, view)
 
     def acquire(self, replica_id: int) -> None:
         self._inflight[replica_id] = self._inflight.get(replica_id, 0) + 1
+        if self._slot is not None:
+            self._slot.replica_started(replica_id)
 
     def release(self, replica_id: int) -> None:
         left = self._inflight.get(replica_id, 0) - 1
@@ -123,6 +146,13 @@ class Balancer:
             self._inflight[replica_id] = left
         else:
             self._inflight.pop(replica_id, None)  # keeps the dict as small as the live set
+        if self._slot is not None:
+            self._slot.replica_finished(replica_id)
+
+    @property
+    def slot(self) -> SlotCounts | None:
+        """This process's shared slot (several gateway processes), for the load reporter."""
+        return self._slot
 
     def eject(self, replica_id: int) -> None:
         """Skip this replica for a few seconds (its connection was refused)."""

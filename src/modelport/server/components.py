@@ -15,8 +15,10 @@ from modelport.dialects.registry import mount_dialects
 from modelport.domain.specs import RuntimeKind
 from modelport.gateway.app import Gateway, create_gateway
 from modelport.gateway.balancing import Balancer
+from modelport.gateway.load import LoadBoard
 from modelport.gateway.metrics import GatewayMetrics
 from modelport.gateway.routes import RouteTable
+from modelport.gateway.shared_counts import SharedCounts
 from modelport.invocations.wiring import build_async
 from modelport.models.cache import ModelCache
 from modelport.models.fetch import ModelFetcher
@@ -25,9 +27,12 @@ from modelport.runtime.base import RuntimeBackend
 from modelport.runtime.docker import DockerRuntime, install_id
 from modelport.runtime.isolation import ReplicaIsolation
 from modelport.runtime.local import LocalRuntime
+from modelport.runtime.ray import RayRuntime
 from modelport.runtime.router import RuntimeRouter
 from modelport.security.secrets import SecretBox
 from modelport.server.dispatch import ASGIApp, Dispatcher
+from modelport.server.peers import MAIN_SLOT, PeerLink
+from modelport.server.workers import Supervisor, Team
 from modelport.services.auth import Authenticator
 from modelport.services.bootstrap import ensure_bootstrap
 from modelport.services.invocations import results_in
@@ -45,9 +50,12 @@ class Components:
     gateway: Gateway  # also served without ASGI by the fast path (server/fast_protocol.py)
     first_admin_token: str | None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _counts: SharedCounts | None = None  # attached shared counts (several gateway processes)
 
     def close(self) -> None:
         self.store.close()
+        if self._counts is not None:
+            self._counts.close()
 
 
 def build_runtime(settings: Settings, isolation: ReplicaIsolation) -> RuntimeRouter:
@@ -63,40 +71,132 @@ def build_runtime(settings: Settings, isolation: ReplicaIsolation) -> RuntimeRou
             backends[kind] = DockerRuntime(
                 settings.logs_dir, install_id(settings.home), base_url=settings.docker_host
             )
-        else:
-            raise ValueError(f"MODELPORT_RUNTIMES: the {kind.value} runtime is not available")
+        elif kind is RuntimeKind.RAY:
+            namespace = settings.ray_namespace or f"modelport-{install_id(settings.home)}"
+            backends[kind] = RayRuntime.on_cluster(
+                settings.ray_address, namespace, settings.ray_start_local, settings.ray_node_path
+            )
     return RuntimeRouter(backends, default=settings.runtime)
 
 
-def build_components(settings: Settings) -> Components:
-    settings.ensure_home()
+@dataclass
+class _Parts:
+    """What a team member adds to a process: its shared slot and its link to the others."""
+
+    counts: SharedCounts
+    link: PeerLink
+
+
+def build_components(settings: Settings, team: Team | None = None) -> Components:
+    """Everything of one server process. `team`: one of several gateway processes; only the
+    main one (MAIN_SLOT) runs the controller and starts the others (server/workers.py)."""
+    main = team is None or team.slot == MAIN_SLOT
+    if main:
+        settings.ensure_home()
     clock = SystemClock()
     store = open_store(settings.effective_database_url)
     box = SecretBox.from_key_file(settings.secret_key_path, settings.secret_key)
-    first_token = ensure_bootstrap(store, settings)
+    first_token = ensure_bootstrap(store, settings) if main else None
     authenticator = Authenticator(store, clock)
-    isolation = ReplicaIsolation.from_settings(
-        settings.replica_dir, settings.replica_user, settings.home
-    )
-    runtime = build_runtime(settings, isolation)
 
     route_table = RouteTable(unseal=box.decrypt)  # the replica keys the proxy sends
-    balancer = Balancer()
+    counts = SharedCounts.attach(team.layout) if team is not None else None
+    balancer = Balancer(shared=(counts, team.slot) if counts and team else None)
+    controller: Controller | None = None  # built below (main process only); hooks late-bind
+    parts = None
+    if team is not None and counts is not None:
+        parts = _Parts(
+            counts,
+            PeerLink(team.run_id, team.slot, counts, route_table, lambda e: _poke(controller, e)),
+        )
     metrics = GatewayMetrics()
-    # A management change waits until the route table shows it: a client that got its answer
-    # finds the endpoint on its very next request.
-    services = ApiServices.build(store, box, clock, settings, routes_changed=route_table.wait_fresh)
+    # A management change waits until the route table shows it (every process's, with several):
+    # a client that got its answer finds the endpoint on its very next request.
+    routes_changed = parts.link.wait_fresh if parts else route_table.wait_fresh
+    services = ApiServices.build(store, box, clock, settings, routes_changed=routes_changed)
     assert services.invocations is not None and services.datasets is not None  # build() sets them
     queued = build_async(
         store, clock, settings, services.invocations, results_in(services.datasets),
         route_table, balancer, metrics,
     )  # fmt: skip
+    on_demand = parts.link.poke if parts and not main else lambda e: _poke(controller, e)
     gateway = create_gateway(
         store, authenticator, route_table, balancer, metrics, settings, async_intake=queued.intake,
-        on_demand=lambda endpoint_id: controller.poke(endpoint_id),  # late-bound: built below
+        on_demand=on_demand,  # a held request wakes the controller, from any process
     )  # fmt: skip
     api = create_app(services, authenticator, settings)
     mount_dialects(api, services, authenticator, settings)
+    controller = (
+        _controller(settings, store, box, clock, services, balancer, route_table, gateway, parts)
+        if main
+        else None
+    )
+
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+    supervisor = Supervisor(settings, team, counts) if main and team and counts else None
+
+    async def on_startup() -> None:
+        await gateway.startup()
+        if parts is not None:
+            parts.link.start()
+        await route_table.refresh(store)
+        if controller is not None:
+            tasks.append(asyncio.create_task(controller.run(stop), name="controller"))
+        if supervisor is not None:
+            tasks.append(asyncio.create_task(supervisor.run(stop), name="gateway-workers"))
+        tasks.append(asyncio.create_task(queued.workers.run(stop), name="invocation-workers"))
+        tasks.append(
+            asyncio.create_task(
+                route_table.run(store, settings.route_refresh_interval, stop), name="routes"
+            )
+        )
+        log.info("server process %s started", team.slot if team else MAIN_SLOT)
+
+    async def on_shutdown() -> None:
+        stop.set()
+        if supervisor is not None:
+            await supervisor.stop_all()
+        for task in tasks:
+            # A task that does not notice `stop` in time is cancelled; shutdown must go on.
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, timeout=10)
+        if controller is not None:
+            await controller.shutdown()
+        await gateway.shutdown()
+        if parts is not None:
+            parts.link.close()
+        if main:
+            log.info("server stopped; replicas keep running and are adopted on the next start")
+
+    app = Dispatcher(gateway, api, on_startup, on_shutdown)
+    return Components(settings, store, app, gateway, first_token, _tasks=tasks, _counts=counts)
+
+
+def _poke(controller: Controller | None, endpoint_id: int) -> None:
+    if controller is not None:
+        controller.poke(endpoint_id)
+
+
+def _controller(
+    settings: Settings,
+    store: SqlStore,
+    box: SecretBox,
+    clock: SystemClock,
+    services: ApiServices,
+    balancer: Balancer,
+    route_table: RouteTable,
+    gateway: Gateway,
+    parts: _Parts | None,
+) -> Controller:
+    """The main process's controller: it sees every gateway process's load and in-flight counts
+    (`balancer.inflight` reads the shared slots), and a replica moving into or out of READY
+    refreshes every process's routes."""
+    isolation = ReplicaIsolation.from_settings(
+        settings.replica_dir, settings.replica_user, settings.home
+    )
+    runtime = build_runtime(settings, isolation)
+    assert services.invocations is not None  # ApiServices.build sets it
     cache = ModelCache(settings.model_cache_dir)
     fetcher = ModelFetcher(
         cache,
@@ -104,7 +204,7 @@ def build_components(settings: Settings) -> Components:
         hf_token=services.integrations.hf_token if services.integrations else None,
         repository=services.models,  # model_id sources: the model repository's files
     )
-    controller = Controller(
+    return Controller(
         store,
         runtime,
         box,
@@ -112,37 +212,10 @@ def build_components(settings: Settings) -> Components:
         settings,
         inflight=balancer.inflight,
         holder_id=f"server-{uuid.uuid4().hex[:8]}",
-        on_routes_changed=route_table.refresh_soon,
+        on_routes_changed=parts.link.routes_changed if parts else route_table.refresh_soon,
         backlog=services.invocations.backlog,  # queued async work is demand, also at zero
-        load=gateway.load.collect,  # what this process's gateway saw, read once a tick
+        # What the gateway saw, read once a tick: every process's, with several.
+        load=LoadBoard(parts.counts).collect if parts else gateway.load.collect,
         fetcher=fetcher,  # model files onto this host before launch (hf_id, model_id)
         registry_login=services.integrations.registry_login if services.integrations else None,
     )
-
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = []
-
-    async def on_startup() -> None:
-        await gateway.startup()
-        await route_table.refresh(store)
-        tasks.append(asyncio.create_task(controller.run(stop), name="controller"))
-        tasks.append(asyncio.create_task(queued.workers.run(stop), name="invocation-workers"))
-        tasks.append(
-            asyncio.create_task(
-                route_table.run(store, settings.route_refresh_interval, stop), name="routes"
-            )
-        )
-        log.info("server started")
-
-    async def on_shutdown() -> None:
-        stop.set()
-        for task in tasks:
-            # A task that does not notice `stop` in time is cancelled; shutdown must go on.
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(task, timeout=10)
-        await controller.shutdown()
-        await gateway.shutdown()
-        log.info("server stopped; replicas keep running and are adopted on the next start")
-
-    app = Dispatcher(gateway, api, on_startup, on_shutdown)
-    return Components(settings, store, app, gateway, first_token, _tasks=tasks)

@@ -4,22 +4,58 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 
 import uvicorn
 
+from modelport.gateway.shared_counts import SharedCounts
 from modelport.server.components import Components, build_components
 from modelport.server.logging import configure_logging
+from modelport.server.peers import MAIN_SLOT
+from modelport.server.workers import Team, claim_port, listening_socket
 from modelport.settings import Settings
 
 log = logging.getLogger("modelport.server")
 
 
 def serve(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM. Replicas keep running after the server exits (adopted later)."""
+    """Run until SIGINT/SIGTERM. Replicas keep running after the server exits (adopted later).
+
+    With `gateway_workers` > 1 this process serves the port beside N-1 worker processes it
+    starts (server/workers.py), sharing their counts through one shared-memory segment."""
     configure_logging(settings.log_level)
-    components = build_components(settings)
-    announce(settings, components.first_admin_token)
-    config = uvicorn.Config(
+    workers = settings.effective_gateway_workers
+    if workers == 1:
+        serve_process(settings, None)
+        return
+    port = claim_port(settings.host, settings.port)
+    settings = settings.model_copy(update={"port": port})  # port 0: the one bound, for all
+    counts = SharedCounts.create(workers)
+    try:
+        serve_process(settings, Team(uuid.uuid4().hex[:12], MAIN_SLOT, counts.layout))
+    finally:
+        counts.close(unlink=True)
+
+
+def serve_process(settings: Settings, team: Team | None) -> None:
+    """One server process: the only one (`team` None), the main one or a worker."""
+    if team is not None and team.slot != MAIN_SLOT:
+        configure_logging(settings.log_level)
+    components = build_components(settings, team)
+    if team is None or team.slot == MAIN_SLOT:
+        announce(settings, components.first_admin_token)
+    server = uvicorn.Server(_config(settings, components))
+    try:
+        if team is None:
+            server.run()
+        else:
+            server.run(sockets=[listening_socket(settings.host, settings.port)])
+    finally:
+        components.close()
+
+
+def _config(settings: Settings, components: Components) -> uvicorn.Config:
+    return uvicorn.Config(
         components.asgi_app,
         host=settings.host,
         port=settings.port,
@@ -36,11 +72,6 @@ def serve(settings: Settings) -> None:
         timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]  # a float works
         h11_max_incomplete_event_size=settings.max_header_bytes,  # the h11 fallback only
     )
-    server = uvicorn.Server(config)
-    try:
-        server.run()
-    finally:
-        components.close()
 
 
 def announce(settings: Settings, admin_token: str | None) -> None:
