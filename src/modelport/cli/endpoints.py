@@ -11,24 +11,46 @@ from rich.text import Text
 from modelport.cli import parsing, render
 from modelport.cli.context import api_client
 from modelport.cli.progress import ReadyProgress
-from modelport.schemas.native import ActionResult, EndpointPublic
-from modelport.sdk import Client
+from modelport.schemas.native import ActionResult, EndpointList, EndpointPublic
+from modelport.sdk import Client, EndpointFilters
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
 NameArgument = Annotated[str, typer.Argument(help="Endpoint name.")]
 DEFAULT_TIMEOUT = 900.0
 
 
-def ls(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """List endpoints."""
+def ls(
+    ctx: typer.Context,
+    as_json: JsonOption = False,
+    limit: Annotated[int, typer.Option(help="Endpoints per page (1-1000).")] = 100,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Every page, not just the first.")
+    ] = False,
+    cursor: Annotated[str | None, typer.Option(help="Start after this page's cursor.")] = None,
+    prefix: Annotated[str, typer.Option(help="Only names starting with this.")] = "",
+    state: Annotated[str | None, typer.Option(help="Only running / stopped.")] = None,
+    phase: Annotated[list[str] | None, typer.Option(help="Only this phase (repeatable).")] = None,
+    framework: Annotated[str | None, typer.Option(help="Only this engine.")] = None,
+) -> None:
+    """List endpoints, a page at a time (oldest first)."""
+    filters = EndpointFilters(prefix, state, tuple(phase or ()), framework)
     with api_client(ctx) as client:
-        endpoints = client.list_endpoints()
+        if show_all:
+            page = EndpointList(items=client.all_endpoints(filters, page_size=limit))
+        else:
+            page = client.list_endpoints(limit, cursor, filters)
     if as_json:
-        render.print_json(endpoints)
-    elif not endpoints.items:
-        render.err.print("no endpoints yet; create one with `modelport deploy`")
+        render.print_json(page)
+    elif not page.items:
+        render.err.print(
+            "no endpoints match"
+            if cursor or filters.params()
+            else "no endpoints yet; create one with `modelport deploy`"
+        )
     else:
-        render.out.print(render.endpoints_table(endpoints.items))
+        render.out.print(render.endpoints_table(page.items))
+        if page.next_cursor is not None:
+            render.err.print(f"more: --cursor {page.next_cursor} (or --all)")
 
 
 def get(ctx: typer.Context, name: NameArgument, as_json: JsonOption = False) -> None:

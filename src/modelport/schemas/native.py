@@ -71,6 +71,8 @@ class EndpointCreated(EndpointPublic):
 
 class EndpointList(BaseModel):
     items: list[EndpointPublic]
+    # Pass as `cursor` for the next page; None: this was the last page.
+    next_cursor: str | None = None
 
 
 class ReplicaPublic(BaseModel):

@@ -1,6 +1,7 @@
 """Python client of Modelport's native API: `Client` (sync) and `AsyncClient` (asyncio)."""
 
 from modelport.sdk.async_client import AsyncClient
+from modelport.sdk.calls import EndpointFilters
 from modelport.sdk.client import Client
 from modelport.sdk.config import ClientConfig, resolve_config
 from modelport.sdk.errors import (
@@ -28,6 +29,7 @@ __all__ = [
     "ClientConfig",
     "ConflictError",
     "EndpointFailedError",
+    "EndpointFilters",
     "EndpointNotReadyError",
     "EndpointStoppedError",
     "InvocationAccepted",

@@ -84,8 +84,27 @@ class AsyncClient(ClientBase):
     ) -> EndpointCreated:
         return await self.send(calls.create_endpoint(name, spec))
 
-    async def list_endpoints(self) -> EndpointList:
-        return await self.send(calls.list_endpoints())
+    async def list_endpoints(
+        self,
+        limit: int | None = None,
+        cursor: str | None = None,
+        filters: calls.EndpointFilters | None = None,
+    ) -> EndpointList:
+        """One page of endpoints, oldest first; pass its `next_cursor` for the next."""
+        return await self.send(calls.list_endpoints(limit, cursor, filters))
+
+    async def all_endpoints(
+        self, filters: calls.EndpointFilters | None = None, page_size: int = 1000
+    ) -> list[EndpointPublic]:
+        """Every endpoint (matching `filters`), following the cursor page by page."""
+        found: list[EndpointPublic] = []
+        cursor: str | None = None
+        while True:
+            page = await self.list_endpoints(page_size, cursor, filters)
+            found += page.items
+            cursor = page.next_cursor
+            if cursor is None:
+                return found
 
     async def get_endpoint(self, name: str) -> EndpointPublic:
         return await self.send(calls.get_endpoint(name))

@@ -86,8 +86,38 @@ def create_endpoint(name: str, spec: EndpointSpec | Mapping[str, Any]) -> ApiCal
     return ApiCall("POST", f"{API}/endpoints", _model(EndpointCreated), body=body)
 
 
-def list_endpoints() -> ApiCall[EndpointList]:
-    return ApiCall("GET", f"{API}/endpoints", _model(EndpointList))
+@dataclass(frozen=True, slots=True)
+class EndpointFilters:
+    """What GET /api/v1/endpoints narrows on (each optional; phases: any of them)."""
+
+    name_prefix: str = ""
+    state: str | None = None  # desired state: running / stopped
+    phases: Sequence[str] = ()
+    framework: str | None = None
+
+    def params(self) -> dict[str, int | str | Sequence[str]]:
+        params: dict[str, int | str | Sequence[str]] = {}
+        if self.name_prefix:
+            params["name_prefix"] = self.name_prefix
+        if self.state is not None:
+            params["state"] = self.state
+        if self.phases:
+            params["phase"] = list(self.phases)
+        if self.framework is not None:
+            params["framework"] = self.framework
+        return params
+
+
+def list_endpoints(
+    limit: int | None = None, cursor: str | None = None, filters: EndpointFilters | None = None
+) -> ApiCall[EndpointList]:
+    """One page (the server's default size unless `limit`); `cursor`: a page's next_cursor."""
+    params = (filters or EndpointFilters()).params()
+    if limit is not None:
+        params["limit"] = limit
+    if cursor is not None:
+        params["cursor"] = cursor
+    return ApiCall("GET", f"{API}/endpoints", _model(EndpointList), params=params)
 
 
 def get_endpoint(name: str) -> ApiCall[EndpointPublic]:

@@ -81,8 +81,27 @@ class Client(ClientBase):
     def create_endpoint(self, name: str, spec: EndpointSpec | Mapping[str, Any]) -> EndpointCreated:
         return self.send(calls.create_endpoint(name, spec))
 
-    def list_endpoints(self) -> EndpointList:
-        return self.send(calls.list_endpoints())
+    def list_endpoints(
+        self,
+        limit: int | None = None,
+        cursor: str | None = None,
+        filters: calls.EndpointFilters | None = None,
+    ) -> EndpointList:
+        """One page of endpoints, oldest first; pass its `next_cursor` for the next."""
+        return self.send(calls.list_endpoints(limit, cursor, filters))
+
+    def all_endpoints(
+        self, filters: calls.EndpointFilters | None = None, page_size: int = 1000
+    ) -> list[EndpointPublic]:
+        """Every endpoint (matching `filters`), following the cursor page by page."""
+        found: list[EndpointPublic] = []
+        cursor: str | None = None
+        while True:
+            page = self.list_endpoints(page_size, cursor, filters)
+            found += page.items
+            cursor = page.next_cursor
+            if cursor is None:
+                return found
 
     def get_endpoint(self, name: str) -> EndpointPublic:
         return self.send(calls.get_endpoint(name))

@@ -23,6 +23,7 @@ from modelport.schemas.native import EndpointPublic
 from modelport.security.secrets import SecretBox
 from modelport.services.auth import Principal
 from modelport.services.datasets import DATASET_REF_FIELD
+from modelport.services.endpoint_pages import EndpointPage, PageQuery, read_page
 from modelport.services.endpoint_views import ReplicaLog, endpoint_public, replica_logs
 from modelport.services.engine_check import check_engine_can_serve
 from modelport.services.host_policy import HostUse, host_uses, new_host_uses
@@ -130,6 +131,10 @@ class EndpointService:
             for e in self._store.list_endpoints(principal.project_id)
             if principal.endpoint_id in (None, e.id)
         ]
+
+    def page(self, principal: Principal, query: PageQuery) -> EndpointPage:
+        """One page of the caller's endpoints from indexed reads (services/endpoint_pages)."""
+        return read_page(self._store, principal, query)
 
     def replicas(self, principal: Principal, name: str) -> Sequence[Replica]:
         return self._store.list_replicas(self.get(principal, name).id)

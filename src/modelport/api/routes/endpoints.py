@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from modelport.api.deps import AuthenticatorDep, CurrentPrincipal, Services
+from modelport.api.routes.endpoint_lists import ListQuery
 from modelport.domain.ids import DNS_LABEL_PATTERN, MAX_ID
 from modelport.schemas.native import (
     ActionResult,
@@ -50,8 +51,15 @@ def create_endpoint(
 
 
 @router.get("", response_model=EndpointList)
-def list_endpoints(principal: CurrentPrincipal, services: Services) -> EndpointList:
-    return EndpointList(items=services.endpoints.describe_all(principal))
+def list_endpoints(
+    principal: CurrentPrincipal, services: Services, query: Annotated[ListQuery, Depends()]
+) -> EndpointList:
+    """One page, oldest first; follow `next_cursor` for the next one."""
+    page = services.endpoints.page(principal, query.page_query())
+    return EndpointList(
+        items=[services.endpoints.public(i.endpoint, i.replicas) for i in page.items],
+        next_cursor=None if page.next_after is None else str(page.next_after),
+    )
 
 
 @router.get("/{name}", response_model=EndpointPublic)
