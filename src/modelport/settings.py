@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,21 @@ class Settings(BaseSettings):
     runtime: RuntimeKind = RuntimeKind.LOCAL
     runtimes: str = "local"
     docker_host: str | None = None  # None: $DOCKER_HOST or unix:///var/run/docker.sock
+    # The Ray cluster of runtime `ray` (docs/runtimes.md): "auto", "ray://head:10001" or
+    # "head:6379"; None with ray_start_local: a local head of this server's own (development).
+    ray_address: str | None = None
+    ray_start_local: bool = False
+    ray_namespace: str | None = None  # None: "modelport-<install id>", one per server home
+    # On each Ray node: the replicas' log files and private directories. None: the node's
+    # temporary directory /modelport-ray.
+    ray_node_dir: Path | None = None
     engine_host: str = "127.0.0.1"  # engines listen here only; the gateway is the way in
     reconcile_interval: float = 1.0  # seconds between controller ticks
     route_refresh_interval: float = 0.25  # seconds between gateway route-table refreshes
+    # Slow full passes (issue 11): between them the controller and the route table read only
+    # what changed (controller/selection.py, gateway/routes.py).
+    controller_resync_interval: float = 60.0
+    route_resync_interval: float = 60.0
     # Seconds between readiness attempts of a STARTING replica, on their own, not per tick:
     # a replica able to answer is seen READY this soon (controller/probes.py).
     startup_probe_interval: float = Field(default=0.1, gt=0, le=60)
@@ -151,6 +164,10 @@ class Settings(BaseSettings):
     @property
     def model_dir_paths(self) -> tuple[Path, ...]:
         return tuple(Path(p).expanduser() for p in self.model_dirs.split(os.pathsep) if p)
+
+    @property
+    def ray_node_path(self) -> Path:
+        return self.ray_node_dir or Path(tempfile.gettempdir()) / "modelport-ray"
 
     @property
     def admin_token_path(self) -> Path:
