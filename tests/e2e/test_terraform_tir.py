@@ -153,6 +153,7 @@ class Deployment:
         return httpx.request(method, url, headers=headers, params={"active_iam": 1}, timeout=30)
 
     def status(self) -> str:
+        """As TIR's provider reads it there: lower case."""
         return str(self.tir().json()["data"]["status"])
 
     def native(self, path: str = "") -> dict[str, Any]:
@@ -172,7 +173,7 @@ class Deployment:
         `generation`, when given), and no other replica left."""
         endpoint, live = self.native(), self.live_replicas()
         return (
-            self.status() == "Running"
+            self.status() == "running"
             and endpoint["phase"] == "ready"
             and len(live) == replicas
             and all(r["state"] == "ready" for r in live)
@@ -271,7 +272,7 @@ def test_stop_inference_stop_stops_every_replica(applied: Deployment) -> None:
     applied.tf.apply()
 
     def stopped() -> bool:
-        return applied.status() == "Stopped" and applied.live_replicas() == []
+        return applied.status() == "stopped" and applied.live_replicas() == []
 
     assert wait_until(stopped, 120), (applied.tir().text, applied.live_replicas())
     assert applied.native()["desired_state"] == "stopped"
@@ -305,7 +306,7 @@ def test_import_by_id_adopts_the_endpoint_without_changing_it(applied: Deploymen
     generation = applied.native()["generation"]
     applied.tf.apply()
     assert applied.native()["generation"] == generation  # the endpoint did not change
-    assert (applied.status(), applied.live_replicas()) == ("Stopped", [])
+    assert (applied.status(), applied.live_replicas()) == ("stopped", [])
     again = applied.tf.plan()
     assert again.returncode == 0, str(again)
 

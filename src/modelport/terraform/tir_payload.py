@@ -158,9 +158,6 @@ def engine_arg(value: str) -> Any:
 def auto_scale_policy(state: dict[str, Any]) -> dict[str, Any]:
     policy = element(state, AUTO_SCALE_POLICY)
     body = {WIRE_NAMES.get(k, k): v for k, v in policy.items() if k != "rules"}
-    # Also the plural names the server answers with: a PUT patch merges into the stored request,
-    # whose plural keys would otherwise win over TIR's singular ones.
-    body.update({k: policy[k] for k in WIRE_NAMES})
     body["rules"] = rows(policy.get("rules"), RULES)
     return body
 

@@ -125,6 +125,10 @@ def for_go_provider(data: dict[str, Any]) -> dict[str, Any]:
     """An endpoint's `data` with each block of PLACES in the Go schema's keys and types (a copy;
     a block whose parent object is missing stays missing: the Go provider skips it)."""
     out = copy.deepcopy(data)
+    # Its Read sets stop_inference from `status == "stopped"` and its Update picks "update" over
+    # "patch" the same way: lower case, or a stopped endpoint is a diff in every plan.
+    if isinstance(out.get("status"), str):
+        out["status"] = out["status"].lower()
     for place, block in PLACES.items():
         parent: Any = out
         for key in place[:-1]:

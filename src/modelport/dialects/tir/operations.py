@@ -146,7 +146,7 @@ def _patch_changes(
     except ValueError as exc:
         raise InvalidSpec(str(exc), field=str(exc).partition(":")[0]) from exc
     _reject_renames(current, given)
-    merged = _deep_merge(current, given)
+    merged = _deep_merge(current, _canonical(given))
     if any(key in given for key in _PLAN_PICKERS):
         # A new plan is named: what the old one was picked by must not contradict it.
         for key in (*_PLAN_PICKERS, *_PLAN_FILTERS):
@@ -175,6 +175,29 @@ def _reject_renames(current: dict[str, Any], given: dict[str, Any]) -> None:
             "framework: cannot be changed once the endpoint exists; create a new one",
             field="framework",
         )
+
+
+# Spellings a request may use for a key the stored request keeps under its canonical name:
+# merged as sent, the stored canonical key would win over the change (TIR's Terraform provider
+# sends min_replica / max_replica).
+_ALIASES: dict[str, dict[str, str]] = {
+    "auto_scale_policy": {"min_replica": "min_replicas", "max_replica": "max_replicas"},
+}
+
+
+def _canonical(given: dict[str, Any]) -> dict[str, Any]:
+    out = dict(given)
+    for block, names in _ALIASES.items():
+        inner = out.get(block)
+        if not isinstance(inner, dict):
+            continue
+        renamed = dict(inner)
+        for alias, name in names.items():
+            if alias in renamed:
+                value = renamed.pop(alias)
+                renamed.setdefault(name, value)  # the canonical spelling wins when both are sent
+        out[block] = renamed
+    return out
 
 
 def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

@@ -173,11 +173,28 @@ def test_patch_changes_replicas_and_engine_args(tir: Tir) -> None:
     assert state["detailed_info"][0]["engine_args"] == {"batch_size": "8", "use_cache": "true"}
 
 
+def test_patch_changes_the_autoscale_bounds_it_sends_singular(tir: Tir) -> None:
+    """It sends min_replica / max_replica: a patch must change the bounds the endpoint was
+    created with (merged as sent, the stored min_replicas / max_replicas won)."""
+    endpoint_id = go_create(tir)
+    bounds = '"is_auto_scale_enabled":true,"auto_scale_policy":{"min_replica":2,"max_replica":4,'
+    unbounded = (
+        '"is_auto_scale_enabled":false,"auto_scale_policy":{"min_replica":1,"max_replica":1,'
+    )
+    body = GO_PATCH.replace(unbounded, bounds).replace('"metric":""', '"metric":"concurrency"')
+    assert body.count('min_replica":2') == 1 and '"metric":"concurrency"' in body
+    go_put(tir, endpoint_id, body)
+    autoscale = spec_of(tir)["autoscale"]
+    assert (autoscale["min_replicas"], autoscale["max_replicas"]) == (2, 4)
+    policy = go_get(tir, endpoint_id)["auto_scale_policy"][0]
+    assert (policy["min_replicas"], policy["max_replicas"]) == (2, 4)
+
+
 def test_stop_update_while_stopped_and_start(tir: Tir) -> None:
     endpoint_id = go_create(tir)
     go_put(tir, endpoint_id, GO_STOP)
     assert tir.native_endpoint("name")["desired_state"] == "stopped"
-    assert go_get(tir, endpoint_id)["status"] == "Stopped"
+    assert go_get(tir, endpoint_id)["status"] == "stopped"  # lower case, as the Go code compares
     go_put(tir, endpoint_id, GO_UPDATE)
     endpoint = tir.native_endpoint("name")
     assert (endpoint["spec"]["replicas"], endpoint["desired_state"]) == (3, "stopped")
