@@ -26,6 +26,7 @@ from modelport.controller.lease import LeaseKeeper
 from modelport.controller.observe import AdapterLookup, InflightLookup, Observer, ProbeSpecs
 from modelport.controller.planner import plan
 from modelport.controller.probes import ProbeRunner
+from modelport.controller.selection import TickSelector
 from modelport.domain.decisions import CreateReplica, EventReason, LaunchReplica
 from modelport.domain.errors import LeaseLost
 from modelport.domain.records import Endpoint, Replica
@@ -120,6 +121,7 @@ class Controller:
             cpu=runtime,
         )
         self._reported: dict[int, str] = {}  # endpoint id -> the error already reported
+        self._selector = TickSelector(clock, settings.controller_resync_interval)
         self._term: int | None = None  # the lease generation this controller leads with
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -138,9 +140,11 @@ class Controller:
         finally:
             await self._release_lease()
 
-    def poke(self, _endpoint_id: int | None = None) -> None:
+    def poke(self, endpoint_id: int | None = None) -> None:
         """Tick now instead of at the next interval: a request waits for an endpoint with no
         READY replica (scale from zero), or a probe ended. Call it on the loop's thread."""
+        if endpoint_id is not None:
+            self._selector.carry(endpoint_id)
         self._wake.set()
 
     async def _pause(self, stop: asyncio.Event) -> None:
@@ -172,8 +176,7 @@ class Controller:
         Driven directly (unit tests) it acts without a lease; under tick_if_leader it renews the
         lease between endpoints and raises LeaseLost once it must stop acting.
         """
-        endpoints = await asyncio.to_thread(self._store.list_endpoints)
-        replicas = await asyncio.to_thread(self._store.list_replicas)
+        endpoints, replicas = await self._select()
         by_endpoint: dict[int, list[Replica]] = defaultdict(list)
         for replica in replicas:
             by_endpoint[replica.endpoint_id].append(replica)
@@ -188,6 +191,7 @@ class Controller:
             except LeaseLost:
                 raise
             except Exception as exc:
+                self._selector.carry(endpoint.id)  # retried next tick, changed or not
                 await self._report(endpoint, exc)
             else:
                 self._reported.pop(endpoint.id, None)
@@ -196,6 +200,17 @@ class Controller:
         self._probe_specs.prune(endpoints)
         self._applier.forget_stops_but(known)
         self._autoscaler.forget_all_but(known, {e.id for e in endpoints})
+
+    async def _select(self) -> tuple[Sequence[Endpoint], Sequence[Replica]]:
+        """This tick's endpoints and their live replicas: all of them on a full pass, else
+        only those that changed or need watching (controller/selection.py)."""
+        found = await asyncio.to_thread(self._store.reconcile_candidates, self._selector.since)
+        ids = self._selector.choose(found)
+        if ids is None:
+            endpoints = await asyncio.to_thread(self._store.list_endpoints)
+            return endpoints, await asyncio.to_thread(self._store.list_replicas)
+        endpoints = await asyncio.to_thread(self._store.get_endpoints, ids)
+        return endpoints, await asyncio.to_thread(self._store.list_replicas_of, ids)
 
     async def wait_for_stops(self) -> None:
         """Until every replica stop begun so far has ended (bounded by the grace period)."""
@@ -224,6 +239,7 @@ class Controller:
             log.info("controller %s stands by", self.holder_id)
         else:
             log.info("controller %s leads (lease generation %d)", self.holder_id, term)
+        self._selector.resync_soon()  # a new term starts from a full pass
         self._applier.abandon_stops()
         self._probes.abandon()  # counters too: the new term counts from zero
         self._autoscaler.reset()  # what it remembered may be stale: start cautious
@@ -249,6 +265,7 @@ class Controller:
         for decision in decisions:
             if isinstance(decision, LaunchReplica):
                 gpus = gpus.take(endpoint.spec.resources)
+            self._selector.carry(endpoint.id)  # acted: look again next tick
             if isinstance(decision, CreateReplica | LaunchReplica):
                 # Launched, then probed, by the next tick at once, not an interval later: two
                 # intervals of a scale-from-zero's wait otherwise.

@@ -1,9 +1,8 @@
 """The OpenAI model lists the gateway answers itself (`/v1/models` and each dialect's), from the
-route table; `owned_by` is the project's name, read once per project."""
+route table; `owned_by` is the project's name, which the routes carry (no store read)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 from modelport.domain.errors import NotFound
@@ -11,13 +10,11 @@ from modelport.gateway.downstream import ClientSide
 from modelport.gateway.responses import respond_json
 from modelport.gateway.routes import EndpointRoute
 from modelport.services.auth import Principal
-from modelport.store.base import Store
 
 
 class ModelLists:
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._project_names: dict[int, str] = {}
+    def __init__(self, _store: object = None) -> None:
+        """Nothing to keep: the routes carry what the lists show (`_store`: the old seam)."""
 
     async def answer(
         self,
@@ -29,7 +26,7 @@ class ModelLists:
     ) -> None:
         """The model list (or one model of it) of what `principal` may call; NotFound if
         `wanted` is not among them."""
-        owner = await self._project_name(principal.project_id)
+        owner = listing[0][1].project_name if listing else ""
         models = [
             {"id": model_id, "object": "model", "created": r.created, "owned_by": owner}
             for model_id, r in listing
@@ -43,10 +40,3 @@ class ModelLists:
                 await respond_json(client, 200, model, request_id)
                 return
         raise NotFound(f"no running endpoint named '{wanted}' in this project")
-
-    async def _project_name(self, project_id: int) -> str:
-        name = self._project_names.get(project_id)
-        if name is None:
-            project = await asyncio.to_thread(self._store.get_project, project_id)
-            name = self._project_names[project_id] = project.name
-        return name

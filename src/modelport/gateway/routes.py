@@ -1,11 +1,12 @@
 """The gateway's route table: an in-memory snapshot of running endpoints and READY replicas.
 
-Requests read the current snapshot without locks or I/O; a background loop rebuilds it from the
-store every `route_refresh_interval` and swaps it in one assignment, so a reader always sees one
-consistent table. A failed refresh keeps the last good table.
-
-Besides name and id, the snapshot indexes the names vendor dialects' clients send as `model`
-(see `aliases`), built here once per rebuild rather than per request.
+Requests read the current snapshot without locks or I/O. A background loop keeps it current
+from the store: every `route_refresh_interval` it reads only what changed since a watermark
+(store.route_changes: endpoints updated, replicas whose state moved, deletions), rebuilds the
+parts of the projects those touch (gateway/route_snapshot.py) and swaps the new snapshot in one
+assignment; nothing changed costs two index reads and no rebuild. Every `resync_interval` it
+reads everything again (what a late commit or a clock skew hid is caught there). A failed
+refresh keeps the last good table.
 
 A running endpoint without a READY replica keeps its route (empty `replicas`): the gateway holds
 its requests until one is READY (`wait_for_replicas`, woken by each swap), unless the snapshot
@@ -17,207 +18,147 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-from collections import defaultdict
+import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from modelport.domain.errors import PermanentError
-from modelport.domain.phases import derive_phase, is_waiting_for_capacity
 from modelport.domain.records import Endpoint, Replica
-from modelport.domain.specs import AsyncConfig, Framework
-from modelport.domain.states import DesiredState, EndpointPhase, ReplicaState
-from modelport.gateway.aliases import DIALECT_NAMES, DialectNames, explicit_names
+from modelport.domain.states import DesiredState, ReplicaState
+from modelport.gateway.route_snapshot import (
+    EndpointRoute,
+    Listing,
+    ProjectRoutes,
+    ReplicaTarget,
+    Snapshot,
+    build_project,
+    build_snapshot,
+    group_replicas,
+    why_unavailable,
+)
+from modelport.store.paging import RouteChanges
+
+__all__ = [
+    "FRESH_TIMEOUT",
+    "EndpointRoute",
+    "Listing",
+    "ReplicaTarget",
+    "RouteSource",
+    "RouteTable",
+    "build_snapshot",
+    "why_unavailable",
+]
 
 log = logging.getLogger("modelport.gateway.routes")
 
 FRESH_TIMEOUT = 2.0  # longest a management call waits for the route table to show its change
+RESYNC_INTERVAL = 60.0  # seconds between full reads (settings.route_resync_interval)
+# Changes are read from this far before the newest stamp seen: a write committed late with an
+# older stamp is still caught; rows re-read unchanged cost no rebuild.
+OVERLAP = timedelta(seconds=10)
 
 
-class RouteSource(Protocol):
-    """The two store reads the table is built from (a Store satisfies it)."""
+@runtime_checkable
+class ChangeSource(Protocol):
+    """The store read the table is built from (a Store satisfies it)."""
+
+    def route_changes(self, since: datetime | None) -> RouteChanges: ...
+
+
+class ListSource(Protocol):
+    """Whole-table reads (test stubs): every refresh is then a full one."""
 
     def list_replicas(self) -> Sequence[Replica]: ...  # every endpoint's, STOPPED ones left out
 
     def list_endpoints(self, project_id: int | None = None) -> Sequence[Endpoint]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class ReplicaTarget:
-    replica_id: int
-    url: str  # "http://host:port", no trailing slash
-    # "Bearer <replica key>": the engine answers only requests that carry it (None: the engine
-    # enforces no key). Never logged; the client's own Authorization is never forwarded.
-    authorization: str | None = field(default=None, repr=False)
+RouteSource = ChangeSource | ListSource
 
 
-@dataclass(frozen=True, slots=True)
-class EndpointRoute:
-    endpoint_id: int
-    project_id: int
-    name: str
-    replicas: tuple[ReplicaTarget, ...]  # READY ones; empty means "running but not ready yet"
-    max_concurrency: int | None  # per replica, from the spec
-    created: int  # unix seconds, shown by /v1/models
-    # The engine: which paths and shapes its replicas serve (gateway/engine_routes.py).
-    framework: Framework = Framework.CUSTOM
-    # Queued invocations (gateway/async_hook.py): on, and the TIR URL tails that are queued.
-    async_enabled: bool = False
-    async_paths: frozenset[str] = frozenset()
-    # No replica can start (crash loop, or no capacity), with why: requests fail fast, not held.
-    unavailable: str | None = None
+def read_changes(source: RouteSource, since: datetime | None) -> RouteChanges:
+    """What changed since `since` (None: everything), from either kind of source."""
+    if isinstance(source, ChangeSource):
+        return source.route_changes(since)
+    endpoints = tuple(source.list_endpoints())
+    touched = frozenset(e.id for e in endpoints)
+    return RouteChanges(endpoints, tuple(source.list_replicas()), frozenset(), {}, None,
+                        full=True, touched=touched)  # fmt: skip
 
 
-AliasKey = tuple[str, int, str]  # (dialect, project id, model name as its clients send it)
-Listing = tuple[tuple[str, EndpointRoute], ...]  # (model id a dialect lists, route), by id
+class _Mirror:
+    """The running endpoints and their live replicas as last read, per project: what a
+    project's part is rebuilt from when a change touches it."""
 
+    def __init__(self) -> None:
+        self.endpoints: dict[int, Endpoint] = {}
+        self.of_project: dict[int, set[int]] = {}
+        self.replicas: dict[int, tuple[Replica, ...]] = {}
+        self.project_names: dict[int, str] = {}
 
-@dataclass(frozen=True, slots=True)
-class _Snapshot:
-    by_name: dict[tuple[int, str], EndpointRoute] = field(default_factory=dict)
-    by_id: dict[int, EndpointRoute] = field(default_factory=dict)
-    by_project: dict[int, tuple[EndpointRoute, ...]] = field(default_factory=dict)
-    by_alias: dict[AliasKey, EndpointRoute] = field(default_factory=dict)
-    listed: dict[tuple[str, int], Listing] = field(default_factory=dict)  # (dialect, project)
-    clashes: frozenset[str] = frozenset()  # dialect model names claimed by two endpoints
+    def clear(self) -> None:
+        self.endpoints, self.of_project, self.replicas = {}, {}, {}
+        self.project_names = {}
 
+    def apply(self, changes: RouteChanges) -> set[int]:
+        """Take in what changed; the ids of the projects whose part must be rebuilt."""
+        if changes.full:
+            affected = set(self.of_project)
+            self.clear()
+        else:
+            affected = set()
+        self.project_names.update(changes.project_names)
+        grouped = group_replicas(changes.replicas)
+        fresh = {e.id: e for e in changes.endpoints if e.desired_state is DesiredState.RUNNING}
+        for endpoint_id in changes.touched | changes.deleted:
+            old = self.endpoints.get(endpoint_id)
+            new = fresh.get(endpoint_id)
+            replicas = tuple(grouped.get(endpoint_id, ()))
+            if old == new and self.replicas.get(endpoint_id, ()) == replicas:
+                continue  # re-read in the overlap, unchanged
+            if old is not None:
+                self._drop(old)
+                affected.add(old.project_id)
+            if new is not None:
+                self.endpoints[endpoint_id] = new
+                self.of_project.setdefault(new.project_id, set()).add(endpoint_id)
+                self.replicas[endpoint_id] = replicas
+                affected.add(new.project_id)
+        return affected
 
-def build_snapshot(
-    endpoints: Sequence[Endpoint],
-    replicas: Sequence[Replica],
-    dialects: Mapping[str, DialectNames] = DIALECT_NAMES,
-    authorization: Callable[[str], str | None] | None = None,
-) -> _Snapshot:
-    """`replicas`: every live replica (any state but STOPPED); READY ones become targets.
-    `authorization` turns a handle's sealed replica key into the header value to send."""
-    targets: dict[int, list[ReplicaTarget]] = defaultdict(list)
-    of_endpoint: dict[int, list[Replica]] = defaultdict(list)
-    for replica in replicas:
-        of_endpoint[replica.endpoint_id].append(replica)
-        url = replica.url
-        if url is not None and replica.state is ReplicaState.READY:
-            sealed = replica.handle.sealed_key if replica.handle is not None else None
-            header = authorization(sealed) if sealed is not None and authorization else None
-            targets[replica.endpoint_id].append(ReplicaTarget(replica.id, url, header))
-    by_name: dict[tuple[int, str], EndpointRoute] = {}
-    by_id: dict[int, EndpointRoute] = {}
-    by_project: dict[int, list[EndpointRoute]] = defaultdict(list)
-    running: list[tuple[Endpoint, EndpointRoute]] = []
-    for endpoint in endpoints:
-        if endpoint.desired_state is not DesiredState.RUNNING:
-            continue
-        route = EndpointRoute(
-            endpoint_id=endpoint.id,
-            project_id=endpoint.project_id,
-            name=endpoint.name,
-            replicas=tuple(sorted(targets.get(endpoint.id, ()), key=lambda t: t.replica_id)),
-            max_concurrency=endpoint.spec.max_concurrency,
-            created=int(endpoint.created_at.timestamp()),
-            framework=endpoint.spec.framework,
-            async_enabled=endpoint.spec.async_config.enabled,
-            async_paths=_async_paths(endpoint.spec.async_config),
-        )
-        if not route.replicas:
-            route = replace(route, unavailable=why_unavailable(endpoint, of_endpoint[endpoint.id]))
-        by_name[(endpoint.project_id, endpoint.name)] = route
-        by_id[endpoint.id] = route
-        by_project[endpoint.project_id].append(route)
-        running.append((endpoint, route))
-    clashes: set[str] = set()
-    by_alias, listed = _alias_index(running, dialects, clashes)
-    return _Snapshot(
-        by_name,
-        by_id,
-        {p: tuple(sorted(r, key=lambda e: e.name)) for p, r in by_project.items()},
-        by_alias,
-        listed,
-        frozenset(clashes),
-    )
+    def _drop(self, endpoint: Endpoint) -> None:
+        del self.endpoints[endpoint.id]
+        self.replicas.pop(endpoint.id, None)
+        members = self.of_project.get(endpoint.project_id)
+        if members is not None:
+            members.discard(endpoint.id)
+            if not members:
+                del self.of_project[endpoint.project_id]
 
+    def project(self, project_id: int) -> list[Endpoint]:
+        return [self.endpoints[i] for i in self.of_project.get(project_id, ())]
 
-def why_unavailable(endpoint: Endpoint, replicas: Sequence[Replica]) -> str | None:
-    """Why no replica of a running endpoint without READY ones can start, or None when one is
-    on its way (or none is wanted yet): the phase the user sees says so (domain/phases.py)."""
-    phase = derive_phase(endpoint, replicas)
-    if phase is EndpointPhase.PENDING:
-        held = next(r for r in replicas if is_waiting_for_capacity(r))
-        return f"no replica can be placed: {replica_reason(held)}"
-    if phase is EndpointPhase.FAILED:
-        current = (r for r in replicas if r.generation == endpoint.template_generation)
-        worst = max(current, key=lambda r: (r.restart_count, r.state_changed_at))
-        restarts = f" (restarted {worst.restart_count} times)" if worst.restart_count else ""
-        return f"its replicas keep failing{restarts}: {replica_reason(worst) or worst.state.value}"
-    return None
-
-
-def replica_reason(replica: Replica) -> str:
-    """The human text of why a replica is in its state (the one place this module reads it)."""
-    return replica.state_reason
-
-
-def _async_paths(config: AsyncConfig) -> frozenset[str]:
-    """Target routes as a TIR URL's tail reads them: one leading "/", no query."""
-    return frozenset(
-        "/" + route.route_value.strip().lstrip("/").partition("?")[0]
-        for route in config.target_routes
-    )
-
-
-def _alias_index(
-    running: Sequence[tuple[Endpoint, EndpointRoute]],
-    dialects: Mapping[str, DialectNames],
-    clashes: set[str],
-) -> tuple[dict[AliasKey, EndpointRoute], dict[tuple[str, int], Listing]]:
-    """Each dialect's model names per project, and what its model list shows.
-
-    On a clash a name from the extensions beats an endpoint's own name, then the older
-    endpoint (lower id) keeps it; each clash is described in `clashes`.
-    """
-    by_alias: dict[AliasKey, EndpointRoute] = {}
-    listed: dict[tuple[str, int], list[tuple[str, EndpointRoute]]] = defaultdict(list)
-    oldest_first = sorted(running, key=lambda pair: pair[1].endpoint_id)
-    for dialect, rule in dialects.items():
-        names_of = {
-            route.endpoint_id: (
-                *explicit_names(dialect, endpoint.spec.extensions),
-                *((route.name,) if rule.by_endpoint_name else ()),
-            )
-            for endpoint, route in oldest_first
+    def ready_keys(self) -> set[str]:
+        return {
+            r.handle.sealed_key
+            for replicas in self.replicas.values()
+            for r in replicas
+            if r.handle is not None and r.handle.sealed_key and r.state is ReplicaState.READY
         }
-        own = 1 if rule.by_endpoint_name else 0
-        for _, route in oldest_first:  # explicit names first, so they win over own names
-            names = names_of[route.endpoint_id]
-            for alias in names[: len(names) - own]:
-                _claim(by_alias, (dialect, route.project_id, alias), route, clashes)
-        if rule.by_endpoint_name:
-            for _, route in oldest_first:
-                _claim(by_alias, (dialect, route.project_id, route.name), route, clashes)
-        for _, route in oldest_first:
-            for alias in names_of[route.endpoint_id]:
-                if by_alias[(dialect, route.project_id, alias)] is route:
-                    listed[(dialect, route.project_id)].append((alias, route))
-                    break
-    return by_alias, {key: tuple(sorted(pairs, key=_first)) for key, pairs in listed.items()}
-
-
-def _first(pair: tuple[str, EndpointRoute]) -> str:
-    return pair[0]
-
-
-def _claim(
-    by_alias: dict[AliasKey, EndpointRoute], key: AliasKey, route: EndpointRoute, clashes: set[str]
-) -> None:
-    taken = by_alias.setdefault(key, route)
-    if taken is not route:
-        clashes.add(
-            f"{key[0]} model name {key[2]!r} of endpoint {route.name!r} already means "
-            f"endpoint {taken.name!r}"
-        )
 
 
 class RouteTable:
-    def __init__(self, unseal: Callable[[str], str] | None = None) -> None:
-        self._snapshot = _Snapshot()
+    def __init__(
+        self,
+        unseal: Callable[[str], str] | None = None,
+        resync_interval: float = RESYNC_INTERVAL,
+    ) -> None:
+        self._snapshot = Snapshot()
+        self._mirror = _Mirror()
+        self._since: datetime | None = None  # None: the next refresh reads everything
+        self._resync_interval = resync_interval
+        self._next_full = 0.0  # time.monotonic() of the next full read
         self._unseal = unseal  # opens sealed replica keys; None: send no key (tests)
         self._headers: dict[str, str] = {}  # sealed key -> header value, decrypted once
         self._wake: asyncio.Event | None = None
@@ -229,22 +170,26 @@ class RouteTable:
 
     # --- reads (hot path) ------------------------------------------------------------
     def lookup(self, project_id: int, name: str) -> EndpointRoute | None:
-        return self._snapshot.by_name.get((project_id, name))
+        part = self._snapshot.projects.get(project_id)
+        return None if part is None else part.by_name.get(name)
 
     def get(self, endpoint_id: int) -> EndpointRoute | None:
         return self._snapshot.by_id.get(endpoint_id)
 
     def endpoints(self, project_id: int) -> tuple[EndpointRoute, ...]:
         """The project's running endpoints, by name."""
-        return self._snapshot.by_project.get(project_id, ())
+        part = self._snapshot.projects.get(project_id)
+        return () if part is None else part.routes
 
     def lookup_alias(self, dialect: str, project_id: int, model: str) -> EndpointRoute | None:
         """The endpoint a dialect's client means by `model` (see `gateway.aliases`)."""
-        return self._snapshot.by_alias.get((dialect, project_id, model))
+        part = self._snapshot.projects.get(project_id)
+        return None if part is None else part.by_alias.get((dialect, model))
 
     def listed(self, dialect: str, project_id: int) -> Listing:
         """(model id, route) of the project's endpoints as the dialect lists them, by id."""
-        return self._snapshot.listed.get((dialect, project_id), ())
+        part = self._snapshot.projects.get(project_id)
+        return () if part is None else part.listed.get(dialect, ())
 
     async def wait_for_replicas(self, endpoint_id: int) -> EndpointRoute | None:
         """The endpoint's route once it has a READY replica or says none can start; None once
@@ -260,24 +205,45 @@ class RouteTable:
 
     # --- updates -----------------------------------------------------------------------
     async def refresh(self, store: RouteSource) -> None:
-        """Rebuild from the store and swap the table in; raises (old table kept) on failure."""
+        """Read what changed and swap a table showing it in; raises (old table kept) on
+        failure. A full read every `resync_interval`, else the changes since the watermark."""
         covers = self._asked  # every ask made before this read is answered by its table
-        replicas = await asyncio.to_thread(store.list_replicas)
-        endpoints = await asyncio.to_thread(store.list_endpoints)
-        snapshot = build_snapshot(endpoints, replicas, authorization=self._authorization)
-        live = {
-            r.handle.sealed_key
-            for r in replicas
-            if r.handle is not None and r.state is ReplicaState.READY
-        }
-        self._headers = {k: v for k, v in self._headers.items() if k in live}
-        for clash in sorted(snapshot.clashes - self._snapshot.clashes):
-            log.warning("%s; the older endpoint keeps it", clash)  # once, not every refresh
-        self._snapshot = snapshot
+        full = self._since is None or time.monotonic() >= self._next_full
+        changes = await asyncio.to_thread(read_changes, store, None if full else self._since)
+        affected = self._mirror.apply(changes)
+        if affected:
+            # Rebuilding a big project takes a while: off the loop, requests keep flowing.
+            rebuilt = await asyncio.to_thread(self._rebuild, affected)
+            snapshot = self._snapshot.with_projects(rebuilt)
+            for clash in sorted(snapshot.clashes - self._snapshot.clashes):
+                log.warning("%s; the older endpoint keeps it", clash)  # once, not every refresh
+            self._snapshot = snapshot
+        if full:
+            live = self._mirror.ready_keys()
+            self._headers = {k: v for k, v in self._headers.items() if k in live}
+            self._next_full = time.monotonic() + self._resync_interval
+        if changes.high_water is not None:
+            self._since = changes.high_water - OVERLAP
         self._built = max(self._built, covers)
         swapped, self._swapped = self._swapped, None
         if swapped is not None and not swapped.done():
             swapped.set_result(None)
+
+    def _rebuild(self, project_ids: set[int]) -> Mapping[int, ProjectRoutes]:
+        mirror = self._mirror
+        return {
+            project_id: build_project(
+                mirror.project(project_id),
+                mirror.replicas,
+                mirror.project_names.get(project_id, ""),
+                authorization=self._authorization,
+            )
+            for project_id in project_ids
+        }
+
+    def resync_soon(self) -> None:
+        """The next refresh reads everything (e.g. a project was renamed)."""
+        self._since = None
 
     async def run(self, store: RouteSource, interval: float, stop: asyncio.Event) -> None:
         """Refresh every `interval` seconds (sooner when poked) until `stop` is set."""
