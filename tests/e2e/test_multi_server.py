@@ -22,6 +22,7 @@ from tests.support.multi_server import (
     LeaseWatch,
     controller_id,
     launched_pids,
+    leads_count,
     parent_pid,
     servers_sharing,
 )
@@ -36,6 +37,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.engine, pytest.mark.timeout(300)]
 
 NAME = "smol-shared"
 SECRET = "s3cr3t-value"
+HOLD_S = 30
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,8 @@ def pair(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     homes = [tmp_path_factory.mktemp("mp-home-a"), tmp_path_factory.mktemp("mp-home-b")]
-    with servers_sharing(database_url, homes) as (a, b):
+    # A request held at zero through a server that is not the leader must not wait 300 s.
+    with servers_sharing(database_url, homes, {"MODELPORT_HOLD_TIMEOUT": str(HOLD_S)}) as (a, b):
         yield a, b
 
 
@@ -88,12 +91,12 @@ def _ready(srv: ServerProcess, count: int) -> bool:
     return len(reps) == count and all(r["state"] == "ready" for r in reps)
 
 
-def _chat(srv: ServerProcess, key: str) -> httpx.Response:
+def _chat(srv: ServerProcess, key: str, model: str = NAME) -> httpx.Response:
     return httpx.post(
         f"{srv.base_url}/v1/chat/completions",
         headers={"Authorization": f"Bearer {key}"},
-        json={"model": NAME, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4},
-        timeout=60,
+        json={"model": model, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4},
+        timeout=HOLD_S + 60,
     )
 
 
@@ -205,3 +208,44 @@ def test_killing_the_lease_holder_moves_the_lease_and_replicas_keep_serving(
     assert launched_pids(b) == []
     assert "ReplicaStarting" not in _reasons_since(b, last_event)
     assert server_log_problems(b.log_path.read_text()) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cross-server demand is not shared yet: a held request counts as load only in its "
+    "own server's LoadReporter and pokes its own (standby) controller, so the leader never "
+    "wakes the endpoint from zero (the same gap: the autoscaler and draining see only the "
+    "leader's gateway)",
+)
+def test_a_request_held_at_zero_on_a_standby_wakes_the_endpoint(
+    pair: tuple[ServerProcess, ServerProcess], smollm2_path: Path
+) -> None:
+    a, _ = pair
+    if a.proc is None or a.proc.poll() is not None:
+        a.start()  # the killed server comes back (same home and port) as a standby
+    spec = {
+        "framework": "llamacpp",
+        "model": {"path": str(smollm2_path)},
+        "engine_args": {"n_ctx": 512},
+        "replicas": 0,
+        "autoscale": {"enabled": True, "min_replicas": 0, "max_replicas": 1},
+    }
+    with a.api() as api:
+        created = api.post("/api/v1/endpoints", json={"name": "smol-zero", "spec": spec})
+    assert created.status_code == 201, created.text
+    answer = _chat(a, a.admin_token, model="smol-zero")
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_restarted_server_rejoins_as_a_standby(
+    pair: tuple[ServerProcess, ServerProcess], watch: LeaseWatch
+) -> None:
+    a, b = pair
+    if a.proc is None or a.proc.poll() is not None:
+        a.start()
+    with a.api() as api:
+        assert NAME in [e["name"] for e in api.get("/api/v1/endpoints").json()["items"]]
+    lease = watch.current()
+    assert lease is not None and lease.holder == controller_id(b)
+    assert leads_count(a) == 1, "the restarted server did not take the lease back"
+    assert server_log_problems(a.log_path.read_text()) == []

@@ -66,6 +66,11 @@ def controller_id(srv: ServerProcess) -> str | None:
     return found[-1][0] if found else None
 
 
+def leads_count(srv: ServerProcess) -> int:
+    """How many times the server's controller took the lease, over all its runs on this home."""
+    return len(_LEADS.findall(srv.log_path.read_text()))
+
+
 def launched_pids(srv: ServerProcess) -> list[int]:
     """Pids of the replica processes this server's log says it started."""
     return [int(pid) for _, pid in _STARTED.findall(srv.log_path.read_text())]
@@ -77,12 +82,15 @@ def parent_pid(pid: int) -> int:
 
 
 @contextmanager
-def servers_sharing(database_url: str, homes: list[Path]) -> Iterator[list[ServerProcess]]:
+def servers_sharing(
+    database_url: str, homes: list[Path], extra_env: dict[str, str] | None = None
+) -> Iterator[list[ServerProcess]]:
     """One server per home over `database_url`, started in order, with one shared secret key.
     Afterwards every server is stopped and every replica any of them had is killed."""
     shared = {
         "MODELPORT_DATABASE_URL": database_url,
         "MODELPORT_SECRET_KEY": Fernet.generate_key().decode(),
+        **(extra_env or {}),
     }
     servers = [ServerProcess(home, extra_env=shared) for home in homes]
     try:
