@@ -17,6 +17,44 @@ from modelport.catalog.supported_models import server_versions
 from modelport.domain.errors import InvalidSpec
 from modelport.domain.specs import Framework
 
+# Seed 001 "Supported Frameworks" (NAME = 'value'), plus LLAMA from the provider's own map.
+TERRAFORM_NAMES = MappingProxyType(
+    {
+        "TRITON": "triton",
+        "PYTORCH": "pytorch",
+        "LLAMA": "llma",
+        "CODELAMA": "codellama",
+        "STABLE_DIFFUSION": "stable_diffusion",
+        "STABLE_DIFFUSION_XL": "stable_diffusion_xl",
+        "MPT": "mpt",
+        "CUSTOM": "custom",
+        "MIXTRAL8X7B": "mixtral-8x7b-instruct",
+        "MIXTRAL7B": "mistral-7b-instruct",
+        "TENSOR_RT": "tensorrt",
+        "GEMMA_2B": "gemma-2b",
+        "GEMMA_2B_IT": "gemma-2b-it",
+        "GEMMA_7B": "gemma-7b",
+        "GEMMA_7B_IT": "gemma-7b-it",
+        "LLAMA_3": "llama-3-8b-instruct",
+        "LLAMA_3_1": "llama-3_1-8b-instruct",
+        "LLAMA_3_2": "llama-3_2-3b-instruct",
+        "LLAMA_3_2_VISION": "llama-3_2-11b-vision-instruct",
+        "VLLM": "vllm",
+        "STARCODER": "starcoder2-7b",
+        "PHI_3_MINI": "Phi-3-mini-128k-instruct",
+        "NEMO": "nemo-rag",
+        "STABLE_VIDEO_DIFFUSION": "stable-video-diffusion-img2vid-xt",
+        "YOLO_V8": "yolov8",
+        "NEMOTRON": "nemotron-3-8b-chat-4k-rlhf",
+        "NV_EMBED": "nvidia-nv-embed-v1",
+        "BAAI_LARGE": "bge-large-en-v1_5",
+        "BAAI_RERANKER": "bge-reranker-large",
+        "PIXTRAL": "pixtral-12b-2409",
+        "SGLANG": "sglang",
+        "DYNAMO": "dynamo",
+    }
+)
+
 
 class PresetKind(StrEnum):
     """What a framework value names."""
