@@ -6,7 +6,8 @@ being deleted, those updated since the watermark) plus what the controller itsel
 endpoints poked (a request is held for them) and endpoints whose last reconcile failed or
 decided something. An idle or stopped endpoint with no live replica costs nothing until it
 changes. The watermark is the newest stored updated_at minus OVERLAP, so a write committed
-late with a slightly older stamp is still seen; the full pass catches anything else.
+late with a slightly older stamp is still seen (the endpoints changed within OVERLAP of the
+newest change are read each tick until a newer one moves it); the full pass catches the rest.
 """
 
 from __future__ import annotations
