@@ -1,0 +1,116 @@
+"""Counts shared by several gateway processes (gateway/shared_counts.py), over a real segment:
+each process writes its own slot; balancing, draining and the autoscaler read the sum."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from modelport.autoscaler.window import IN_FLIGHT, GatewayReport, MetricsWindow
+from modelport.gateway.balancing import Balancer
+from modelport.gateway.load import LoadBoard, LoadReporter
+from modelport.gateway.routes import ReplicaTarget
+from modelport.gateway.shared_counts import SharedCounts
+
+
+@pytest.fixture
+def counts() -> Iterator[SharedCounts]:
+    segment = SharedCounts.create(3, capacity=4)
+    yield segment
+    segment.close(unlink=True)
+
+
+def peer(counts: SharedCounts, slot: int) -> Balancer:
+    """A process's balancer on its own mapping of the segment, as a worker has."""
+    return Balancer(shared=(SharedCounts.attach(counts.layout), slot))
+
+
+def test_in_flight_is_summed_over_processes(counts: SharedCounts) -> None:
+    main, worker = peer(counts, 0), peer(counts, 1)
+    worker.acquire(7)
+    worker.acquire(7)
+    main.acquire(7)
+    main.acquire(8)
+    assert main.inflight(7) == 3  # what draining reads on the main process
+    worker.release(7)
+    worker.release(7)
+    assert main.inflight(7) == 1
+    assert main.inflight(9) == 0
+
+
+def test_the_balancer_avoids_a_replica_busy_on_another_process(counts: SharedCounts) -> None:
+    main, worker = peer(counts, 0), peer(counts, 1)
+    replicas = (ReplicaTarget(1, "http://a"), ReplicaTarget(2, "http://b"))
+    worker.acquire(1)
+    picked = set()
+    for _ in range(4):
+        target = main.pick(replicas)
+        assert target is not None
+        picked.add(target.replica_id)
+    assert picked == {2}
+
+
+def test_a_dead_process_holds_nothing_in_flight(counts: SharedCounts) -> None:
+    main, worker = peer(counts, 0), peer(counts, 1)
+    worker.acquire(5)
+    counts.clear(1)  # the supervisor saw it exit
+    assert main.inflight(5) == 0
+
+
+def test_rows_are_reused_once_idle(counts: SharedCounts) -> None:
+    """More replicas over time than rows: idle rows are given back, nothing is lost."""
+    main = peer(counts, 0)
+    for replica_id in range(100):
+        main.acquire(replica_id)
+        main.release(replica_id)
+    for replica_id in range(100, 104):
+        main.acquire(replica_id)
+    assert [main.inflight(r) for r in range(100, 104)] == [1, 1, 1, 1]
+
+
+def test_the_autoscaler_sees_every_process_load(counts: SharedCounts) -> None:
+    slots = [peer(counts, s).slot for s in range(3)]
+    loads = [LoadReporter(slot=slot) for slot in slots]
+    board = LoadBoard(counts)
+    for load in loads:
+        load.started(42)
+    loads[0].started(42)
+    loads[0].finished(42)
+    window = MetricsWindow(retention=60, stale_after=5)
+    reports = board.collect(now=1.0)
+    for report in reports:
+        window.report(report)
+    assert len({r.reporter for r in reports}) == 3  # one source per process
+    seen = window.snapshot("42", now=1.5)
+    assert seen.gauge_now(IN_FLIGHT) == 3
+    assert seen.completed_within(5) == 1
+
+
+def test_completions_are_counted_once_and_a_quiet_endpoint_reported_once_at_zero(
+    counts: SharedCounts,
+) -> None:
+    load = LoadReporter(slot=peer(counts, 1).slot)
+    board = LoadBoard(counts)
+    load.started(3)
+    load.finished(3)
+    load.started(3)
+    load.finished(3)
+    first = board.collect(now=1.0)
+    assert [(r.in_flight, r.completed) for r in first] == [(0, 2)]
+    assert [(r.in_flight, r.completed) for r in board.collect(now=2.0)] == [(0, 0)]
+    assert board.collect(now=3.0) == []
+    load.started(3)
+    assert board.collect(now=4.0) == [GatewayReport(first[0].reporter, "3", 4.0, 1, 0)]
+
+
+def test_a_full_endpoint_table_reuses_the_longest_idle_row(counts: SharedCounts) -> None:
+    load = LoadReporter(slot=peer(counts, 0).slot)
+    board = LoadBoard(counts)
+    for endpoint_id in range(1, 5):  # capacity 4
+        load.started(endpoint_id)
+        load.finished(endpoint_id)
+    board.collect(now=1.0)
+    load.started(9)  # takes endpoint 1's row
+    seen = {r.endpoint: r.in_flight for r in board.collect(now=2.0)}
+    assert seen["9"] == 1 and "1" not in seen
