@@ -104,6 +104,7 @@ SEED_001 = Template("""
       }
     }
   }
+  $extra
   container_type = "public"
   team_id = "$team"
   project_id = "$project"
@@ -123,6 +124,7 @@ class Deployment:
             self.project = str(api.get("/api/v1/whoami").json()["project_id"])
         self.pids: set[int] = set()  # every replica process seen, for the final check
         self.endpoint_id = ""
+        self.extra = ""  # blocks beyond the seed's example, kept by every later configure()
 
     def configure(self, replica: int = 1, engine_args: str = "", stop: str = "") -> None:
         self.tf.write(
@@ -138,6 +140,7 @@ class Deployment:
                 replica=replica,
                 engine_args=engine_args,
                 stop_inference=f'stop_inference = "{stop}"' if stop else "",
+                extra=self.extra,
                 team=TEAM,
                 project=self.project,
             )
@@ -259,6 +262,54 @@ def test_replica_and_engine_args_update_in_place_and_roll_the_replicas(
     assert spec["replicas"] == 2
     assert {k: str(v) for k, v in spec["engine_args"].items()} == {"n_ctx": "1024"}
     assert applied.attributes()["replica"] == 2
+    again = applied.tf.plan()
+    assert again.returncode == 0, str(again)
+
+
+ASYNC_BLOCK = """
+  async_configuration {
+    async_enabled            = true
+    async_concurrent_workers = 2
+    async_dataset_id         = "%s"
+    async_target_routes {
+      route_name  = "chat"
+      route_value = "/v1/chat/completions"
+    }
+  }
+"""
+
+
+def test_async_configuration_queues_requests_into_the_dataset(applied: Deployment) -> None:
+    """Modelport's async_configuration block (not in seed 001) acts: requests are queued, worked
+    by the replicas and their results written to the dataset it names."""
+    with applied.server.api() as api:
+        made = api.post("/api/v1/datasets", json={"name": "tf-results"})
+        assert made.status_code == 201, made.text
+        dataset = made.json()
+    applied.extra = ASYNC_BLOCK % dataset["id"]
+    applied.configure(replica=2, engine_args='n_ctx = "1024"')
+    applied.tf.apply()
+    config = applied.native()["spec"]["async_config"]
+    assert (config["enabled"], config["concurrent_workers"]) == (True, 2)
+    assert str(config["dataset_id"]) == str(dataset["id"])
+    headers = {"Authorization": f"Bearer {applied.server.admin_token}"}
+    body = {"messages": [{"role": "user", "content": "Say 1"}], "max_tokens": 1}
+    queued = httpx.post(
+        f"{applied.server.base_url}/endpoints/{NAME}/async/v1/chat/completions",
+        headers=headers,
+        json=body,
+        timeout=30,
+    )
+    assert queued.status_code == 202, queued.text
+    url = f"/api/v1/endpoints/{NAME}/invocations/{queued.json()['id']}"
+    with applied.server.api() as api:
+        assert wait_until(lambda: api.get(url).json()["status"] == "completed", 60), api.get(
+            url
+        ).text
+        done = api.get(url).json()
+        listed = api.get(f"/api/v1/datasets/{dataset['name']}/objects").json()
+    assert done["result"]["choices"][0]["message"]["content"] is not None
+    assert done["result_key"] in listed["keys"]
     again = applied.tf.plan()
     assert again.returncode == 0, str(again)
 
