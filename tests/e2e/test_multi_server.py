@@ -212,6 +212,7 @@ def test_killing_the_lease_holder_moves_the_lease_and_replicas_keep_serving(
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,  # the 503 only: a broken server or fixture still fails
     reason="cross-server demand is not shared yet: a held request counts as load only in its "
     "own server's LoadReporter and pokes its own (standby) controller, so the leader never "
     "wakes the endpoint from zero (the same gap: the autoscaler and draining see only the "
