@@ -1,0 +1,209 @@
+"""Replicas as detached, named Ray actors, each running its engine on the node Ray chose.
+
+place() picks nothing itself: it checks that some node can hold the replica now (else a
+TemporaryError that says what the cluster has), creates the actor with the replica's resources
+and waits until Ray has scheduled it; the actor then names its node's address and a free port
+there. start() hands it the launch plan. Everything later goes through the actor, found by its
+name (the replica key, kept in the handle) in this install's namespace, so a restarted server
+adopts running replicas as they are. A dead actor (its node died) is a MISSING process: the
+controller fails the replica and launches a new one on the nodes left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from modelport.domain.errors import PermanentError, TemporaryError
+from modelport.domain.launch import LaunchPlan, Slot
+from modelport.domain.records import ReplicaHandle
+from modelport.domain.specs import Resources, RuntimeKind
+from modelport.runtime.base import ProcessState, ProcessStatus, only_backend
+from modelport.runtime.ray_actor import ReplicaActor
+from modelport.runtime.ray_calls import ActorGone, ActorUnreachable, RayCalls
+from modelport.runtime.ray_fit import RayNode, ask_for, first_fit, gpu_inventory, shortfall
+
+log = logging.getLogger("modelport.runtime.ray")
+
+RUNNING = ProcessStatus(state=ProcessState.RUNNING)
+MISSING = ProcessStatus(state=ProcessState.MISSING)
+_CALL_SECONDS = 5.0  # status, logs, cpu: an actor that takes longer is asked about its node
+_START_SECONDS = 60.0
+_NODES_FRESH_SECONDS = 2.0  # how old the node list may be for capacity and liveness
+
+
+class RayRuntime:
+    name = "ray"
+
+    def __init__(
+        self,
+        calls: RayCalls,
+        node_dir: str,
+        place_seconds: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._calls = calls
+        self._node_dir = node_dir  # on each node: replica logs and private directories
+        self._place_seconds = place_seconds  # how long place() waits for Ray to schedule
+        self._monotonic = monotonic
+        self._nodes: list[RayNode] = []
+        self._nodes_at: float | None = None
+        self._refreshing: asyncio.Task[None] | None = None
+        self._placed: dict[str, str] = {}  # replica key -> its node's name, until start()
+
+    @classmethod
+    def on_cluster(
+        cls, address: str | None, namespace: str, start_local: bool, node_dir: Path
+    ) -> RayRuntime:
+        """A runtime on the cluster at `address` (connected on first use, in a thread), its
+        actors in `namespace` (one per server home), their files under node_dir/namespace."""
+        calls = RayCalls(address, namespace, start_local=start_local)
+        return cls(calls, str(node_dir / namespace))
+
+    # --- RuntimeBackend -------------------------------------------------------------------
+    def select(self, kind: RuntimeKind | None) -> RayRuntime:
+        return only_backend(self, kind)
+
+    async def place(self, replica_key: str, resources: Resources) -> Slot:
+        nodes = await self._fresh_nodes(force=True)
+        node = first_fit(nodes, resources)
+        if node is None:
+            raise TemporaryError(shortfall(nodes, resources), delay=5.0)
+        await asyncio.to_thread(self._calls.kill, replica_key)  # an earlier attempt's, if any
+        ask = ask_for(resources, node)
+        await asyncio.to_thread(self._calls.create, replica_key, ReplicaActor, ask, self._node_dir)
+        try:
+            where: Slot = await self._calls.call(replica_key, "slot", timeout=self._place_seconds)
+        except ActorUnreachable as exc:  # still unscheduled: another claimed the node first
+            await self.release(replica_key)
+            busy = shortfall(await self._fresh_nodes(force=True), resources)
+            raise TemporaryError(
+                f"the cluster did not schedule it in {self._place_seconds:g}s ({busy})", delay=2.0
+            ) from exc
+        except ActorGone as exc:  # its __init__ failed on the node (e.g. modelport missing)
+            await self.release(replica_key)
+            raise PermanentError(f"the replica's Ray actor failed on its node: {exc}") from exc
+        node_name = self._node_name(where.node)
+        self._placed[replica_key] = node_name
+        return Slot(host=where.host, port=where.port, node=node_name)
+
+    async def release(self, replica_key: str) -> None:
+        self._placed.pop(replica_key, None)
+        await asyncio.to_thread(self._calls.kill, replica_key)
+
+    async def start(self, replica_key: str, plan: LaunchPlan) -> ReplicaHandle:
+        try:
+            local: ReplicaHandle = await self._calls.call(
+                replica_key, "start", replica_key, plan, timeout=_START_SECONDS
+            )
+        except (ActorGone, ActorUnreachable) as exc:
+            raise TemporaryError(f"the replica's node did not start it: {exc}", delay=2.0) from exc
+        # The actor's name finds it again (also after a server restart): kept as the handle's
+        # runtime object id, as a container's id is for docker.
+        update = {"backend": self.name, "node": self._placed.pop(replica_key, None)}
+        return local.model_copy(update={**update, "container_id": replica_key})
+
+    async def status(self, handle: ReplicaHandle) -> ProcessStatus:
+        name = handle.container_id
+        if name is None:
+            return MISSING
+        try:
+            await self._connect()
+            status: ProcessStatus = await self._calls.call(
+                name, "status", handle, timeout=_CALL_SECONDS
+            )
+            return status
+        except ActorGone:
+            return MISSING
+        except ActorUnreachable:
+            # A node that no longer answers is dead once Ray says so; until then, only slow.
+            return RUNNING if await self._node_alive(handle.node) else MISSING
+        except TemporaryError as exc:  # the cluster is unreachable: the probes will tell
+            log.warning("replica %s: cannot ask Ray: %s", name, exc.message)
+            return RUNNING
+
+    async def stop(self, handle: ReplicaHandle, grace_seconds: float) -> None:
+        name = handle.container_id
+        if name is None:
+            return
+        with contextlib.suppress(ActorGone, ActorUnreachable, TemporaryError):
+            await self._connect()
+            await self._calls.call(name, "stop", handle, grace_seconds, timeout=grace_seconds + 10)
+        await asyncio.to_thread(self._calls.kill, name)  # its resources back to the cluster
+
+    async def exec_probe(self, handle: ReplicaHandle, argv: list[str], timeout: float) -> bool:
+        passed = await self._ask(handle, "exec_probe", argv, timeout, timeout=timeout + 5)
+        return passed is True
+
+    async def read_logs(self, handle: ReplicaHandle, tail_bytes: int = 64_000) -> str:
+        text = await self._ask(handle, "read_logs", tail_bytes, timeout=_CALL_SECONDS)
+        if isinstance(text, str):
+            return text
+        return f"(the log is on node {handle.node}, which does not answer)\n"
+
+    async def cpu_seconds(self, handles: Sequence[ReplicaHandle]) -> list[float | None]:
+        async def one(handle: ReplicaHandle) -> float | None:
+            seconds = await self._ask(handle, "cpu_seconds", [handle], timeout=_CALL_SECONDS)
+            return seconds[0] if isinstance(seconds, list) else None
+
+        return list(await asyncio.gather(*(one(h) for h in handles)))
+
+    def gpu_inventory(self) -> dict[str, int]:
+        """The cluster's GPUs by type, as last read; a stale list is re-read in the background
+        (the planner asks every tick and must not wait for the cluster)."""
+        if self._stale() and (self._refreshing is None or self._refreshing.done()):
+            with contextlib.suppress(RuntimeError):  # no running loop: nothing to refresh on
+                self._refreshing = asyncio.get_running_loop().create_task(self._refresh())
+        return gpu_inventory(self._nodes)
+
+    # --- helpers --------------------------------------------------------------------------
+    async def _connect(self) -> None:
+        await asyncio.to_thread(self._calls.connect)
+
+    async def _ask(self, handle: ReplicaHandle, method: str, *args: Any, timeout: float) -> Any:
+        """The actor's answer, or None when it is gone, silent or the cluster unreachable."""
+        if handle.container_id is None:
+            return None
+        try:
+            await self._connect()
+            return await self._calls.call(
+                handle.container_id, method, handle, *args, timeout=timeout
+            )
+        except (ActorGone, ActorUnreachable, TemporaryError) as exc:
+            log.debug("replica %s: %s not answered: %s", handle.container_id, method, exc)
+            return None
+
+    def _stale(self) -> bool:
+        at = self._nodes_at
+        return at is None or self._monotonic() - at > _NODES_FRESH_SECONDS
+
+    async def _refresh(self) -> None:
+        try:
+            await self._fresh_nodes(force=True)
+        except Exception as exc:  # the next tick tries again
+            log.warning("cannot read the Ray cluster's nodes: %s", exc)
+
+    async def _fresh_nodes(self, force: bool = False) -> list[RayNode]:
+        if force or self._stale():
+            await self._connect()
+            self._nodes = await asyncio.to_thread(self._calls.nodes)
+            self._nodes_at = self._monotonic()
+        return self._nodes
+
+    async def _node_alive(self, name: str | None) -> bool:
+        try:
+            nodes = await self._fresh_nodes()
+        except TemporaryError:
+            return True  # cannot tell
+        return any(n.name == name and n.alive for n in nodes)
+
+    def _node_name(self, node_id: str | None) -> str:
+        for node in self._nodes:
+            if node.node_id == node_id:
+                return node.name
+        return node_id or "?"

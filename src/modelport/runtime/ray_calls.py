@@ -1,0 +1,185 @@
+"""Every call Modelport makes into Ray, in one place (as Ray Serve keeps its own behind one
+client): connect, read the nodes, create / find / kill named detached actors, call them.
+
+Blocking calls (connect, node and actor lookups, kills) are plain methods that runtime/ray.py
+runs in a thread; actor method calls are awaited as Ray's own async refs, with a deadline, so
+a hung node never holds the event loop nor a thread. Ray is imported on first use: a server
+without the `ray` extra starts, and only its Ray runtime says what is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from modelport.domain.errors import ModelportError, PermanentError, TemporaryError
+from modelport.runtime.ray_fit import ActorAsk, RayNode
+
+log = logging.getLogger("modelport.runtime.ray")
+
+
+class ActorGone(Exception):
+    """The actor is dead or was never created (its node died, it was killed)."""
+
+
+class ActorUnreachable(Exception):
+    """The actor did not answer in time; its node may be dying or only slow."""
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:  # the server was installed without the extra
+        raise PermanentError(
+            "runtime: 'ray' needs the ray package on the server (pip install 'modelport[ray]')"
+        ) from exc
+    return ray
+
+
+def node_ip() -> str:
+    """This node's address as Ray knows it (called inside an actor)."""
+    ip: str = _ray().util.get_node_ip_address()
+    return ip
+
+
+def node_id() -> str:
+    """This node's id (called inside an actor)."""
+    found: str = _ray().get_runtime_context().get_node_id()
+    return found
+
+
+class RayCalls:
+    """One connection to one cluster, in one namespace (one per Modelport install)."""
+
+    def __init__(self, address: str | None, namespace: str, start_local: bool = False) -> None:
+        self.address = address
+        self.namespace = namespace
+        self.start_local = start_local
+        self._lock = threading.Lock()
+        self._handles: dict[str, Any] = {}  # actor name -> handle, found once
+
+    # --- blocking: run these in a thread --------------------------------------------------
+    def connect(self) -> None:
+        """ray.init once (idempotent). TemporaryError while the cluster does not answer."""
+        ray = _ray()
+        with self._lock:
+            if ray.is_initialized():
+                return
+            if self.address is None and not self.start_local:
+                raise PermanentError(
+                    "runtime: 'ray' has no cluster: set MODELPORT_RAY_ADDRESS (auto, "
+                    "ray://head:10001, head:6379) or MODELPORT_RAY_START_LOCAL=true"
+                )
+            try:
+                ray.init(
+                    address=self.address,  # None with start_local: a head of our own
+                    namespace=self.namespace,
+                    log_to_driver=False,  # replica output goes to its log file on its node
+                    logging_level=logging.WARNING,
+                    configure_logging=False,
+                )
+            except (ConnectionError, RuntimeError, TimeoutError) as exc:
+                raise TemporaryError(
+                    f"the Ray cluster at {self.address or 'a local head'} is not reachable "
+                    f"({exc}); is it running and MODELPORT_RAY_ADDRESS right?",
+                    delay=10.0,
+                ) from exc
+            log.info(
+                "connected to Ray at %s, namespace %s",
+                self.address or "a local head",
+                self.namespace,
+            )
+
+    def nodes(self) -> list[RayNode]:
+        """Every node Ray knows, with what is free on each where Ray tells (not over Ray Client)."""
+        ray = _ray()
+        free: Mapping[str, Mapping[str, float]] = {}
+        try:
+            from ray._private.state import available_resources_per_node
+
+            free = available_resources_per_node()  # type: ignore[no-untyped-call]
+        except Exception as exc:  # Ray Client, or the developer API moved: totals only
+            log.debug("free resources per node not known: %s", exc)
+        return [
+            RayNode(
+                node_id=n["NodeID"],
+                name=n.get("NodeName") or n["NodeManagerAddress"],
+                address=n["NodeManagerAddress"],
+                alive=bool(n["Alive"]),
+                total=dict(n.get("Resources", {})),
+                free=dict(free[n["NodeID"]]) if n["NodeID"] in free else None,
+            )
+            for n in ray.nodes()
+        ]
+
+    def create(self, name: str, actor_class: type, ask: ActorAsk, *args: Any) -> None:
+        """A detached named actor; Ray never restarts it (the controller replaces replicas)."""
+        ray = _ray()
+        remote = ray.remote(actor_class)
+        handle = remote.options(
+            name=name,
+            namespace=self.namespace,
+            lifetime="detached",  # outlives this server: a restart adopts it by name
+            max_restarts=0,
+            max_concurrency=32,  # status, probes and logs while a stop runs
+            num_cpus=ask.num_cpus,
+            num_gpus=ask.num_gpus,
+            memory=ask.memory_bytes,
+            resources=dict(ask.resources),
+            scheduling_strategy="SPREAD",  # replicas on as many nodes as hold them
+        ).remote(*args)
+        self._handles[name] = handle
+
+    def find(self, name: str) -> Any:
+        """The named actor (ActorGone when there is none)."""
+        handle = self._handles.get(name)
+        if handle is not None:
+            return handle
+        try:
+            handle = _ray().get_actor(name, namespace=self.namespace)
+        except ValueError as exc:
+            raise ActorGone(f"no actor named {name}") from exc
+        self._handles[name] = handle
+        return handle
+
+    def kill(self, name: str) -> None:
+        """Kill the named actor if it exists (its resources go back to the cluster)."""
+        try:
+            handle = self.find(name)
+        except ActorGone:
+            return
+        finally:
+            self._handles.pop(name, None)
+        with contextlib.suppress(ValueError):  # already gone
+            _ray().kill(handle, no_restart=True)
+
+    def forget(self, name: str) -> None:
+        self._handles.pop(name, None)
+
+    # --- async: actor method calls --------------------------------------------------------
+    async def call(self, name: str, method: str, *args: Any, timeout: float) -> Any:
+        """Call a method of the named actor and await its answer for at most `timeout` seconds.
+
+        ActorGone when it is dead, ActorUnreachable when it did not answer in time; an error
+        the method raised arrives as itself when it is one of ours.
+        """
+        ray = _ray()
+        handle = await asyncio.to_thread(self.find, name)
+        try:
+            ref = getattr(handle, method).remote(*args)
+            return await asyncio.wait_for(ref, timeout)
+        except TimeoutError as exc:
+            raise ActorUnreachable(f"actor {name} did not answer {method} in {timeout:g}s") from exc
+        except ray.exceptions.ActorDiedError as exc:
+            self.forget(name)
+            raise ActorGone(str(exc)) from exc
+        except ray.exceptions.RayActorError as exc:  # unavailable: the node may be going
+            raise ActorUnreachable(str(exc)) from exc
+        except ray.exceptions.RayTaskError as exc:
+            if isinstance(exc.cause, ModelportError):
+                raise exc.cause from None
+            raise
