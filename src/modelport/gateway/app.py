@@ -14,11 +14,14 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 
 from modelport import __version__
 from modelport.domain.errors import NotFound, Unauthorized
 from modelport.gateway import deepinfra_native, dialect_paths, engine_routes
+from modelport.gateway.asgi import Receive, Scope, Send
 from modelport.gateway.async_hook import (
     AsyncIntake,
     intake_headers,
@@ -26,14 +29,13 @@ from modelport.gateway.async_hook import (
     split_async_path,
 )
 from modelport.gateway.balancing import Balancer
-from modelport.gateway.dialect_paths import DIALECT_PREFIXES, Kind, parse_dialect_path
+from modelport.gateway.dialect_paths import Kind, parse_dialect_path
 from modelport.gateway.downstream import AsgiClient, ClientSide
+from modelport.gateway.families import ENDPOINTS_PREFIX, MODELS_PATH, Family, family_of
 from modelport.gateway.headers import IncomingHeaders, split_request_headers
 from modelport.gateway.hold import Answered, DemandHook, Holder, no_demand_hook
 from modelport.gateway.incoming import (
-    BadRequest,
-    BodyTooLarge,
-    ClientGone,
+    MethodNotAllowed,
     parse_model,
     raw_path,
     with_model,
@@ -41,16 +43,14 @@ from modelport.gateway.incoming import (
 )
 from modelport.gateway.limits import Refusal, RequestLimiter
 from modelport.gateway.load import LoadReporter
-from modelport.gateway.metrics import CLIENT_CLOSED, UNROUTED, GatewayMetrics
+from modelport.gateway.metrics import UNROUTED, GatewayMetrics
 from modelport.gateway.model_lists import ModelLists
 from modelport.gateway.native_client import PREFIX as DEEPINFRA_NATIVE_PREFIX
 from modelport.gateway.native_client import NativeClient
 from modelport.gateway.proxy import Proxy, ProxyRequest
+from modelport.gateway.refusals import REFUSED, refuse
 from modelport.gateway.reshaping_client import ReshapingClient
 from modelport.gateway.responses import (
-    Receive,
-    Scope,
-    Send,
     respond_body,
     respond_error,
     respond_json,
@@ -62,10 +62,6 @@ from modelport.store.base import Store
 
 log = logging.getLogger("modelport.gateway")
 
-ENDPOINTS_PREFIX = "/endpoints/"
-MODEL_IN_BODY_PATHS = frozenset({"/v1/chat/completions", "/v1/completions", "/v1/embeddings"})
-MODELS_PATH = "/v1/models"
-METRICS_PATH = "/metrics"
 _METRICS_TYPE = (b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
 # What an OpenAI-compatible server's /health and /version say for the gateway itself: it is up
 # and the token is good (each model's readiness is in its dialect's model list and API).
@@ -118,11 +114,12 @@ class Gateway:
         """One request, whichever server carries it.
 
         `scope` needs the ASGI keys `method`, `path`, `raw_path`, `query_string`, `headers`,
-        `client` and `scheme`; everything the client sees goes through `client`.
+        `client` and `scheme` (and may carry the Family a server found, `FAMILY_KEY`);
+        everything the client sees goes through `client`.
         """
         started = time.perf_counter()
-        path: str = scope["path"]
-        if path == METRICS_PATH:
+        family = family_of(scope)
+        if family is Family.METRICS:
             # Unauthenticated on purpose: Prometheus scrapes it; deployments keep the server on
             # loopback or behind a firewall (the counters carry endpoint names, nothing else).
             await respond_body(client, 200, self._metrics.render(), [_METRICS_TYPE])
@@ -131,40 +128,37 @@ class Gateway:
         incoming = split_request_headers(
             scope["headers"], peer[0] if peer else None, scope.get("scheme", "http")
         )
-        request_id = incoming.request_id
-        if path.startswith(DEEPINFRA_NATIVE_PREFIX):  # answered in DeepInfra's shapes, errors too
-            client = NativeClient(client, request_id)
+        if family is Family.DIALECT and scope["path"].startswith(DEEPINFRA_NATIVE_PREFIX):
+            client = NativeClient(client, incoming.request_id)  # DeepInfra's shapes, errors too
         principal = None if incoming.duplicate else self._auth.cached(incoming.authorization)
         if principal is None:
             try:
                 principal = await asyncio.to_thread(self._authenticate, incoming)
             except Unauthorized as exc:
-                await respond_error(
-                    client, 401, exc.message, "authentication_error", "invalid_api_key", request_id
-                )
-                self._metrics.answered(UNROUTED, 401, time.perf_counter() - started)
+                await self._refused(client, exc, incoming.request_id, started)
                 return
         limits = principal.limits
         if limits.requests_per_minute is None and limits.concurrent_requests is None:
-            await self._serve(scope, client, principal, incoming, started)
+            await self._serve(family, scope, client, principal, incoming, started)
             return
         admitted = self._limiter.admit(principal)
         if isinstance(admitted, Refusal):
             retry_after = (b"retry-after", b"%d" % admitted.retry_after)
             await respond_error(
-                client, 429, admitted.message, "rate_limit_error", admitted.code, request_id,
-                [retry_after],
+                client, 429, admitted.message, "rate_limit_error", admitted.code,
+                incoming.request_id, [retry_after],
             )  # fmt: skip
             self._metrics.answered(UNROUTED, 429, time.perf_counter() - started)
             return
         try:
-            await self._serve(scope, client, principal, incoming, started)
+            await self._serve(family, scope, client, principal, incoming, started)
         finally:
             if admitted:  # holds a concurrency slot: given back however the request ended
                 self._limiter.release(principal)
 
     async def _serve(
         self,
+        family: Family,
         scope: Scope,
         client: ClientSide,
         principal: Principal,
@@ -172,68 +166,22 @@ class Gateway:
         started: float,
     ) -> None:
         """Route an authenticated, admitted request and forward it (or answer it here)."""
-        path: str = scope["path"]
         request_id = incoming.request_id
-        method: str = scope["method"]
-        declared = incoming.content_length
-        reshaping: ReshapingClient | None = None
-        queued = False  # handed to the async intake instead of a replica
+        asked = _Asked(scope, client, principal, incoming.content_length, request_id)
         try:
-            if path.startswith(ENDPOINTS_PREFIX):
-                name, forward_path = _split_endpoint_path(scope)
-                route = self._resolve(principal, name)
-                async_path = split_async_path(forward_path)
-                if async_path is not None:  # /endpoints/{name}/async/{path}
-                    self._require_intake(method, name)
-                    forward_path, queued = async_path, True
-                body = await client.read_body(declared, self._max_body)
-            elif path in MODEL_IN_BODY_PATHS:
-                if method != "POST":
-                    raise BadRequest(f"{path} takes POST", "method_not_allowed")
-                forward_path = with_query(raw_path(scope), scope)
-                body = await client.read_body(declared, self._max_body)
-                route = self._resolve(principal, parse_model(body, self._max_depth)[1])
-            elif path == MODELS_PATH or path.startswith(MODELS_PATH + "/"):
-                native = [(r.name, r) for r in self._routes.endpoints(principal.project_id)]
-                wanted = path[len(MODELS_PATH) + 1 :] or None
-                await self._models.answer(principal, native, wanted, request_id, client)
-                self._metrics.answered(UNROUTED, 200, time.perf_counter() - started)
-                return
-            elif path.startswith(DIALECT_PREFIXES):
-                dialect = parse_dialect_path(scope)
-                if dialect.kind is Kind.MODELS:
-                    listing = dialect_paths.listed_models(self._routes, principal, dialect.dialect)
-                    await self._models.answer(principal, listing, dialect.model, request_id, client)
-                    self._metrics.answered(UNROUTED, 200, time.perf_counter() - started)
-                    return
-                if dialect.kind is Kind.HEALTH or dialect.kind is Kind.VERSION:
-                    if method != "GET":
-                        raise BadRequest(f"{path} takes GET", "method_not_allowed")
-                    await respond_json(client, 200, _SERVER_INFO[dialect.kind], request_id)
-                    self._metrics.answered(UNROUTED, 200, time.perf_counter() - started)
-                    return
-                if dialect.operation in engine_routes.TRANSLATED:
-                    # Armed once the engine is known: only an engine with a translation reshapes.
-                    client = reshaping = ReshapingClient(client, dialect.operation)
-                route, body, forward_path = await self._dialect_route(
-                    principal, dialect, method, declared, client
-                )
-                queued = (
-                    dialect.kind is Kind.BY_ID
-                    and self._intake is not None
-                    and is_async_target(route, method, forward_path)
-                )
-            else:
-                raise NotFound(f"no gateway route for {path}")
-        except (NotFound, BadRequest, BodyTooLarge, ClientGone, deepinfra_native.BadInput) as exc:
-            status = await self._refuse(client, exc, request_id)
-            self._metrics.answered(UNROUTED, status, time.perf_counter() - started)
+            routed = await _ROUTERS[family](self, asked)
+        except REFUSED as exc:
+            await self._refused(client, exc, request_id, started)
             return
-        if queued:
+        if isinstance(routed, int):  # answered here (a model list, health, version)
+            self._metrics.answered(UNROUTED, routed, time.perf_counter() - started)
+            return
+        route, client = routed.route, routed.client
+        if routed.queued:
             assert self._intake is not None  # `queued` is only set with an intake
             answer = await self._intake.submit(
-                principal, route, method, forward_path, body, intake_headers(scope["headers"]),
-                request_id,
+                principal, route, asked.method, routed.forward_path, routed.body,
+                intake_headers(scope["headers"]), request_id,
             )  # fmt: skip
             await respond_json(
                 client, answer.status, answer.body_json, request_id, list(answer.headers)
@@ -241,16 +189,21 @@ class Gateway:
             self._metrics.answered(route.name, answer.status, time.perf_counter() - started)
             return
         forward = incoming.forward
-        if (reshaping is not None and reshaping.armed) or isinstance(client, NativeClient):
+        if routed.reads_answer:
             forward = ReshapingClient.identity_encoding(forward)  # the answer is read, not relayed
-        request = ProxyRequest(method, forward_path, body, forward, request_id)
+        request = ProxyRequest(asked.method, routed.forward_path, routed.body, forward, request_id)
+        await self._forward(route, request, client, started)
+
+    async def _forward(
+        self, route: EndpointRoute, request: ProxyRequest, client: ClientSide, started: float
+    ) -> None:
         metrics, load, endpoint_id, name = self._metrics, self.load, route.endpoint_id, route.name
         metrics.started(name)
         load.started(endpoint_id)  # held requests too: they are the demand that wakes a replica
         status = 502  # what the client sees if the proxy raises (connection cut mid-response)
         try:
             if not route.replicas:  # running, nothing READY yet (e.g. at zero): wait for one
-                held = await self._holder.hold(route, client, request_id)
+                held = await self._holder.hold(route, client, request.request_id)
                 if isinstance(held, Answered):
                     status = held.status
                     return
@@ -260,29 +213,76 @@ class Gateway:
             metrics.finished(name, status, time.perf_counter() - started)
             load.finished(endpoint_id)
 
-    async def _refuse(self, client: ClientSide, exc: Exception, request_id: str) -> int:
-        """Answer a request refused before it reached an endpoint; returns the status."""
-        if isinstance(exc, ClientGone):
-            return CLIENT_CLOSED  # nobody to answer
-        if isinstance(exc, deepinfra_native.BadInput):
-            await respond_json(client, 422, deepinfra_native.field_error(exc), request_id)
-            return 422
-        if isinstance(exc, NotFound):
-            status, message, code = 404, exc.message, "not_found"
-        elif isinstance(exc, BadRequest):
-            status = 405 if exc.code == "method_not_allowed" else 400
-            message, code = exc.message, exc.code
-        else:
-            message = f"request body is larger than {self._max_body} bytes"
-            status, code = 413, "request_too_large"
-        await respond_error(client, status, message, "invalid_request_error", code, request_id)
-        return status
+    async def _refused(
+        self, client: ClientSide, exc: Exception, request_id: str, started: float
+    ) -> None:
+        status = await refuse(client, exc, request_id, self._max_body)
+        self._metrics.answered(UNROUTED, status, time.perf_counter() - started)
+
+    # --- one router per URL family: the endpoint, body and path, or the status answered ----
+    async def _by_name(self, asked: _Asked) -> _Routed | int:
+        name, forward_path = _split_endpoint_path(asked.scope)
+        route = self._resolve(asked.principal, name)
+        async_path = split_async_path(forward_path)
+        if async_path is not None:  # /endpoints/{name}/async/{path}
+            self._require_intake(asked.method, name)
+        body = await asked.read_body(self._max_body)
+        if async_path is not None:
+            return _Routed(route, body, async_path, asked.client, queued=True)
+        return _Routed(route, body, forward_path, asked.client)
+
+    async def _model_in_body(self, asked: _Asked) -> _Routed | int:
+        if asked.method != "POST":
+            raise MethodNotAllowed(f"{asked.path} takes POST")
+        forward_path = with_query(raw_path(asked.scope), asked.scope)
+        body = await asked.read_body(self._max_body)
+        route = self._resolve(asked.principal, parse_model(body, self._max_depth)[1])
+        return _Routed(route, body, forward_path, asked.client)
+
+    async def _model_list(self, asked: _Asked) -> _Routed | int:
+        principal = asked.principal
+        native = [(r.name, r) for r in self._routes.endpoints(principal.project_id)]
+        wanted = asked.path[len(MODELS_PATH) + 1 :] or None
+        await self._models.answer(principal, native, wanted, asked.request_id, asked.client)
+        return 200
+
+    async def _dialect(self, asked: _Asked) -> _Routed | int:
+        dialect = parse_dialect_path(asked.scope)
+        principal, client, request_id = asked.principal, asked.client, asked.request_id
+        if dialect.kind is Kind.MODELS:
+            listing = dialect_paths.listed_models(self._routes, principal, dialect.dialect)
+            await self._models.answer(principal, listing, dialect.model, request_id, client)
+            return 200
+        if dialect.kind is Kind.HEALTH or dialect.kind is Kind.VERSION:
+            if asked.method != "GET":
+                raise MethodNotAllowed(f"{asked.path} takes GET")
+            await respond_json(client, 200, _SERVER_INFO[dialect.kind], request_id)
+            return 200
+        reshaping: ReshapingClient | None = None
+        if dialect.operation in engine_routes.TRANSLATED:
+            # Armed once the engine is known: only an engine with a translation reshapes.
+            client = reshaping = ReshapingClient(client, dialect.operation)
+        route, body, forward_path = await self._dialect_route(
+            principal, dialect, asked.method, asked.declared, client
+        )
+        queued = (
+            dialect.kind is Kind.BY_ID
+            and self._intake is not None
+            and is_async_target(route, asked.method, forward_path)
+        )
+        reads_answer = (reshaping is not None and reshaping.armed) or isinstance(
+            client, NativeClient
+        )
+        return _Routed(route, body, forward_path, client, queued, reads_answer)
+
+    async def _unrouted(self, asked: _Asked) -> _Routed | int:
+        raise NotFound(f"no gateway route for {asked.path}")
 
     def _require_intake(self, method: str, name: str) -> None:
         if self._intake is None:
             raise NotFound("asynchronous invocations are not enabled on this server")
         if method != "POST":
-            raise BadRequest(f"{ENDPOINTS_PREFIX}{name}/async/... takes POST", "method_not_allowed")
+            raise MethodNotAllowed(f"{ENDPOINTS_PREFIX}{name}/async/... takes POST")
 
     def _authenticate(self, incoming: IncomingHeaders) -> Principal:
         """In a worker thread (a cache miss reads the store); Unauthorized if it fails."""
@@ -313,7 +313,7 @@ class Gateway:
             assert isinstance(client, NativeClient), "handle() wraps every native request"
             return await self._deepinfra_native(principal, request, method, declared, client)
         if method != "POST":
-            raise BadRequest(f"{request.forward_path} takes POST", "method_not_allowed")
+            raise MethodNotAllowed(f"{request.forward_path} takes POST")
         body = await client.read_body(declared, self._max_body)
         payload, model = parse_model(body, self._max_depth)
         route = dialect_paths.resolve_model(self._routes, principal, request.dialect, model)
@@ -339,7 +339,7 @@ class Gateway:
         """DeepInfra's `POST /v1/inference/{model}` as the OpenAI call it means (see
         gateway/deepinfra_native.py); `client` translates the answer back."""
         if method != "POST":
-            raise BadRequest(f"{DEEPINFRA_NATIVE_PREFIX}{{model}} takes POST", "method_not_allowed")
+            raise MethodNotAllowed(f"{DEEPINFRA_NATIVE_PREFIX}{{model}} takes POST")
         assert request.model is not None
         route = dialect_paths.resolve_model(self._routes, principal, request.dialect, request.model)
         body = await client.read_body(declared, self._max_body)
@@ -353,6 +353,53 @@ def _split_endpoint_path(scope: Scope) -> tuple[str, str]:
     name = scope["path"][len(ENDPOINTS_PREFIX) :].partition("/")[0]
     tail = raw_path(scope)[len(ENDPOINTS_PREFIX) :].partition(b"/")[2]
     return name, with_query(b"/" + tail, scope)
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """An authenticated request, as the routers read it."""
+
+    scope: Scope
+    client: ClientSide
+    principal: Principal
+    declared: int | None  # content-length, if sent
+    request_id: str
+
+    @property
+    def path(self) -> str:
+        path: str = self.scope["path"]
+        return path
+
+    @property
+    def method(self) -> str:
+        method: str = self.scope["method"]
+        return method
+
+    async def read_body(self, limit: int) -> bytes:
+        return await self.client.read_body(self.declared, limit)
+
+
+@dataclass(frozen=True, slots=True)
+class _Routed:
+    """Where a request goes: the endpoint, the body and path to send, the client to answer."""
+
+    route: EndpointRoute
+    body: bytes
+    forward_path: str
+    client: ClientSide  # maybe wrapped: a reshaping or DeepInfra-native client
+    queued: bool = False  # handed to the async intake instead of a replica
+    reads_answer: bool = False  # the answer is read and rewritten: ask for it unencoded
+
+
+_Router = Callable[[Gateway, _Asked], Awaitable[_Routed | int]]
+_ROUTERS: dict[Family, _Router] = {
+    Family.BY_NAME: Gateway._by_name,
+    Family.MODEL_IN_BODY: Gateway._model_in_body,
+    Family.MODELS: Gateway._model_list,
+    Family.DIALECT: Gateway._dialect,
+    Family.UNROUTED: Gateway._unrouted,
+    Family.METRICS: Gateway._unrouted,  # answered before auth; never reaches a router
+}
 
 
 def create_gateway(

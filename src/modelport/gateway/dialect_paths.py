@@ -29,8 +29,8 @@ from enum import Enum
 from modelport.domain import dialects
 from modelport.domain.dialects import Shape
 from modelport.domain.errors import NotFound
+from modelport.gateway.asgi import Scope
 from modelport.gateway.incoming import raw_path, with_query
-from modelport.gateway.responses import Scope
 from modelport.gateway.routes import EndpointRoute, Listing, RouteTable
 from modelport.services.auth import Principal
 

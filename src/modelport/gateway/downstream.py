@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from modelport.gateway.asgi import Receive, Send
 from modelport.gateway.incoming import read_body
-from modelport.gateway.responses import Receive, Send
 from modelport.gateway.upstream import UpstreamConnection
 
 Headers = list[tuple[bytes, bytes]]

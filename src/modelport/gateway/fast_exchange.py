@@ -27,10 +27,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from modelport.gateway.asgi import Scope
 from modelport.gateway.downstream import ClientSide, Headers
 from modelport.gateway.incoming import BodyTooLarge, ClientGone
 from modelport.gateway.proxy import UpstreamBroken
-from modelport.gateway.responses import Scope
 from modelport.gateway.upstream import ClientLeft, UpstreamConnection
 from modelport.gateway.waiter import Waiter
 

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, cast
 
+from modelport.gateway.asgi import Receive
 from modelport.gateway.downstream import ClientSide
 from modelport.gateway.metrics import CLIENT_CLOSED, GatewayMetrics
-from modelport.gateway.responses import Receive, respond_error
+from modelport.gateway.responses import respond_error
 from modelport.gateway.routes import EndpointRoute, RouteTable
 from modelport.gateway.upstream import ClientLeft
 

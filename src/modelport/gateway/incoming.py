@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from modelport.domain.json_depth import nesting_exceeds
-from modelport.gateway.responses import Receive, Scope
+from modelport.gateway.asgi import Receive, Scope
 
 
 class ClientGone(Exception):
@@ -18,12 +18,19 @@ class BodyTooLarge(Exception):
 
 
 class BadRequest(Exception):
-    """The gateway answers 400 (405 for `method_not_allowed`) with `code`."""
+    """The gateway answers 400 with `code` (gateway/refusals.py)."""
 
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+class MethodNotAllowed(BadRequest):
+    """The path takes another method: 405."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "method_not_allowed")
 
 
 def raw_path(scope: Scope) -> bytes:

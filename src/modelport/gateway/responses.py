@@ -1,18 +1,12 @@
-"""Responses the gateway writes itself, in the OpenAI error shape, and the ASGI type names."""
+"""Responses the gateway writes itself, in the OpenAI error shape."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from modelport.gateway.downstream import ClientSide
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 JSON_TYPE = (b"content-type", b"application/json")
 

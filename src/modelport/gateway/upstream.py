@@ -15,15 +15,15 @@ since the parser cannot be told a body is absent); 204 / 304 have no body.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, cast
+from collections.abc import Callable
+from typing import cast
 
 import httptools
 
+from modelport.gateway.asgi import Receive  # the ASGI client's receive()
 from modelport.gateway.waiter import Waiter
 
 RawHeaders = list[tuple[bytes, bytes]]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]  # the ASGI client's receive()
 
 HIGH_WATER = 256 * 1024  # buffered response bytes above which we stop reading the socket
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})

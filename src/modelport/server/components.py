@@ -14,6 +14,7 @@ from modelport.controller.loop import Controller
 from modelport.dialects.registry import mount_dialects
 from modelport.domain.specs import RuntimeKind
 from modelport.gateway.app import Gateway, create_gateway
+from modelport.gateway.asgi import ASGIApp
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.load import LoadBoard
 from modelport.gateway.metrics import GatewayMetrics
@@ -30,7 +31,7 @@ from modelport.runtime.local import LocalRuntime
 from modelport.runtime.ray import RayRuntime
 from modelport.runtime.router import RuntimeRouter
 from modelport.security.secrets import SecretBox
-from modelport.server.dispatch import ASGIApp, Dispatcher
+from modelport.server.dispatch import Dispatcher
 from modelport.server.peers import MAIN_SLOT, PeerLink
 from modelport.server.workers import Supervisor, Team
 from modelport.services.auth import Authenticator

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from modelport.domain.dialects import INFERENCE_PREFIXES
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-# The vendor dialects' inference bases (domain/dialects.py); the rest of each dialect's
-# management prefix is its management API (a FastAPI app mounted on the API).
-GATEWAY_PREFIXES = ("/endpoints/", "/v1/", *INFERENCE_PREFIXES)
-GATEWAY_PATHS = frozenset({"/metrics"})
-
-
-def is_gateway_path(path: str) -> bool:
-    return path.startswith(GATEWAY_PREFIXES) or path in GATEWAY_PATHS
+from modelport.gateway.asgi import ASGIApp, Receive, Scope, Send
+from modelport.gateway.families import FAMILY_KEY, classify
+from modelport.gateway.families import is_gateway_path as is_gateway_path  # for edge.py, tests
 
 
 class Dispatcher:
@@ -46,7 +32,8 @@ class Dispatcher:
         kind = scope["type"]
         if kind == "lifespan":
             await self._lifespan(receive, send)
-        elif kind == "http" and is_gateway_path(scope["path"]):
+        elif kind == "http" and (family := classify(scope["path"])) is not None:
+            scope[FAMILY_KEY] = family  # the gateway does not classify it again
             await self._gateway(scope, receive, send)
         else:
             await self._api(scope, receive, send)

@@ -1,7 +1,7 @@
 """The gateway fast path: uvicorn's httptools protocol, with gateway requests taken off the ASGI
 cycle (`MODELPORT_GATEWAY_FAST_PATH`, on by default).
 
-When a request head is complete and its path is a gateway path (`dispatch.is_gateway_path`), the
+When a request head is complete and its path is a gateway path (`families.classify`), the
 request is served by `Gateway.handle` on a `FastExchange` (gateway/fast_exchange.py) that reads
 the body from this protocol's parser callbacks and writes the response straight to the
 transport. Everything else (the management API, dialect management apps, upgrades, HTTP edge
@@ -29,8 +29,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from modelport.gateway.app import Gateway
 from modelport.gateway.downstream import Headers
+from modelport.gateway.families import FAMILY_KEY, Family, classify
 from modelport.gateway.fast_exchange import FastExchange
-from modelport.server.dispatch import is_gateway_path
 from modelport.server.edge import EdgeLimits, refusal
 
 _LINGER_SECONDS = 2.0  # after a 431, how long the rest of the client's head is read and dropped
@@ -137,8 +137,9 @@ class GatewayFastProtocol(HttpToolsProtocol):
             path = raw_path.decode("ascii")
             if "%" in path:
                 path = unquote(path)
-            if is_gateway_path(self.root_path + path):
-                self._start_exchange(path, raw_path, url.query or b"")
+            family = classify(self.root_path + path)
+            if family is not None:
+                self._start_exchange(family, path, raw_path, url.query or b"")
                 return
         super().on_headers_complete()
 
@@ -262,7 +263,7 @@ class GatewayFastProtocol(HttpToolsProtocol):
     def _head_too_large(self) -> str:
         return f"request head larger than {self.edge.max_header_bytes} bytes"
 
-    def _start_exchange(self, path: str, raw_path: bytes, query: bytes) -> None:
+    def _start_exchange(self, family: Family, path: str, raw_path: bytes, query: bytes) -> None:
         parser = self.parser
         http_version = parser.get_http_version()
         root = self.root_path
@@ -275,6 +276,7 @@ class GatewayFastProtocol(HttpToolsProtocol):
             "client": self.client,
             "scheme": self.scheme,
             "http_version": http_version,
+            FAMILY_KEY: family,
         }
         keep_alive = http_version != "1.0" and parser.should_keep_alive()
         exchange = FastExchange(
