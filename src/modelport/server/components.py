@@ -100,7 +100,9 @@ def build_components(settings: Settings, team: Team | None = None) -> Components
     first_token = ensure_bootstrap(store, settings) if main else None
     authenticator = Authenticator(store, clock)
 
-    route_table = RouteTable(unseal=box.decrypt)  # the replica keys the proxy sends
+    route_table = RouteTable(  # unseal: the replica keys the proxy sends
+        unseal=box.decrypt, resync_interval=settings.route_resync_interval
+    )
     counts = SharedCounts.attach(team.layout) if team is not None else None
     balancer = Balancer(shared=(counts, team.slot) if counts and team else None)
     controller: Controller | None = None  # built below (main process only); hooks late-bind
