@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=lambda: Path.home() / ".modelport")
     host: str = "127.0.0.1"
     port: int = 8080
+    # The URL clients reach this server's gateway by (a load balancer in front of several
+    # servers, a TLS terminator): endpoint URLs are built from it. None: this server's address.
+    public_url: str | None = None
     database_url: str | None = None  # None: SQLite in $MODELPORT_HOME/modelport.db
     secret_key: str | None = None  # None: key file $MODELPORT_HOME/secret.key (created once)
     # Where replicas run when a spec names no runtime, and every runtime this server enables
@@ -112,6 +115,13 @@ class Settings(BaseSettings):
     model_max_file_bytes: int = Field(default=64 * 2**30, ge=0)  # per uploaded file, else 413
     model_max_bytes: int = Field(default=256 * 2**30, ge=0)  # per model (all its files)
     log_level: str = "info"
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"MODELPORT_PUBLIC_URL: {value!r} is not an http(s) URL")
+        return None if value is None else value.rstrip("/")
 
     @field_validator("runtimes")
     @classmethod

@@ -89,7 +89,10 @@ class ApiServices:
 
 
 def gateway_base_url(settings: Settings) -> str:
-    """Where clients reach the gateway: this server's address (loopback for a wildcard bind)."""
+    """Where clients reach the gateway: MODELPORT_PUBLIC_URL, else this server's address
+    (loopback for a wildcard bind)."""
+    if settings.public_url is not None:
+        return settings.public_url
     host = "127.0.0.1" if settings.host in _WILDCARD_HOSTS else settings.host
     if ":" in host:
         host = f"[{host}]"
