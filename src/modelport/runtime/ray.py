@@ -148,7 +148,7 @@ class RayRuntime:
 
     async def cpu_seconds(self, handles: Sequence[ReplicaHandle]) -> list[float | None]:
         async def one(handle: ReplicaHandle) -> float | None:
-            seconds = await self._ask(handle, "cpu_seconds", [handle], timeout=_CALL_SECONDS)
+            seconds = await self._ask(handle, "cpu_seconds", timeout=_CALL_SECONDS)
             return seconds[0] if isinstance(seconds, list) else None
 
         return list(await asyncio.gather(*(one(h) for h in handles)))

@@ -10,7 +10,6 @@ dies takes it (and its engine) along, which the server sees as the actor gone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 from modelport.domain.launch import LaunchPlan, Slot
@@ -53,5 +52,5 @@ class ReplicaActor:
     async def read_logs(self, handle: ReplicaHandle, tail_bytes: int) -> str:
         return await self._local.read_logs(handle, tail_bytes)
 
-    async def cpu_seconds(self, handles: Sequence[ReplicaHandle]) -> list[float | None]:
-        return await self._local.cpu_seconds(handles)
+    async def cpu_seconds(self, handle: ReplicaHandle) -> list[float | None]:
+        return await self._local.cpu_seconds([handle])
