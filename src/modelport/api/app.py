@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse, Response
 
 from modelport import __version__
 from modelport.api.container import ApiServices
@@ -21,6 +24,8 @@ from modelport.api.routes import (
 from modelport.api.schemas import Health
 from modelport.services.auth import Authenticator
 from modelport.settings import Settings
+
+log = logging.getLogger(__name__)
 
 __all__ = ["API_PREFIX", "ApiServices", "create_app"]
 
@@ -57,5 +62,23 @@ def create_app(services: ApiServices, authenticator: Authenticator, settings: Se
     def healthz() -> Health:
         """Liveness of the API process; needs no token."""
         return Health(status="ok")
+
+    @app.get(
+        "/readyz",
+        response_model=Health,
+        tags=["health"],
+        responses={503: {"model": Health, "description": "the database does not answer"}},
+    )
+    def readyz() -> Response:
+        """Readiness for a load balancer: the process serves AND its database answers (a
+        server cut off from a shared PostgreSQL must leave the pool); needs no token."""
+        try:
+            if services.readiness is not None:
+                services.readiness()
+        except Exception:
+            log.warning("readiness: the database did not answer", exc_info=True)
+            body = Health(status="unavailable: the database does not answer")
+            return JSONResponse(body.model_dump(), status_code=503)
+        return JSONResponse(Health(status="ok").model_dump())
 
     return app

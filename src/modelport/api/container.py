@@ -36,6 +36,8 @@ class ApiServices:
     datasets: DatasetService | None = None
     models: ModelService | None = None  # the model repository (docs/models.md); build() sets it
     integrations: IntegrationService | None = None  # named credentials (docs/integrations.md)
+    # Raises while the server cannot serve (its database does not answer): GET /readyz.
+    readiness: Callable[[], None] | None = None
 
     @classmethod
     def build(
@@ -79,6 +81,7 @@ class ApiServices:
             models=models,
             plans=plans or PlanCatalog.load(settings.plans_file),
             gateway_base_url=base_url,
+            readiness=store.ping,
             invocations=InvocationService(
                 store,
                 clock,

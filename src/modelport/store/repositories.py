@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from modelport.clock import Clock, SystemClock
 from modelport.store.base import Store
@@ -41,6 +41,10 @@ class SqlStore(
 
     def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
         super().__init__(engine, clock or SystemClock())
+
+    def ping(self) -> None:
+        with self._engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def close(self) -> None:
         self._engine.dispose()
