@@ -20,6 +20,11 @@ adds where its time goes.
 
     python benchmarks/gateway.py [--seconds 8] [--rounds 3] [--mode auto|server|gateway]
                                  [--baseline REF] [--asgi] [--fresh] [--profile] [--no-append]
+    python benchmarks/gateway.py --workers [--seconds 8] [--rounds 3] [--record]
+
+`--workers` measures instead the server with 1, 2 and one gateway process per core against nginx
+with as many workers (benchmarks/worker_scaling.py); it appends to RESULTS.md only with
+`--record` (numbers are recorded on a quiet machine).
 
 Each round runs every target once (c1, then c64); rounds start when the machine is quiet (or
 after 90 s of waiting) and the figures reported are medians over rounds.
@@ -52,6 +57,9 @@ from benchlib import (
 )
 from report import report, summarize
 from servers import modelport_gateway, modelport_server
+from worker_scaling import measure as measure_workers
+from worker_scaling import report as report_workers
+from worker_scaling import worker_counts
 
 HERE = Path(__file__).resolve().parent
 LAUNCH_NGINX = HERE / "upstream" / "launch_nginx.py"
@@ -232,8 +240,20 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="new Modelport processes per round")
     parser.add_argument("--profile", action="store_true", help="py-spy the gateway at c64")
     parser.add_argument("--no-append", action="store_true", help="print only")
+    parser.add_argument("--workers", action="store_true", help="1, 2, N gateway processes")
+    parser.add_argument("--record", action="store_true", help="--workers: append to RESULTS.md")
     args = parser.parse_args()
     ensure_tools()
+    if args.workers:
+        with tempfile.TemporaryDirectory(prefix="mp-bench-workers-") as tmp:
+            counts = worker_counts()
+            scaled = measure_workers(counts, args.seconds, args.rounds, Path(tmp), PATH, BODY)
+        section = report_workers(scaled, args.seconds, args.rounds)
+        print(section)
+        if args.record:
+            with RESULTS.open("a") as out:
+                out.write(section)
+        return
     label, results, profiled = run(
         args.seconds, args.rounds, args.mode, args.baseline, args.asgi, args.fresh, args.profile
     )
