@@ -109,10 +109,11 @@ def endpoints_table(endpoints: Sequence[EndpointPublic]) -> Table:
 
 def replicas_table(replicas: Sequence[ReplicaPublic]) -> Table:
     table = Table(box=None, header_style="bold")
-    for column in ("ID", "GEN", "STATE", "RESTARTS", "ADDRESS", "PID", "AGE", "REASON"):
+    for column in ("ID", "GEN", "STATE", "RESTARTS", "ADDRESS", "NODE", "PID", "AGE", "REASON"):
         table.add_column(column, overflow="fold")
     for r in replicas:
         address = f"{r.handle.host}:{r.handle.port}" if r.handle else "-"
+        node = r.handle.node if r.handle and r.handle.node else "-"  # None: the server's host
         pid = str(r.handle.pid) if r.handle and r.handle.pid else "-"
         table.add_row(
             str(r.id),
@@ -120,6 +121,7 @@ def replicas_table(replicas: Sequence[ReplicaPublic]) -> Table:
             Text(r.state.value, style=REPLICA_STYLES[r.state]),
             str(r.restart_count),
             address,
+            node,
             pid,
             age(r.created_at),
             f"restart requested; {r.state_reason}" if r.restart_requested_at else r.state_reason,

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from modelport.clock import Clock
 from modelport.controller.apply import Applier, RegistryLookup
 from modelport.controller.autoscale import Autoscaler, BacklogLookup, LoadSource, no_load
-from modelport.controller.capacity import GpuPool
+from modelport.controller.capacity import GpuPool, GpuPools
 from modelport.controller.facts import PlannerPolicy
 from modelport.controller.fetching import ModelStaging
 from modelport.controller.lease import LeaseKeeper
@@ -30,7 +30,6 @@ from modelport.controller.selection import TickSelector
 from modelport.domain.decisions import CreateReplica, EventReason, LaunchReplica
 from modelport.domain.errors import LeaseLost
 from modelport.domain.records import Endpoint, Replica
-from modelport.domain.states import LIVE_REPLICA_STATES
 from modelport.engines.registry import get_adapter
 from modelport.models.fetch import ModelFetcher
 from modelport.runtime.base import RuntimeBackend
@@ -180,14 +179,17 @@ class Controller:
         by_endpoint: dict[int, list[Replica]] = defaultdict(list)
         for replica in replicas:
             by_endpoint[replica.endpoint_id].append(replica)
-        gpus = _gpu_pool(self._runtime.gpu_inventory(), endpoints, by_endpoint)
+        gpus = GpuPools.of(self._runtime, endpoints, by_endpoint)
         self._autoscaler.collect(endpoints)
         for endpoint in endpoints:
             await self._lease.keep()
             # Before reconciling, so a new replica count is planned in this same tick.
             endpoint = await self._autoscale(endpoint, by_endpoint[endpoint.id])
             try:
-                gpus = await self._reconcile(endpoint, by_endpoint[endpoint.id], gpus)
+                pool = await self._reconcile(
+                    endpoint, by_endpoint[endpoint.id], gpus.of_endpoint(endpoint)
+                )
+                gpus = gpus.after(endpoint, pool)
             except LeaseLost:
                 raise
             except Exception as exc:
@@ -297,18 +299,3 @@ class Controller:
 
 def _none_inflight(_replica_id: int) -> int:
     return 0
-
-
-def _gpu_pool(
-    inventory: dict[str, int],
-    endpoints: Sequence[Endpoint],
-    by_endpoint: dict[int, list[Replica]],
-) -> GpuPool:
-    """What is free: the runtime's GPUs minus those held by replicas whose process may run."""
-    held = [
-        endpoint.spec.resources
-        for endpoint in endpoints
-        for replica in by_endpoint[endpoint.id]
-        if replica.state in LIVE_REPLICA_STATES
-    ]
-    return GpuPool.of(inventory, held)

@@ -138,7 +138,9 @@ def _crash_message(
     if seen.process.state is ProcessState.EXITED:
         what = f"crashed{when} (exit code {seen.process.exit_code})"
     else:
-        what = f"vanished{when} (process not found)"
+        node = replica.handle.node if replica.handle else None
+        # On a cluster, the node it ran on (lost with it, when a node dies).
+        what = f"vanished{when} (process not found" + (f" on node {node})" if node else ")")
     delay = _seconds(policy.backoff(replica.restart_count))
     return f"replica {replica.id} {what}; restarting in {delay}"
 
