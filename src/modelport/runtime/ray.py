@@ -16,10 +16,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelport.domain.errors import PermanentError, TemporaryError
+from modelport.domain.errors import ImagePulling, PermanentError, TemporaryError
 from modelport.domain.launch import LaunchPlan, Slot
 from modelport.domain.records import ReplicaHandle
 from modelport.domain.specs import Resources, RuntimeKind
@@ -32,9 +33,25 @@ log = logging.getLogger("modelport.runtime.ray")
 
 RUNNING = ProcessStatus(state=ProcessState.RUNNING)
 MISSING = ProcessStatus(state=ProcessState.MISSING)
+_SLOT_SECONDS = 0.5  # per place() attempt: Ray answers at once when the actor runs
+_ABANDONED_SECONDS = 30.0  # a pending actor no place() asked about this long is killed
 _CALL_SECONDS = 5.0  # status, logs, cpu: an actor that takes longer is asked about its node
 _START_SECONDS = 60.0
 _NODES_FRESH_SECONDS = 2.0  # how old the node list may be for capacity and liveness
+
+
+@dataclass
+class _Pending:
+    """An actor place() created that Ray has not run yet."""
+
+    created: float
+    last_attempt: float = 0.0
+    announced: bool = False
+
+    def announce(self) -> bool:
+        """True the first time only: one event for the wait, then only its detail moves."""
+        first, self.announced = not self.announced, True
+        return first
 
 
 class RayRuntime:
@@ -55,6 +72,7 @@ class RayRuntime:
         self._nodes_at: float | None = None
         self._refreshing: asyncio.Task[None] | None = None
         self._placed: dict[str, str] = {}  # replica key -> its node's name, until start()
+        self._pending: dict[str, _Pending] = {}  # actors created, not yet running
 
     @classmethod
     def on_cluster(
@@ -70,30 +88,48 @@ class RayRuntime:
         return only_backend(self, kind)
 
     async def place(self, replica_key: str, resources: Resources) -> Slot:
-        nodes = await self._fresh_nodes(force=True)
-        node = first_fit(nodes, resources)
-        if node is None:
-            raise TemporaryError(shortfall(nodes, resources), delay=5.0)
-        await asyncio.to_thread(self._calls.kill, replica_key)  # an earlier attempt's, if any
-        ask = ask_for(resources, node)
-        await asyncio.to_thread(self._calls.create, replica_key, ReplicaActor, ask, self._node_dir)
+        """The node's address and a free port there once Ray runs the replica's actor. Never
+        waits long (the controller holds its lease meanwhile): while the actor is not yet
+        scheduled it raises ImagePulling, the background-wait error, and is asked again."""
+        asked = self._pending.get(replica_key)
+        if asked is None:
+            nodes = await self._fresh_nodes(force=True)
+            node = first_fit(nodes, resources)
+            if node is None:
+                raise TemporaryError(shortfall(nodes, resources), delay=5.0)
+            await asyncio.to_thread(self._calls.kill, replica_key)  # a lost server's, if any
+            ask = ask_for(resources, node)
+            await asyncio.to_thread(
+                self._calls.create, replica_key, ReplicaActor, ask, self._node_dir
+            )
+            asked = self._pending[replica_key] = _Pending(self._monotonic())
+        asked.last_attempt = self._monotonic()
         try:
-            where: Slot = await self._calls.call(replica_key, "slot", timeout=self._place_seconds)
-        except ActorUnreachable as exc:  # still unscheduled: another claimed the node first
-            await self.release(replica_key)
+            where: Slot = await self._calls.call(replica_key, "slot", timeout=_SLOT_SECONDS)
+        except ActorUnreachable as exc:  # not scheduled yet, or its worker still starting
+            waited = self._monotonic() - asked.created
+            if waited < self._place_seconds:
+                raise ImagePulling(
+                    f"waiting for the Ray cluster to run its actor ({waited:.0f}s)",
+                    began=asked.announce(),
+                    delay=0.5,
+                ) from exc
+            await self.release(replica_key)  # another claimed the node first: ask again
             busy = shortfall(await self._fresh_nodes(force=True), resources)
             raise TemporaryError(
-                f"the cluster did not schedule it in {self._place_seconds:g}s ({busy})", delay=2.0
+                f"the cluster did not run it in {self._place_seconds:g}s ({busy})", delay=2.0
             ) from exc
         except ActorGone as exc:  # its __init__ failed on the node (e.g. modelport missing)
             await self.release(replica_key)
             raise PermanentError(f"the replica's Ray actor failed on its node: {exc}") from exc
+        self._pending.pop(replica_key, None)
         node_name = self._node_name(where.node)
         self._placed[replica_key] = node_name
         return Slot(host=where.host, port=where.port, node=node_name)
 
     async def release(self, replica_key: str) -> None:
         self._placed.pop(replica_key, None)
+        self._pending.pop(replica_key, None)
         await asyncio.to_thread(self._calls.kill, replica_key)
 
     async def start(self, replica_key: str, plan: LaunchPlan) -> ReplicaHandle:
@@ -185,8 +221,17 @@ class RayRuntime:
     async def _refresh(self) -> None:
         try:
             await self._fresh_nodes(force=True)
+            await self._sweep()
         except Exception as exc:  # the next tick tries again
             log.warning("cannot read the Ray cluster's nodes: %s", exc)
+
+    async def _sweep(self) -> None:
+        """Kill actors created for replicas nobody places any more (deleted while pending)."""
+        now = self._monotonic()
+        for key, asked in list(self._pending.items()):
+            if now - asked.last_attempt > _ABANDONED_SECONDS:
+                log.info("replica %s: no longer placed; its pending actor is killed", key)
+                await self.release(key)
 
     async def _fresh_nodes(self, force: bool = False) -> list[RayNode]:
         if force or self._stale():

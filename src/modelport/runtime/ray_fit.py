@@ -92,14 +92,15 @@ def first_fit(nodes: Sequence[RayNode], needs: Resources) -> RayNode | None:
 
 def shortfall(nodes: Sequence[RayNode], needs: Resources) -> str:
     """Why no node can hold `needs`, e.g. "needs 2x H100-80GB; the cluster has 1x H100-80GB
-    (node w1)" or "needs 1 CPU; every node that has it is busy (3 nodes)"."""
+    (node w1)" or "needs 1 CPU and 1024 MiB; every node that could
+    hold it is busy (1 of 3 nodes)"."""
     want = _want(needs)
     alive = [n for n in nodes if n.alive]
     if not alive:
         return f"{want}; the cluster has no live node"
     could = [n for n in alive if n.holds(needs, now=False)]
     if could:
-        return f"{want}; the {_nodes(could)} of the cluster that could hold it are busy"
+        return f"{want}; every node that could hold it is busy ({len(could)} of {_nodes(alive)})"
     if needs.gpu_count > 0:
         gpus = [
             f"{n.total.get('GPU', 0):g}x {n.gpu_type} (node {n.name})" for n in alive if n.gpu_type
