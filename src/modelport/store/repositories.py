@@ -14,6 +14,7 @@ from modelport.store.events import EventRepository
 from modelport.store.integrations import IntegrationRepository
 from modelport.store.invocations import InvocationRepository
 from modelport.store.leases import LeaseRepository
+from modelport.store.loads import LoadRepository
 from modelport.store.migrate import upgrade_to_head
 from modelport.store.models import ModelRepository
 from modelport.store.projects import ProjectRepository, TokenRepository
@@ -28,6 +29,7 @@ class SqlStore(
     ReplicaRepository,
     EventRepository,
     LeaseRepository,
+    LoadRepository,
     DatasetRepository,
     InvocationRepository,
     IntegrationRepository,
