@@ -47,7 +47,7 @@ class NodeSpec:
     """One node: its name, logical CPUs and declared GPUs (type -> count)."""
 
     name: str
-    cpus: float = 1
+    cpus: int = 1  # ray start takes whole CPUs
     gpus: int = 0
     gpu_type: str | None = None
 
