@@ -91,7 +91,8 @@ class Gateway:
         self._metrics = metrics
         self._max_body = settings.max_body_bytes
         self._max_depth = settings.max_json_depth
-        self._limiter = RequestLimiter()
+        # Per-token limits: the server's, in the shared segment with several processes.
+        self._limiter = RequestLimiter(table=balancer.slot.tokens if balancer.slot else None)
         self._proxy = Proxy(balancer, metrics, settings.upstream_timeout)
         self._models = ModelLists(store)
 

@@ -20,6 +20,11 @@ A replica row is given back as soon as nothing is in flight; an endpoint row sta
 endpoint is busy or was recently, and the least recently idle one is reused when the table is
 full (its completions not yet collected are then lost: more than `capacity` endpoints busy on
 one process within a second).
+
+After the slots comes the per-token limit table (gateway/token_table.py), and the segment sits
+in a run directory of its own (beside the processes' metric files, gateway/metrics.py) named
+after the main process's pid and start time: a start removes the directories of runs whose main
+process is gone (e.g. killed with SIGKILL, which leaves no time to clean up).
 """
 
 from __future__ import annotations
@@ -27,11 +32,14 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from modelport.gateway.token_table import ROWS, FileLock, TokenTable, row_words
 
 CAPACITY = 4096  # rows per table per process
 _HEADER = 4  # pid, fresh, used replicas, used endpoints
@@ -45,6 +53,9 @@ def _slot_words(capacity: int) -> int:
     return _HEADER + 2 * capacity + 3 * capacity
 
 
+_RUN_PREFIX = "modelport-run-"  # + main pid, its start time, a random part
+
+
 @dataclass(frozen=True, slots=True)
 class Layout:
     """Where the segment is and how it is cut: all a worker needs to attach."""
@@ -52,46 +63,64 @@ class Layout:
     name: str  # the file's path
     slots: int
     capacity: int = CAPACITY
+    token_rows: int = ROWS
+
+    @property
+    def size(self) -> int:
+        return 8 * (
+            self.slots * _slot_words(self.capacity) + self.token_rows * row_words(self.slots)
+        )
+
+    @property
+    def folder(self) -> Path:
+        """The run's directory: the segment and the processes' metric files."""
+        return Path(self.name).parent
+
+    @property
+    def metrics_folder(self) -> Path:
+        """Where each process mirrors its gateway metrics (gateway/metrics.py)."""
+        return self.folder / "metrics"
 
 
 class SharedCounts:
-    """The segment: `slots` processes' counts, a file in /dev/shm mapped by every process (the
-    creator removes it with `close(unlink=True)`)."""
+    """The segment: `slots` processes' counts and the token table, a file in /dev/shm mapped by
+    every process (the creator removes its run directory with `close(unlink=True)`)."""
 
-    def __init__(self, memory: mmap.mmap, layout: Layout) -> None:
+    def __init__(self, memory: mmap.mmap, fd: int, layout: Layout) -> None:
         self._memory = memory
+        self._fd = fd  # kept open: the token table's lock is an flock on it
         self.layout = layout
         words = memoryview(memory).cast("q")
         size = _slot_words(layout.capacity)
         self._slots = [words[i * size : (i + 1) * size] for i in range(layout.slots)]
+        self._token_words = words[layout.slots * size :]
 
     @classmethod
-    def create(cls, slots: int, capacity: int = CAPACITY) -> SharedCounts:
-        folder = _SHM if _SHM.is_dir() else Path(tempfile.gettempdir())
-        path = folder / f"modelport-counts-{uuid.uuid4().hex}"
-        size = 8 * slots * _slot_words(capacity)
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
-        try:
-            os.ftruncate(fd, size)  # zero-filled
-            memory = mmap.mmap(fd, size)
-        finally:
-            os.close(fd)
-        return cls(memory, Layout(str(path), slots, capacity))
+    def create(cls, slots: int, capacity: int = CAPACITY, token_rows: int = ROWS) -> SharedCounts:
+        base = _SHM if _SHM.is_dir() else Path(tempfile.gettempdir())
+        remove_stale_runs(base)
+        folder = base / f"{_RUN_PREFIX}{os.getpid()}-{_start_time(os.getpid())}-{uuid.uuid4().hex}"
+        folder.mkdir(mode=0o700)
+        layout = Layout(str(folder / "counts"), slots, capacity, token_rows)
+        fd = os.open(layout.name, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+        os.ftruncate(fd, layout.size)  # zero-filled
+        return cls(mmap.mmap(fd, layout.size), fd, layout)
 
     @classmethod
     def attach(cls, layout: Layout) -> SharedCounts:
         fd = os.open(layout.name, os.O_RDWR)
-        try:
-            memory = mmap.mmap(fd, 8 * layout.slots * _slot_words(layout.capacity))
-        finally:
-            os.close(fd)
-        return cls(memory, layout)
+        return cls(mmap.mmap(fd, layout.size), fd, layout)
 
     def close(self, unlink: bool = False) -> None:
         """The mapping itself goes with the last view of it (the process's counters hold some)."""
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
         if unlink:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.layout.name)
+            shutil.rmtree(self.layout.folder, ignore_errors=True)
+
+    def tokens(self, slot: int) -> TokenTable:
+        """The per-token limit table as the process of `slot` uses it."""
+        return TokenTable(self._token_words, self.layout.slots, slot, lambda: FileLock(self._fd))
 
     # --- slot header ------------------------------------------------------------------------
     def claim(self, slot: int, pid: int) -> SlotCounts:
@@ -101,7 +130,7 @@ class SharedCounts:
         for i in range(1, len(words)):
             words[i] = 0
         words[_PID] = pid
-        return SlotCounts(words, self.layout.capacity)
+        return SlotCounts(words, self.layout.capacity, self.tokens(slot))
 
     def clear(self, slot: int) -> None:
         """A process that died: its counts no longer hold anything in flight."""
@@ -109,6 +138,9 @@ class SharedCounts:
         words[_PID] = 0
         words[_USED_R] = 0
         words[_USED_E] = 0
+        tokens = self.tokens(slot)
+        with tokens.locked():
+            tokens.clear_slot(slot)
 
     def pid(self, slot: int) -> int:
         return self._slots[slot][_PID]
@@ -210,9 +242,10 @@ class _Rows:
 class SlotCounts:
     """This process's slot: what its balancer and load reporter write."""
 
-    __slots__ = ("_e_done", "_e_flight", "_endpoints", "_r_flight", "_replicas")
+    __slots__ = ("_e_done", "_e_flight", "_endpoints", "_r_flight", "_replicas", "tokens")
 
-    def __init__(self, words: memoryview, capacity: int) -> None:
+    def __init__(self, words: memoryview, capacity: int, tokens: TokenTable) -> None:
+        self.tokens = tokens  # per-token limits (gateway/limits.py), this process's column
         self._replicas = _Rows(words, _HEADER, 2, capacity, _USED_R)
         self._endpoints = _Rows(words, _HEADER + 2 * capacity, 3, capacity, _USED_E)
         self._r_flight = self._replicas.column(0)
@@ -279,3 +312,26 @@ class PeerView(Mapping[int, int]):
 
     def __len__(self) -> int:
         return len(set(self._local) | set(self._others))
+
+
+def remove_stale_runs(base: Path) -> None:
+    """Remove this user's run directories whose main process is gone (same pid and start time:
+    a reused pid is not mistaken for it)."""
+    for entry in base.glob(f"{_RUN_PREFIX}*"):
+        try:
+            pid, started = (int(part) for part in entry.name[len(_RUN_PREFIX) :].split("-")[:2])
+            if entry.stat().st_uid != os.getuid():
+                continue
+        except (ValueError, OSError):
+            continue
+        if _start_time(pid) != started:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _start_time(pid: int) -> int:
+    """The process's start time in clock ticks since boot (/proc), -1 if there is none."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return -1
+    return int(stat.rsplit(")", 1)[1].split()[19])

@@ -112,7 +112,7 @@ def build_components(settings: Settings, team: Team | None = None) -> Components
             counts,
             PeerLink(team.run_id, team.slot, counts, route_table, lambda e: _poke(controller, e)),
         )
-    metrics = GatewayMetrics()
+    metrics = GatewayMetrics(team.layout.metrics_folder if team else None)  # /metrics: all
     # A management change waits until the route table shows it (every process's, with several):
     # a client that got its answer finds the endpoint on its very next request.
     routes_changed = parts.link.wait_fresh if parts else route_table.wait_fresh

@@ -5,7 +5,8 @@ spreads new connections over them) and runs its own uvicorn with the fast protoc
 gateway and management API paths alike. The main process (slot 0) also runs the controller and,
 through `Supervisor`, starts the N-1 workers (spawned, so none inherits the main process's loop
 or threads), restarts one that crashes (after a short backoff, its shared counts cleared first:
-nothing it had in flight holds a drain back) and stops them on shutdown. A worker dies with the
+nothing it had in flight holds a drain back or a token's concurrency, and its in-flight
+gauges leave /metrics) and stops them on shutdown. A worker dies with the
 main process (PR_SET_PDEATHSIG), however that ends.
 
 A worker's socket starts listening only when its server is ready (asyncio listens when it starts
@@ -25,6 +26,7 @@ import socket
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 
+from modelport.gateway.metrics import GatewayMetrics
 from modelport.gateway.shared_counts import Layout, SharedCounts
 from modelport.settings import Settings
 
@@ -90,6 +92,8 @@ class Supervisor:
                 if slot in due or process.is_alive():
                     continue
                 self._counts.clear(slot)  # its requests are gone with it
+                if process.pid is not None:  # so are its gauges in /metrics
+                    GatewayMetrics.process_gone(self._team.layout.metrics_folder, process.pid)
                 if process.exitcode == 0:  # asked to stop (e.g. Ctrl-C reached it): leave it
                     del self._workers[slot]
                     continue

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from modelport.gateway.metrics import CLIENT_CLOSED, UNROUTED, GatewayMetrics
@@ -49,3 +55,48 @@ def test_a_bound_is_inclusive_and_the_inflight_series_stays_at_zero() -> None:
     assert seen[("modelport_gateway_request_duration_seconds_bucket", labels)] == 1
     assert seen[("modelport_gateway_inflight_requests", (("endpoint", "e"),))] == 0
     assert seen[("modelport_gateway_requests_total", (("code", "499"), ("endpoint", "e")))] == 1
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from modelport.gateway.metrics import UNROUTED, GatewayMetrics
+metrics = GatewayMetrics(Path(sys.argv[1]))
+metrics.started("chat")
+metrics.finished("chat", 200, 0.2)
+metrics.answered(UNROUTED, 401, 0.001)
+metrics.retried("chat")
+metrics.started("chat")  # and the process ends with it in flight
+"""
+
+
+def test_with_several_processes_a_scrape_sums_them_all_and_drops_a_gone_ones_gauges(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "metrics"
+    here = GatewayMetrics(folder)
+    here.started("chat")
+    here.finished("chat", 200, 0.004)
+    here.started("chat")
+    here.hold_started("idle")
+    other = subprocess.run([sys.executable, "-c", CHILD, str(folder)], check=True)
+    assert other.returncode == 0
+    chat = (("endpoint", "chat"),)
+    seen = samples(here)
+    assert seen[("modelport_gateway_requests_total", (("code", "200"), *chat))] == 2
+    assert seen[("modelport_gateway_requests_total", (("code", "401"), ("endpoint", "")))] == 1
+    assert seen[("modelport_gateway_upstream_retries_total", chat)] == 1
+    assert seen[("modelport_gateway_inflight_requests", chat)] == 2
+    assert seen[("modelport_gateway_held_requests", (("endpoint", "idle"),))] == 1
+    assert seen[("modelport_gateway_request_duration_seconds_count", chat)] == 2
+    assert seen[("modelport_gateway_request_duration_seconds_sum", chat)] == pytest.approx(0.204)
+    bucket = "modelport_gateway_request_duration_seconds_bucket"
+    assert seen[(bucket, (*chat, ("le", "0.005")))] == 1
+    assert seen[(bucket, (*chat, ("le", "0.25")))] == 2
+    # The other process is gone: what it had in flight is not, its counters stay.
+    pids = {p.name.split("_")[1] for p in folder.glob("gauge_*.db")} - {f"{os.getpid()}.db"}
+    assert len(pids) == 1
+    GatewayMetrics.process_gone(folder, int(pids.pop().removesuffix(".db")))
+    seen = samples(here)
+    assert seen[("modelport_gateway_inflight_requests", chat)] == 1
+    assert seen[("modelport_gateway_requests_total", (("code", "200"), *chat))] == 2

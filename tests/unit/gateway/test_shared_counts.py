@@ -3,7 +3,9 @@ each process writes its own slot; balancing, draining and the autoscaler read th
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +116,25 @@ def test_a_full_endpoint_table_reuses_the_longest_idle_row(counts: SharedCounts)
     load.started(9)  # takes endpoint 1's row
     seen = {r.endpoint: r.in_flight for r in board.collect(now=2.0)}
     assert seen["9"] == 1 and "1" not in seen
+
+
+def test_a_start_removes_the_run_directories_of_main_processes_that_are_gone(
+    counts: SharedCounts,
+) -> None:
+    """A main process killed with SIGKILL leaves its run directory in /dev/shm; the next
+    start removes it (its pid and start time name no live process), and no live run's."""
+    gone = subprocess.Popen(["sleep", "60"])
+    started = Path(f"/proc/{gone.pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    gone.kill()
+    gone.wait()
+    base = counts.layout.folder.parent
+    stale = base / f"modelport-run-{gone.pid}-{started}-test"
+    stale.mkdir()
+    (stale / "counts").write_bytes(b"\0" * 64)
+    again = SharedCounts.create(2, capacity=4)
+    try:
+        assert not stale.exists()
+        assert counts.layout.folder.is_dir()  # this process's run is live: kept
+    finally:
+        again.close(unlink=True)
+    assert not again.layout.folder.exists()
