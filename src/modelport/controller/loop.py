@@ -27,6 +27,7 @@ from modelport.controller.observe import AdapterLookup, InflightLookup, Observer
 from modelport.controller.planner import plan
 from modelport.controller.probes import ProbeRunner
 from modelport.controller.selection import TickSelector
+from modelport.controller.shared_load import DemandRead, no_demand
 from modelport.domain.decisions import CreateReplica, EventReason, LaunchReplica
 from modelport.domain.errors import LeaseLost
 from modelport.domain.records import Endpoint, Replica
@@ -62,6 +63,7 @@ class Controller:
         backlog: BacklogLookup | None = None,
         fetcher: ModelFetcher | None = None,  # None: model files are never fetched
         registry_login: RegistryLookup | None = None,  # private images' logins, at launch
+        demand: DemandRead = no_demand,  # endpoints held on other servers (SharedLoad.refresh)
     ) -> None:
         self._store = store
         self._runtime = runtime
@@ -122,6 +124,7 @@ class Controller:
         self._reported: dict[int, str] = {}  # endpoint id -> the error already reported
         self._selector = TickSelector(clock, settings.controller_resync_interval)
         self._term: int | None = None  # the lease generation this controller leads with
+        self._demand = demand
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick every reconcile_interval while holding the lease, until `stop` is set."""
@@ -175,6 +178,8 @@ class Controller:
         Driven directly (unit tests) it acts without a lease; under tick_if_leader it renews the
         lease between endpoints and raises LeaseLost once it must stop acting.
         """
+        for endpoint_id in await self._demand():
+            self._selector.carry(endpoint_id)  # requests held on another server: wake it now
         endpoints, replicas = await self._select()
         by_endpoint: dict[int, list[Replica]] = defaultdict(list)
         for replica in replicas:

@@ -113,6 +113,13 @@ class Balancer:
             return self._counts.replica_inflight().get(replica_id, 0)
         return self._inflight.get(replica_id, 0)
 
+    def replicas_in_flight(self) -> dict[int, int]:
+        """Every replica with requests in flight, by every gateway process (published for the
+        other servers' controllers: server loads)."""
+        if self._counts is not None:
+            return {r: n for r, n in self._counts.replica_inflight().items() if n > 0}
+        return dict(self._inflight)
+
     def pick(
         self, replicas: Sequence[ReplicaTarget], exclude: Collection[int] = ()
     ) -> ReplicaTarget | None:

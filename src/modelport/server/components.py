@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 from modelport.api.app import ApiServices, create_app
 from modelport.clock import SystemClock
 from modelport.controller.loop import Controller
+from modelport.controller.shared_load import SharedLoad
 from modelport.dialects.registry import mount_dialects
 from modelport.domain.specs import RuntimeKind
 from modelport.gateway.app import Gateway, create_gateway
 from modelport.gateway.asgi import ASGIApp
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.load import LoadBoard
+from modelport.gateway.load_ledger import LoadLedger, holding
+from modelport.gateway.load_publisher import LoadPublisher
 from modelport.gateway.metrics import GatewayMetrics
 from modelport.gateway.routes import RouteTable
 from modelport.gateway.shared_counts import SharedCounts
@@ -106,11 +109,18 @@ def build_components(settings: Settings, team: Team | None = None) -> Components
     counts = SharedCounts.attach(team.layout) if team is not None else None
     balancer = Balancer(shared=(counts, team.slot) if counts and team else None)
     controller: Controller | None = None  # built below (main process only); hooks late-bind
+    publisher: LoadPublisher | None = None  # this server's load, for the leader (main only)
     parts = None
     if team is not None and counts is not None:
         parts = _Parts(
             counts,
-            PeerLink(team.run_id, team.slot, counts, route_table, lambda e: _poke(controller, e)),
+            PeerLink(
+                team.run_id,
+                team.slot,
+                counts,
+                route_table,
+                lambda e: _poke(controller, publisher, e),
+            ),
         )
     metrics = GatewayMetrics(team.layout.metrics_folder if team else None)  # /metrics: all
     # A management change waits until the route table shows it (every process's, with several):
@@ -122,18 +132,17 @@ def build_components(settings: Settings, team: Team | None = None) -> Components
         store, clock, settings, services.invocations, results_in(services.datasets),
         route_table, balancer, metrics,
     )  # fmt: skip
-    on_demand = parts.link.poke if parts and not main else lambda e: _poke(controller, e)
+    on_demand = parts.link.poke if parts and not main else lambda e: _poke(controller, publisher, e)
     gateway = create_gateway(
         store, authenticator, route_table, balancer, metrics, settings, async_intake=queued.intake,
         on_demand=on_demand,  # a held request wakes the controller, from any process
     )  # fmt: skip
     api = create_app(services, authenticator, settings)
     mount_dialects(api, services, authenticator, settings)
-    controller = (
-        _controller(settings, store, box, clock, services, balancer, route_table, gateway, parts)
-        if main
-        else None
-    )
+    if main:
+        controller, publisher = _controller(
+            settings, store, box, clock, services, balancer, route_table, gateway, parts
+        )
 
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
@@ -148,6 +157,8 @@ def build_components(settings: Settings, team: Team | None = None) -> Components
             tasks.append(asyncio.create_task(controller.run(stop), name="controller"))
         if supervisor is not None:
             tasks.append(asyncio.create_task(supervisor.run(stop), name="gateway-workers"))
+        if publisher is not None:
+            tasks.append(asyncio.create_task(publisher.run(stop), name="load-publisher"))
         tasks.append(asyncio.create_task(queued.workers.run(stop), name="invocation-workers"))
         tasks.append(
             asyncio.create_task(
@@ -176,9 +187,13 @@ def build_components(settings: Settings, team: Team | None = None) -> Components
     return Components(settings, store, app, gateway, first_token, _tasks=tasks, _counts=counts)
 
 
-def _poke(controller: Controller | None, endpoint_id: int) -> None:
+def _poke(controller: Controller | None, publisher: LoadPublisher | None, endpoint_id: int) -> None:
+    """A request is held for an endpoint with no READY replica: this server's controller acts
+    if it leads; the published load tells the leader otherwise."""
     if controller is not None:
         controller.poke(endpoint_id)
+    if publisher is not None:
+        publisher.demand(endpoint_id)
 
 
 def _controller(
@@ -191,10 +206,11 @@ def _controller(
     route_table: RouteTable,
     gateway: Gateway,
     parts: _Parts | None,
-) -> Controller:
+) -> tuple[Controller, LoadPublisher]:
     """The main process's controller: it sees every gateway process's load and in-flight counts
-    (`balancer.inflight` reads the shared slots), and a replica moving into or out of READY
-    refreshes every process's routes."""
+    (`balancer.inflight` reads the shared slots) and, while it leads, the other servers' (from
+    the store: SharedLoad); a replica moving into or out of READY refreshes every process's
+    routes. And what publishes this server's load for whichever controller leads."""
     isolation = ReplicaIsolation.from_settings(
         settings.replica_dir, settings.replica_user, settings.home
     )
@@ -207,18 +223,28 @@ def _controller(
         hf_token=services.integrations.hf_token if services.integrations else None,
         repository=services.models,  # model_id sources: the model repository's files
     )
-    return Controller(
+    server = f"server-{uuid.uuid4().hex[:8]}"
+    # What the gateway saw, read once a tick: every process's, with several.
+    local = LoadBoard(parts.counts).collect if parts else gateway.load.collect
+    ledger = LoadLedger(local, holding(route_table), balancer.replicas_in_flight)
+    interval = settings.reconcile_interval
+    shared = SharedLoad(
+        store, clock, server, local=ledger.collect, local_inflight=balancer.inflight,
+        interval=interval,
+    )  # fmt: skip
+    controller = Controller(
         store,
         runtime,
         box,
         clock,
         settings,
-        inflight=balancer.inflight,
-        holder_id=f"server-{uuid.uuid4().hex[:8]}",
+        inflight=shared.inflight,  # every server's requests to a draining replica
+        holder_id=server,
         on_routes_changed=parts.link.routes_changed if parts else route_table.refresh_soon,
         backlog=services.invocations.backlog,  # queued async work is demand, also at zero
-        # What the gateway saw, read once a tick: every process's, with several.
-        load=LoadBoard(parts.counts).collect if parts else gateway.load.collect,
+        load=shared.collect,  # this server's from memory, the other servers' from the store
+        demand=shared.refresh,  # read once a tick: requests held on other servers wake it
         fetcher=fetcher,  # model files onto this host before launch (hf_id, model_id)
         registry_login=services.integrations.registry_login if services.integrations else None,
     )
+    return controller, LoadPublisher(store, clock, server, ledger, interval)
