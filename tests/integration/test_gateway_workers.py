@@ -1,14 +1,12 @@
 """`modelport server --gateway-workers 2`, end to end: a real server (main process + one worker
 on one port), real replicas (a small HTTP server run as a `custom` endpoint), real SQLite.
 
-Each test picks the process it talks to: a new connection lands on whichever process the
-kernel chooses (SO_REUSEPORT), and `/proc` says which one accepted it, so the helper opens
-connections until one is owned by the wanted process.
+Each test picks the process it talks to (tests/support/processes.py: a new connection lands on
+whichever process the kernel chooses, and `/proc` says which one accepted it).
 """
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import os
@@ -22,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.processes import connect_to, main_pid, serving_pair, workers_of
 from tests.support.server import ServerProcess, kill_replicas
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -88,65 +88,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         kill_replicas(handles)
 
 
-# --- which process a connection reached ------------------------------------------------------
-def main_pid(srv: ServerProcess) -> int:
-    assert srv.proc is not None
-    return srv.proc.pid
-
-
-def workers_of(main: int) -> list[int]:
-    """The worker processes the main process spawned (not its replicas)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == main and b"spawn_main" in cmdline:
-            found.append(int(entry))
-    return found
-
-
-def owner(server_port: int, client_port: int, pids: list[int]) -> int | None:
-    """The process holding the server side of the connection from `client_port`."""
-    inode = None
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, remote = fields[1], fields[2]
-        if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == (
-            client_port
-        ):
-            inode = fields[9]
-    if inode is None:
-        return None
-    for pid in pids:
-        with_fds = Path(f"/proc/{pid}/fd")
-        for fd in with_fds.iterdir():
-            try:
-                if os.readlink(fd) == f"socket:[{inode}]":
-                    return pid
-            except OSError:
-                continue
-    return None
-
-
-def connect_to(srv: ServerProcess, pid: int, timeout: float = 60) -> http.client.HTTPConnection:
-    """A keep-alive connection accepted by process `pid` (a starting one listens once ready)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pids = [main_pid(srv), *workers_of(main_pid(srv))]
-        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
-        conn.request("GET", "/healthz")
-        conn.getresponse().read()  # accepted and answered: the server side exists now
-        if owner(srv.port, conn.sock.getsockname()[1], pids) == pid:
-            return conn
-        conn.close()
-    raise AssertionError(f"no connection landed on process {pid} within {timeout:g}s")
-
-
 def call(
     conn: http.client.HTTPConnection, method: str, path: str, token: str, body: Any = None
 ) -> tuple[int, Any]:
@@ -179,15 +120,7 @@ def poll(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
 @pytest.fixture
 def two(server: ServerProcess) -> tuple[int, int]:
     """(main pid, worker pid), once the worker serves."""
-    main = main_pid(server)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        for worker in workers_of(main):
-            with contextlib.suppress(AssertionError):
-                connect_to(server, worker, timeout=2).close()
-                return main, worker
-        time.sleep(0.1)
-    raise AssertionError(f"no worker serves; server log:\n{server.log_path.read_text()[-3000:]}")
+    return serving_pair(server)
 
 
 def create(srv: ServerProcess, conn: http.client.HTTPConnection, name: str, script: Path,
@@ -290,6 +223,44 @@ def test_a_replica_drains_only_when_no_process_has_a_request_in_it(
     slow.join()
     assert answers and answers[0]["port"] == port  # served whole while the replica drained
     poll(lambda: not replica_ports(server, name), "the replica is stopped once idle")
+
+
+def scrape(
+    conn: http.client.HTTPConnection,
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_show_the_whole_server_whichever_process_answers_the_scrape(
+    server: ServerProcess, two: tuple[int, int], replica_script: Path
+) -> None:
+    main, worker = two
+    name = "metered"
+    on_main, on_worker = connect_to(server, main), connect_to(server, worker)
+    create(server, on_main, name, replica_script)
+    for _ in range(3):
+        chat(on_main, server.admin_token, name)
+    for _ in range(2):
+        chat(on_worker, server.admin_token, name)
+    slow = threading.Thread(target=chat, args=(connect_to(server, worker), server.admin_token,
+                                               name, SLOW))  # fmt: skip
+    slow.start()
+    port = replica_ports(server, name)[0]
+    poll(lambda: held_at(port) == 1, "the slow request reached the replica")
+    labels = (("endpoint", name),)
+    for conn in (on_main, on_worker):
+        seen = scrape(conn)
+        assert seen[("modelport_gateway_requests_total", (("code", "200"), *labels))] == 5
+        assert seen[("modelport_gateway_request_duration_seconds_count", labels)] == 5
+        assert seen[("modelport_gateway_inflight_requests", labels)] == 1  # the worker's
+    slow.join()
+    assert scrape(on_main)[("modelport_gateway_inflight_requests", labels)] == 0
 
 
 def test_a_killed_worker_is_replaced(server: ServerProcess, two: tuple[int, int]) -> None:

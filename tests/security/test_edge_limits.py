@@ -1,13 +1,16 @@
 """Attacks on the server's edge (issue 6), each against a real `modelport server` subprocess
-started as under `ulimit -n 1024`: a flood of slow-header connections, an 8 MiB header, 10,000
-headers, slow bodies, deeply nested JSON, duplicate credentials, and a token over its project's
-rate or concurrency limit. Each is refused while normal requests keep working."""
+(two gateway processes) started as under `ulimit -n 1024`: a flood of slow-header connections,
+an 8 MiB header, 10,000 headers, slow bodies, deeply nested JSON, duplicate credentials, and a
+token over its project's rate or concurrency limit. Each is refused while normal requests keep
+working."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import json
+import math
 import os
 import resource
 import time
@@ -21,6 +24,7 @@ import pytest
 from modelport.gateway.headers import split_request_headers
 from tests.conftest import need
 from tests.integration.raw_http import RawResponse, read_response, request
+from tests.support.processes import connect_to, owner, serving_pair
 from tests.support.server import ServerProcess
 
 FD_LIMIT = 1024  # the server's open-files limit, as in the issue's attack
@@ -49,7 +53,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     home = tmp_path_factory.mktemp("edge") / "home"
     home.mkdir()
     timeouts = {"MODELPORT_HEADER_TIMEOUT": str(READ_TIMEOUT)}
-    srv = ServerProcess(home, extra_env={**timeouts, "MODELPORT_BODY_TIMEOUT": str(READ_TIMEOUT)})
+    # Two gateway processes: a token's limits must hold across them (the last tests).
+    env = {
+        **timeouts,
+        "MODELPORT_BODY_TIMEOUT": str(READ_TIMEOUT),
+        "MODELPORT_GATEWAY_WORKERS": "2",
+    }
+    srv = ServerProcess(home, extra_env=env)
     with open_files_limit(FD_LIMIT):
         srv.start()
     try:
@@ -358,69 +368,97 @@ def test_engines_get_only_the_headers_they_need() -> None:
 def test_a_token_over_its_requests_per_minute_gets_429_then_recovers(
     server: ServerProcess,
 ) -> None:
+    """The limit is the server's: requests alternate between two gateway processes and the
+    token still gets one minute's worth in all (plus what refills meanwhile)."""
     token = project_token(server, "rated", {"requests_per_minute": 60})
-    with httpx.Client(
-        base_url=server.base_url, headers=auth(token), timeout=30, limits=NEW_CONNECTIONS
-    ) as client:
-        answers = []
-        for _ in range(300):  # a burst: far more than a minute's worth would refill meanwhile
-            answers.append(client.get("/v1/models"))
-            if answers[-1].status_code != 200:
-                break
-        refused = answers[-1]
-        assert refused.status_code == 429, [a.status_code for a in answers]
-        assert len(answers) > 60  # the whole minute's worth first
-        assert refused.json()["error"]["code"] == "rate_limit_exceeded"
-        retry_after = int(refused.headers["retry-after"])
-        assert 1 <= retry_after <= 60
-        time.sleep(retry_after)  # what the answer asks of the client
+    pids = serving_pair(server)
+    connections = [connect_to(server, pid) for pid in pids]
+    started = time.monotonic()
+    statuses: list[int] = []
+    refused: http.client.HTTPResponse | None = None
+    for i in range(300):  # a burst: far more than a minute's worth would refill meanwhile
+        conn = connections[i % 2]
+        conn.request("GET", "/v1/models", headers=auth(token))
+        answer = conn.getresponse()
+        body = answer.read()
+        statuses.append(answer.status)
+        if answer.status != 200:
+            refused = answer
+            break
+    elapsed = time.monotonic() - started
+    for conn in connections:
+        conn.close()
+    assert refused is not None and refused.status == 429, statuses
+    admitted = len(statuses) - 1
+    # Both processes admitted some, and together no more than the bucket plus its refill (one
+    # a second): two per-process buckets would have let about twice as many through.
+    assert 60 <= admitted <= 60 + math.ceil(elapsed) + 1, (admitted, elapsed)
+    assert json.loads(body)["error"]["code"] == "rate_limit_exceeded"
+    retry_after = int(refused.headers["retry-after"])
+    assert 1 <= retry_after <= 60
+    time.sleep(retry_after)  # what the answer asks of the client
+    with httpx.Client(base_url=server.base_url, headers=auth(token), timeout=30) as client:
         assert client.get("/v1/models").status_code == 200
 
 
 async def test_a_token_over_its_concurrent_requests_gets_429_and_every_exit_frees_its_slot(
     server: ServerProcess,
 ) -> None:
+    """The slot is held on one gateway process and checked on the other: the limit is the
+    server's, and every way the holding request ends gives it back."""
     token = project_token(server, "concurrent", {"concurrent_requests": 1})
-    async with httpx.AsyncClient(
-        base_url=server.base_url, headers=auth(token), limits=NEW_CONNECTIONS
-    ) as client:
+    pids = serving_pair(server)
 
-        def answered(status: int) -> Callable[[], Awaitable[bool]]:
-            async def check() -> bool:
-                response = await client.get("/v1/models", timeout=30)
-                return response.status_code == status
+    def answer_on(pid: int) -> tuple[int, dict[str, str], Any]:
+        conn = connect_to(server, pid)
+        try:
+            conn.request("GET", "/v1/models", headers=auth(token))
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), json.loads(response.read())
+        finally:
+            conn.close()
 
-            return check
+    async def holder() -> tuple[asyncio.StreamReader, asyncio.StreamWriter, int]:
+        """A request that holds the token's one slot (its body is still coming), and the
+        process that is not holding it."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        head = request("POST", "/v1/chat/completions", token, b"x" * 100)
+        writer.write(head[: len(head) - 90])
+        await writer.drain()
+        client_port = writer.get_extra_info("sockname")[1]
+        deadline = time.monotonic() + 30
+        while (held_by := owner(server.port, client_port, pids)) is None:
+            assert time.monotonic() < deadline, "no process accepted the holding connection"
+            await asyncio.sleep(0.01)  # /proc shows the owner once the process accepted it
+        return reader, writer, next(pid for pid in pids if pid != held_by)
 
-        async def holder() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-            """A request that holds the token's one slot: its body is still coming."""
-            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-            head = request("POST", "/v1/chat/completions", token, b"x" * 100)
-            writer.write(head[: len(head) - 90])
-            await writer.drain()
-            return reader, writer
+    def answered_on(pid: int, status: int) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            return (await asyncio.to_thread(answer_on, pid))[0] == status
 
-        # 1. The client leaves mid-body.
-        reader, writer = await holder()
-        assert await wait_for(answered(429), 30)
-        refused = await client.get("/v1/models", timeout=30)
-        assert refused.status_code == 429
-        assert refused.headers["retry-after"] == "1"
-        assert refused.json()["error"]["code"] == "concurrency_limit_exceeded"
-        writer.close()
-        assert await wait_for(answered(200), 30)
+        return check
 
-        # 2. The client is too slow: the body deadline cuts it off.
-        reader, writer = await holder()
-        assert await wait_for(answered(429), 30)
-        assert await asyncio.wait_for(reader.read(), READ_TIMEOUT + 30) == b""
-        writer.close()
-        assert await wait_for(answered(200), 30)
+    # 1. The client leaves mid-body.
+    reader, writer, other = await holder()
+    assert await wait_for(answered_on(other, 429), 30)
+    status, headers, body = await asyncio.to_thread(answer_on, other)
+    assert status == 429
+    assert headers["retry-after"] == "1"
+    assert body["error"]["code"] == "concurrency_limit_exceeded"
+    writer.close()
+    assert await wait_for(answered_on(other, 200), 30)
 
-        # 3. The request is answered (400: the body is not JSON).
-        reader, writer = await holder()
-        assert await wait_for(answered(429), 30)
-        writer.write(b"x" * 90)
-        assert (await asyncio.wait_for(read_response(reader), 30)).status == 400
-        writer.close()
-        assert await wait_for(answered(200), 30)
+    # 2. The client is too slow: the body deadline cuts it off.
+    reader, writer, other = await holder()
+    assert await wait_for(answered_on(other, 429), 30)
+    assert await asyncio.wait_for(reader.read(), READ_TIMEOUT + 30) == b""
+    writer.close()
+    assert await wait_for(answered_on(other, 200), 30)
+
+    # 3. The request is answered (400: the body is not JSON).
+    reader, writer, other = await holder()
+    assert await wait_for(answered_on(other, 429), 30)
+    writer.write(b"x" * 90)
+    assert (await asyncio.wait_for(read_response(reader), 30)).status == 400
+    writer.close()
+    assert await wait_for(answered_on(other, 200), 30)
