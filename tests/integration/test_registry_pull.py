@@ -1,7 +1,7 @@
 """Private pulls from a real registry (Debian's docker-registry, htpasswd auth, on loopback):
 the right login runs the replica, anything else is an ImagePullFailed that names the image and
 what the registry said; pull policies Always / IfNotPresent / Never. Pulls run in the
-background: start() answers ImagePulling (with progress) until the image is there, and replicas
+background: start() answers ReplicaPreparing (with progress) until the image is there, and replicas
 waiting for the same image share one pull."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from docker import DockerClient
 from docker.errors import ImageNotFound
 
-from modelport.domain.errors import ImagePullFailed, ImagePulling
+from modelport.domain.errors import ImagePullFailed, ReplicaPreparing
 from modelport.domain.launch import ContainerPlan, LaunchPlan, RegistryLogin
 from modelport.domain.records import ReplicaHandle
 from modelport.domain.specs import ProbeProtocol, ProbeSpec, PullPolicy
@@ -77,7 +77,10 @@ PULL_DEADLINE = 60.0  # a loopback registry and a tiny image: seconds, even on a
 
 
 async def start(
-    runtime: DockerRuntime, key: str, launch: LaunchPlan, heard: list[ImagePulling] | None = None
+    runtime: DockerRuntime,
+    key: str,
+    launch: LaunchPlan,
+    heard: list[ReplicaPreparing] | None = None,
 ) -> ReplicaHandle:
     """start() as the controller calls it: again while the image is pulled in the background
     (what each call heard goes into `heard`); ImagePullFailed and the rest pass through."""
@@ -85,7 +88,7 @@ async def start(
     while True:
         try:
             return await runtime.start(key, launch)
-        except ImagePulling as pulling:
+        except ReplicaPreparing as pulling:
             if heard is not None:
                 heard.append(pulling)
             assert time.monotonic() < deadline, f"still pulling: {pulling.message}"
@@ -135,9 +138,9 @@ async def test_replicas_waiting_for_one_image_share_one_background_pull(
     try:
         gate.hold()
         first, second = launch(), launch()
-        with pytest.raises(ImagePulling) as began:
+        with pytest.raises(ReplicaPreparing) as began:
             await runtime.start("pull-r1-g1", first)
-        with pytest.raises(ImagePulling) as joined:
+        with pytest.raises(ReplicaPreparing) as joined:
             await runtime.start("pull-r2-g1", second)
         assert (began.value.began, joined.value.began) == (True, False)
         assert f"pulling {image}" in joined.value.message
@@ -146,7 +149,7 @@ async def test_replicas_waiting_for_one_image_share_one_background_pull(
         handles += [await start(runtime, "pull-r2-g1", second)]
         assert len(await runtime.list_replicas()) == 2
         # Always: a replica that comes later pulls afresh (its start is told to wait again).
-        later: list[ImagePulling] = []
+        later: list[ReplicaPreparing] = []
         handles.append(await start(runtime, "pull-r3-g1", launch(), later))
         assert [p.began for p in later][:1] == [True]
     finally:

@@ -41,11 +41,11 @@ from modelport.domain.decisions import (
 from modelport.domain.errors import (
     Conflict,
     ImagePullFailed,
-    ImagePulling,
     InvalidSpec,
     ModelUnavailable,
     NotFound,
     PermanentError,
+    ReplicaPreparing,
     TemporaryError,
 )
 from modelport.domain.launch import LaunchContext, RegistryLogin
@@ -283,7 +283,7 @@ class Applier:
             await self._fail_launch(endpoint, replica, ReplicaReason.INVALID_SPEC, exc.message)
             return
         except TemporaryError as exc:
-            if isinstance(exc, ImagePulling) and not exc.began:
+            if isinstance(exc, ReplicaPreparing) and not exc.began:
                 # A pull already announced: only the detail follows its progress, no event.
                 pending = partial(
                     self._store.set_pending_reason,

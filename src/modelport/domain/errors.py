@@ -44,10 +44,11 @@ class TemporaryError(ModelportError):
         self.delay = delay
 
 
-class ImagePulling(TemporaryError):
-    """The replica's image is being pulled in the background: ask again after `delay`. The
-    message is the pull's progress; `began` is true only for the call that started the pull
-    (so one event is written per pull, however many calls wait for it)."""
+class ReplicaPreparing(TemporaryError):
+    """The replica is being prepared in the background (its image pulled, or its Ray actor
+    waited for): ask again after `delay`. The message is the progress; `began` is true only
+    for the call that began the wait (so one event is written per wait, however many calls
+    wait for it)."""
 
     def __init__(self, progress: str, *, began: bool, delay: float = 1.0) -> None:
         super().__init__(progress, delay=delay)

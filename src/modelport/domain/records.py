@@ -112,6 +112,9 @@ class ReplicaHandle(_Record):
     pid: int | None = None
     start_time: int | None = None  # process start time (clock ticks) guards against pid reuse
     container_id: str | None = None
+    # The runtime's own name for the replica where it is not a container (the Ray actor's
+    # name); handles written before this field carried it in container_id.
+    runtime_ref: str | None = None
     node: str | None = None  # the node it runs on where there are several (Ray); None: this host
     log_path: str | None = None
     workdir: str | None = None  # the replica's private directory (removed when it stops)

@@ -194,7 +194,7 @@ class DockerRuntime:
     ) -> Container:
         client = self._client_now()
         assert plan.container is not None  # create_config checked it
-        self._puller.ensure(client, plan.container, replica_key)  # ImagePulling meanwhile
+        self._puller.ensure(client, plan.container, replica_key)  # ReplicaPreparing meanwhile
         write_banner(log_path, f"container {plan.container.image}")
         container = config.create(client)
         try:

@@ -2,7 +2,7 @@
 private registries, pulls in the background with progress, and pull failures turned into
 ImagePullFailed that say which image, what the daemon said and what to do.
 
-`ImagePuller.ensure` returns when the image is there, or raises ImagePulling (retry soon; the
+`ImagePuller.ensure` returns when the image is there, or raises ReplicaPreparing (retry soon; the
 pull goes on in a thread, at most one per image and login however many replicas wait) or
 ImagePullFailed. A multi-GB image therefore never holds a controller tick. The replicas that
 waited for a pull (its waiters) each hear how it ended: its error once, or its success as the
@@ -22,7 +22,7 @@ from docker.errors import APIError, DockerException, ImageNotFound
 from docker.utils import parse_repository_tag
 from requests import RequestException
 
-from modelport.domain.errors import ImagePullFailed, ImagePulling
+from modelport.domain.errors import ImagePullFailed, ReplicaPreparing
 from modelport.domain.launch import ContainerPlan, RegistryLogin
 from modelport.domain.specs import PullPolicy
 
@@ -32,7 +32,7 @@ _HINT = (
     "check the image name and tag, the registry integration's credentials "
     "(model.registry_integration), and that the registry is reachable from the Docker host"
 )
-RETRY_SECONDS = 1.0  # how soon a caller told ImagePulling asks again
+RETRY_SECONDS = 1.0  # how soon a caller told ReplicaPreparing asks again
 # How long an ended pull is kept for its waiters to hear of it (replicas deleted meanwhile never
 # ask again).
 KEEP_SECONDS = 60.0
@@ -94,7 +94,7 @@ class PullProgress:
 @dataclass
 class _Pull:
     progress: PullProgress
-    waiters: set[str]  # replica keys told ImagePulling for it
+    waiters: set[str]  # replica keys told ReplicaPreparing for it
     finished_at: float | None = None  # monotonic; None while in flight
     error: Exception | None = None
 
@@ -108,7 +108,7 @@ class ImagePuller:
         self._lock = threading.Lock()
 
     def ensure(self, client: DockerClient, container: ContainerPlan, waiter: str) -> None:
-        """Returns once the image is on the daemon per the plan's pull policy; ImagePulling
+        """Returns once the image is on the daemon per the plan's pull policy; ReplicaPreparing
         while a pull is in flight, ImagePullFailed (once per waiter) when it failed. `waiter`:
         the replica's key, the same at each retry."""
         image, policy, login = container.image, container.pull_policy, container.registry
@@ -118,7 +118,7 @@ class ImagePuller:
             pull = self._pulls.get(key)
             if pull is not None and pull.finished_at is None:
                 pull.waiters.add(waiter)
-                raise ImagePulling(pull.progress.text(), began=False, delay=RETRY_SECONDS)
+                raise ReplicaPreparing(pull.progress.text(), began=False, delay=RETRY_SECONDS)
             waited = pull is not None and waiter in pull.waiters
             if pull is not None and waited:
                 pull.waiters.discard(waiter)  # heard once: a retry is a new try
@@ -137,13 +137,13 @@ class ImagePuller:
 
     def _begin(
         self, client: DockerClient, key: PullKey, login: RegistryLogin | None, waiter: str
-    ) -> ImagePulling:
+    ) -> ReplicaPreparing:
         image = key[0]
         with self._lock:
             pull = self._pulls.get(key)
             if pull is not None and pull.finished_at is None:  # another caller was quicker
                 pull.waiters.add(waiter)
-                return ImagePulling(pull.progress.text(), began=False, delay=RETRY_SECONDS)
+                return ReplicaPreparing(pull.progress.text(), began=False, delay=RETRY_SECONDS)
             pull = self._pulls[key] = _Pull(PullProgress(image), {waiter})
         where = f" (login to {login.server})" if login is not None else ""
         log.info("pulling %s%s in the background", image, where)
@@ -151,7 +151,7 @@ class ImagePuller:
             target=self._run, args=(client, pull, login), name=f"pull {image}", daemon=True
         )
         thread.start()
-        return ImagePulling(pull.progress.text(), began=True, delay=RETRY_SECONDS)
+        return ReplicaPreparing(pull.progress.text(), began=True, delay=RETRY_SECONDS)
 
     def _run(self, client: DockerClient, pull: _Pull, login: RegistryLogin | None) -> None:
         image, began = pull.progress.image, self._monotonic()

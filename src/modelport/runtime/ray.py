@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelport.domain.errors import ImagePulling, PermanentError, TemporaryError
+from modelport.domain.errors import PermanentError, ReplicaPreparing, TemporaryError
 from modelport.domain.launch import LaunchPlan, Slot
 from modelport.domain.records import ReplicaHandle
 from modelport.domain.specs import Resources, RuntimeKind
@@ -52,6 +52,11 @@ class _Pending:
         """True the first time only: one event for the wait, then only its detail moves."""
         first, self.announced = not self.announced, True
         return first
+
+
+def actor_name(handle: ReplicaHandle) -> str | None:
+    """The replica's actor: runtime_ref, or container_id on handles written before it."""
+    return handle.runtime_ref or handle.container_id
 
 
 class RayRuntime:
@@ -90,7 +95,7 @@ class RayRuntime:
     async def place(self, replica_key: str, resources: Resources) -> Slot:
         """The node's address and a free port there once Ray runs the replica's actor. Never
         waits long (the controller holds its lease meanwhile): while the actor is not yet
-        scheduled it raises ImagePulling, the background-wait error, and is asked again."""
+        scheduled it raises ReplicaPreparing, the background-wait error, and is asked again."""
         asked = self._pending.get(replica_key)
         if asked is None:
             nodes = await self._fresh_nodes(force=True)
@@ -109,7 +114,7 @@ class RayRuntime:
         except ActorUnreachable as exc:  # not scheduled yet, or its worker still starting
             waited = self._monotonic() - asked.created
             if waited < self._place_seconds:
-                raise ImagePulling(
+                raise ReplicaPreparing(
                     f"waiting for the Ray cluster to run its actor ({waited:.0f}s)",
                     began=asked.announce(),
                     delay=0.5,
@@ -139,13 +144,12 @@ class RayRuntime:
             )
         except (ActorGone, ActorUnreachable) as exc:
             raise TemporaryError(f"the replica's node did not start it: {exc}", delay=2.0) from exc
-        # The actor's name finds it again (also after a server restart): kept as the handle's
-        # runtime object id, as a container's id is for docker.
+        # The actor's name finds it again (also after a server restart).
         update = {"backend": self.name, "node": self._placed.pop(replica_key, None)}
-        return local.model_copy(update={**update, "container_id": replica_key})
+        return local.model_copy(update={**update, "runtime_ref": replica_key})
 
     async def status(self, handle: ReplicaHandle) -> ProcessStatus:
-        name = handle.container_id
+        name = actor_name(handle)
         if name is None:
             return MISSING
         try:
@@ -164,7 +168,7 @@ class RayRuntime:
             return RUNNING
 
     async def stop(self, handle: ReplicaHandle, grace_seconds: float) -> None:
-        name = handle.container_id
+        name = actor_name(handle)
         if name is None:
             return
         with contextlib.suppress(ActorGone, ActorUnreachable, TemporaryError):
@@ -203,15 +207,14 @@ class RayRuntime:
 
     async def _ask(self, handle: ReplicaHandle, method: str, *args: Any, timeout: float) -> Any:
         """The actor's answer, or None when it is gone, silent or the cluster unreachable."""
-        if handle.container_id is None:
+        name = actor_name(handle)
+        if name is None:
             return None
         try:
             await self._connect()
-            return await self._calls.call(
-                handle.container_id, method, handle, *args, timeout=timeout
-            )
+            return await self._calls.call(name, method, handle, *args, timeout=timeout)
         except (ActorGone, ActorUnreachable, TemporaryError) as exc:
-            log.debug("replica %s: %s not answered: %s", handle.container_id, method, exc)
+            log.debug("replica %s: %s not answered: %s", name, method, exc)
             return None
 
     def _stale(self) -> bool:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from modelport.controller.loop import Controller
 from modelport.domain.decisions import ReplicaReason
-from modelport.domain.errors import ImagePullFailed, ImagePulling
+from modelport.domain.errors import ImagePullFailed, ReplicaPreparing
 from modelport.domain.launch import ContainerPlan, LaunchContext, LaunchPlan, RegistryLogin
 from modelport.domain.records import Endpoint
 from modelport.domain.specs import EndpointSpec, Framework, RuntimeKind
@@ -117,11 +117,11 @@ async def test_a_pull_in_flight_keeps_the_replica_pending_with_progress_and_one_
     ep = private(world)
     ctl = controller(world, engine, Logins())
     started = "pulling 127.0.0.1:5000/team/chat:1: asking the registry"
-    world.runtime.start_error = ImagePulling(started, began=True)
+    world.runtime.start_error = ReplicaPreparing(started, began=True)
     await until(world, ctl, lambda: len(world.runtime.start_calls) == 1)
 
     # The runtime pulls on in the background: each retry hears the pull's progress.
-    world.runtime.start_error = ImagePulling(
+    world.runtime.start_error = ReplicaPreparing(
         "pulling 127.0.0.1:5000/team/chat:1: 45% (1.2 of 2.7 GB, 3 of 7 layers)", began=False
     )
     await world.ticks(ctl, 10)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from modelport.domain.errors import ImagePulling, TemporaryError
+from modelport.domain.errors import ReplicaPreparing, TemporaryError
 from modelport.domain.launch import LaunchPlan, Slot
 from modelport.domain.records import ReplicaHandle
 from modelport.domain.specs import ProbeSpec, Resources
@@ -77,7 +77,8 @@ async def test_place_and_start_give_a_handle_that_names_node_and_actor() -> None
     assert slot == Slot(host="10.0.0.7", port=9000, node="w2")
     assert calls.actors["ep-r1-g1"].resources == {"accelerator_type:T4": 0.001}
     handle = await runtime.start("ep-r1-g1", plan(slot))
-    assert (handle.backend, handle.node, handle.container_id) == ("ray", "w2", "ep-r1-g1")
+    assert (handle.backend, handle.node, handle.runtime_ref) == ("ray", "w2", "ep-r1-g1")
+    assert handle.container_id is None  # not a container
     assert (await runtime.status(handle)).state is ProcessState.RUNNING
 
 
@@ -95,13 +96,13 @@ async def test_place_waits_for_ray_in_the_background_then_gives_the_actor_back()
     calls.schedulable = False
     now = [0.0]
     runtime = RayRuntime(calls, "/tmp/nodes", place_seconds=30, monotonic=lambda: now[0])
-    with pytest.raises(ImagePulling) as first:
+    with pytest.raises(ReplicaPreparing) as first:
         await runtime.place("ep-r1-g1", Resources())
     assert (
         first.value.began and "waiting for the Ray cluster to run its actor" in first.value.message
     )
     now[0] = 10.0
-    with pytest.raises(ImagePulling) as again:  # the same actor, asked again: no new event
+    with pytest.raises(ReplicaPreparing) as again:  # the same actor, asked again: no new event
         await runtime.place("ep-r1-g1", Resources())
     assert not again.value.began and list(calls.actors) == ["ep-r1-g1"]
     now[0] = 31.0
@@ -113,9 +114,9 @@ async def test_place_waits_for_ray_in_the_background_then_gives_the_actor_back()
 async def test_a_dead_actor_or_a_dead_silent_node_is_missing_a_slow_live_one_running() -> None:
     calls = FakeCalls([gpu_node("w1", 0), gpu_node("w2", 0, alive=False)])
     runtime = RayRuntime(calls, "/tmp/nodes")
-    on = {
-        n: ReplicaHandle(backend="ray", host="h", port=1, node=n, container_id="a")
-        for n in ("w1", "w2")
+    on = {  # w2's handle is as older servers wrote them: the actor's name in container_id
+        "w1": ReplicaHandle(backend="ray", host="h", port=1, node="w1", runtime_ref="a"),
+        "w2": ReplicaHandle(backend="ray", host="h", port=1, node="w2", container_id="a"),
     }
     calls.answer = ActorGone("dead")
     assert (await runtime.status(on["w1"])).state is ProcessState.MISSING
