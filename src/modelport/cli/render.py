@@ -92,7 +92,7 @@ def phase_text(phase: EndpointPhase) -> Text:
 
 def endpoints_table(endpoints: Sequence[EndpointPublic]) -> Table:
     table = Table(box=None, header_style="bold")
-    for column in ("NAME", "PHASE", "READY", "FRAMEWORK", "GEN", "URL", "AGE"):
+    for column in ("NAME", "PHASE", "READY", "FRAMEWORK", "NODES", "GEN", "URL", "AGE"):
         table.add_column(column, overflow="fold")
     for e in endpoints:
         table.add_row(
@@ -100,6 +100,7 @@ def endpoints_table(endpoints: Sequence[EndpointPublic]) -> Table:
             phase_text(e.phase),
             f"{e.replicas.ready}/{e.replicas.desired}",
             e.spec.framework.value,
+            ",".join(e.nodes) or "-",  # "-": the server's own host
             str(e.generation),
             e.url,
             age(e.created_at),

@@ -58,6 +58,9 @@ class EndpointPublic(BaseModel):
     desired_state: DesiredState
     phase: EndpointPhase
     replicas: ReplicaCounts
+    # The nodes its live replicas run on, by name (Ray); empty when they run on the server's
+    # own host.
+    nodes: list[str] = Field(default_factory=list)
     url: str  # base URL of the endpoint on the gateway (OpenAI base_url)
     created_at: datetime
     updated_at: datetime

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from modelport.domain.phases import derive_phase
 from modelport.domain.records import Endpoint, Replica
-from modelport.domain.states import DesiredState, ReplicaState
+from modelport.domain.states import LIVE_REPLICA_STATES, DesiredState, ReplicaState
 from modelport.schemas.native import EndpointPublic, ReplicaCounts, ReplicaPublic
 from modelport.services.auth import Principal
 from modelport.services.spec_secrets import redact
@@ -43,6 +43,7 @@ def endpoint_public(
         desired_state=endpoint.desired_state,
         phase=derive_phase(endpoint, replicas),
         replicas=replica_counts(endpoint, replicas),
+        nodes=replica_nodes(replicas),
         url=endpoint_url(gateway_base_url, endpoint.name),
         created_at=endpoint.created_at,
         updated_at=endpoint.updated_at,
@@ -62,6 +63,12 @@ def replica_counts(endpoint: Endpoint, replicas: Sequence[Replica]) -> ReplicaCo
         failed=count(ReplicaState.FAILED),
         draining=count(ReplicaState.DRAINING),
     )
+
+
+def replica_nodes(replicas: Sequence[Replica]) -> list[str]:
+    """The nodes live replicas run on, each once, sorted (none where they run on this host)."""
+    live = (r.handle for r in replicas if r.state in LIVE_REPLICA_STATES and r.handle)
+    return sorted({h.node for h in live if h.node})
 
 
 def may_see_addresses(principal: Principal) -> bool:
