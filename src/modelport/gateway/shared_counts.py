@@ -21,8 +21,9 @@ endpoint is busy or was recently, and the least recently idle one is reused when
 full (its completions not yet collected are then lost: more than `capacity` endpoints busy on
 one process within a second).
 
-After the slots comes the per-token limit table (gateway/token_table.py), and the segment sits
-in a run directory of its own (beside the processes' metric files, gateway/metrics.py) named
+After the slots come the per-token limit table (gateway/token_table.py) and the epoch of the
+token lookups each process caches (a revocation on one process ends them on all). The segment
+sits in a run directory of its own (beside the processes' metric files, gateway/metrics.py) named
 after the main process's pid and start time: a start removes the directories of runs whose main
 process is gone (e.g. killed with SIGKILL, which leaves no time to clean up).
 """
@@ -39,7 +40,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from modelport.gateway.token_table import ROWS, FileLock, TokenTable, row_words
+from modelport.gateway.token_table import ROWS, AuthEpoch, FileLock, TokenTable, row_words
 
 CAPACITY = 4096  # rows per table per process
 _HEADER = 4  # pid, fresh, used replicas, used endpoints
@@ -53,6 +54,7 @@ def _slot_words(capacity: int) -> int:
     return _HEADER + 2 * capacity + 3 * capacity
 
 
+_GLOBALS = 1  # words after the token table: the auth cache epoch
 _RUN_PREFIX = "modelport-run-"  # + main pid, its start time, a random part
 
 
@@ -67,9 +69,8 @@ class Layout:
 
     @property
     def size(self) -> int:
-        return 8 * (
-            self.slots * _slot_words(self.capacity) + self.token_rows * row_words(self.slots)
-        )
+        tokens = self.token_rows * row_words(self.slots)
+        return 8 * (self.slots * _slot_words(self.capacity) + tokens + _GLOBALS)
 
     @property
     def folder(self) -> Path:
@@ -93,7 +94,8 @@ class SharedCounts:
         words = memoryview(memory).cast("q")
         size = _slot_words(layout.capacity)
         self._slots = [words[i * size : (i + 1) * size] for i in range(layout.slots)]
-        self._token_words = words[layout.slots * size :]
+        self._token_words = words[layout.slots * size : len(words) - _GLOBALS]
+        self._epoch = words[len(words) - _GLOBALS :]
 
     @classmethod
     def create(cls, slots: int, capacity: int = CAPACITY, token_rows: int = ROWS) -> SharedCounts:
@@ -117,6 +119,10 @@ class SharedCounts:
             os.close(self._fd)
         if unlink:
             shutil.rmtree(self.layout.folder, ignore_errors=True)
+
+    def auth_epoch(self) -> AuthEpoch:
+        """The Authenticator's cache epoch, shared by every process (services/auth.py)."""
+        return AuthEpoch(self._epoch, self._fd)
 
     def tokens(self, slot: int) -> TokenTable:
         """The per-token limit table as the process of `slot` uses it."""

@@ -50,6 +50,24 @@ class FileLock:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
+class AuthEpoch:
+    """One word every process reads per cached token lookup and any advances (rarely: a token
+    revoked, a project's limits changed) under the segment's lock, so no advance is lost."""
+
+    __slots__ = ("_fd", "_word")
+
+    def __init__(self, word: memoryview, fd: int) -> None:
+        self._word = word
+        self._fd = fd
+
+    def read(self) -> int:
+        return self._word[0]
+
+    def advance(self) -> None:
+        with FileLock(self._fd):
+            self._word[0] += 1
+
+
 class TokenTable:
     """The table as one process sees it: `slot` is the in-flight column it writes."""
 

@@ -101,12 +101,13 @@ def build_components(settings: Settings, team: Team | None = None) -> Components
     store = open_store(settings.effective_database_url)
     box = SecretBox.from_key_file(settings.secret_key_path, settings.secret_key)
     first_token = ensure_bootstrap(store, settings) if main else None
-    authenticator = Authenticator(store, clock)
+    counts = SharedCounts.attach(team.layout) if team is not None else None
+    # A revocation on any process ends every process's cached lookups of it.
+    authenticator = Authenticator(store, clock, epoch=counts.auth_epoch() if counts else None)
 
     route_table = RouteTable(  # unseal: the replica keys the proxy sends
         unseal=box.decrypt, resync_interval=settings.route_resync_interval
     )
-    counts = SharedCounts.attach(team.layout) if team is not None else None
     balancer = Balancer(shared=(counts, team.slot) if counts and team else None)
     controller: Controller | None = None  # built below (main process only); hooks late-bind
     publisher: LoadPublisher | None = None  # this server's load, for the leader (main only)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Protocol
 
 from modelport.clock import Clock
 from modelport.domain.errors import Forbidden, NotFound, Unauthorized
@@ -66,13 +67,26 @@ def bearer_token(authorization: str | None) -> str | None:
     return value.strip()
 
 
+class CacheEpoch(Protocol):
+    """A number every process of a server sees (`--gateway-workers N`): `forget` on any of them
+    advances it, and each process's cached lookups made before that stop counting."""
+
+    def read(self) -> int: ...
+
+    def advance(self) -> None: ...
+
+
 class Authenticator:
-    def __init__(self, store: Store, clock: Clock, ttl_seconds: float = 5.0) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, ttl_seconds: float = 5.0, epoch: CacheEpoch | None = None
+    ) -> None:
         self._store = store
         self._clock = clock
         self._ttl = ttl_seconds
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        # token -> (expires, principal, the epoch read before the lookup)
+        self._cache: dict[str, tuple[float, Principal | None, int]] = {}
         self._lock = threading.Lock()
+        self._epoch = epoch
 
     def authenticate(self, authorization: str | None) -> Principal:
         """The principal for an Authorization header value; Unauthorized if none matches."""
@@ -90,18 +104,25 @@ class Authenticator:
         if token is None:
             return None
         entry = self._cache.get(token)
-        if entry is not None and entry[0] > self._clock.monotonic():
+        if entry is not None and entry[0] > self._clock.monotonic() and entry[2] == self._read():
             return entry[1]
         return None
 
     def forget(self) -> None:
+        """Tokens or their projects changed: no cached lookup counts any more, on any process."""
         with self._lock:
             self._cache.clear()
+        if self._epoch is not None:
+            self._epoch.advance()
+
+    def _read(self) -> int:
+        return self._epoch.read() if self._epoch is not None else 0
 
     def _lookup(self, token: str) -> Principal | None:
         now = self._clock.monotonic()
+        epoch = self._read()  # before the store read: a change committed after it advances it
         entry = self._cache.get(token)
-        if entry is not None and entry[0] > now:
+        if entry is not None and entry[0] > now and entry[2] == epoch:
             return entry[1]
         record = self._store.find_token(hash_token(token))
         principal = None
@@ -119,5 +140,5 @@ class Authenticator:
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[token] = (now + self._ttl, principal)
+            self._cache[token] = (now + self._ttl, principal, epoch)
         return principal

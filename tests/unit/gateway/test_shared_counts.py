@@ -10,10 +10,16 @@ from pathlib import Path
 import pytest
 
 from modelport.autoscaler.window import IN_FLIGHT, GatewayReport, MetricsWindow
+from modelport.clock import FakeClock
+from modelport.domain.errors import Unauthorized
+from modelport.domain.records import Role
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.load import LoadBoard, LoadReporter
 from modelport.gateway.routes import ReplicaTarget
 from modelport.gateway.shared_counts import SharedCounts
+from modelport.services.auth import Authenticator
+from modelport.services.tokens import mint_token
+from modelport.store import open_store
 
 
 @pytest.fixture
@@ -138,3 +144,27 @@ def test_a_start_removes_the_run_directories_of_main_processes_that_are_gone(
     finally:
         again.close(unlink=True)
     assert not again.layout.folder.exists()
+
+
+def test_a_token_revoked_on_one_process_stops_working_on_every_process_at_once(
+    counts: SharedCounts, tmp_path: Path
+) -> None:
+    """Each process caches token lookups; `forget` (a revocation) on one ends the others'."""
+    clock = FakeClock()
+    store = open_store(f"sqlite:///{tmp_path / 'modelport.db'}", clock)
+    project = store.create_project("team")
+    token = mint_token(store, project.id, "ci", Role.ADMIN)[1]
+    here, there = (
+        Authenticator(store, clock, epoch=SharedCounts.attach(counts.layout).auth_epoch())
+        for _ in range(2)
+    )
+    header = f"Bearer {token}"
+    for process in (here, there):
+        assert process.authenticate(header).project_id == project.id
+        assert process.cached(header) is not None
+    token_id = store.list_tokens(project.id)[0].id
+    store.revoke_token(project.id, token_id)
+    here.forget()
+    assert there.cached(header) is None
+    with pytest.raises(Unauthorized):
+        there.authenticate(header)
