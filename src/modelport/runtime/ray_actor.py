@@ -10,6 +10,10 @@ dies takes it (and its engine) along, which the server sees as the actor gone.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
+import signal
 from pathlib import Path
 
 from modelport.domain.launch import LaunchPlan, Slot
@@ -19,6 +23,7 @@ from modelport.runtime.isolation import ReplicaIsolation
 from modelport.runtime.local import LocalRuntime
 from modelport.runtime.ports import PortAllocator
 from modelport.runtime.ray_calls import node_id, node_ip
+from modelport.runtime.ray_guard import guarded
 
 
 class ReplicaActor:
@@ -31,6 +36,8 @@ class ReplicaActor:
             base / "logs", host=self._host, isolation=ReplicaIsolation(base / "replicas")
         )
         self._ports = PortAllocator(self._host)
+        self._groups: set[int] = set()  # the engines' process groups (their guards' pids)
+        atexit.register(self._stop_engines)
 
     async def slot(self) -> Slot:
         """Where the engine will listen: this node's address, a free port, the node's id (the
@@ -38,13 +45,19 @@ class ReplicaActor:
         return Slot(host=self._host, port=self._ports.allocate(), node=node_id())
 
     async def start(self, replica_key: str, plan: LaunchPlan) -> ReplicaHandle:
-        return await self._local.start(replica_key, plan)
+        """The engine under a guard that ends it when this worker process is gone."""
+        watched = plan.model_copy(update={"argv": guarded(plan.argv, os.getpid())})
+        handle = await self._local.start(replica_key, watched)
+        if handle.pid is not None:
+            self._groups.add(handle.pid)
+        return handle
 
     async def status(self, handle: ReplicaHandle) -> ProcessStatus:
         return await self._local.status(handle)
 
     async def stop(self, handle: ReplicaHandle, grace_seconds: float) -> None:
         await self._local.stop(handle, grace_seconds)
+        self._groups.discard(handle.pid or 0)
 
     async def exec_probe(self, handle: ReplicaHandle, argv: list[str], timeout: float) -> bool:
         return await self._local.exec_probe(handle, argv, timeout)
@@ -54,3 +67,9 @@ class ReplicaActor:
 
     async def cpu_seconds(self, handle: ReplicaHandle) -> list[float | None]:
         return await self._local.cpu_seconds([handle])
+
+    def _stop_engines(self) -> None:
+        """On a clean exit of this worker, its engines go too (a killed worker: their guards)."""
+        for group in self._groups:
+            with contextlib.suppress(OSError):
+                os.killpg(group, signal.SIGKILL)
