@@ -79,9 +79,8 @@ class Settings(BaseSettings):
     # (server/fast_protocol.py); False serves them through the ASGI dispatcher instead.
     gateway_fast_path: bool = True
     # Processes accepting on the port (SO_REUSEPORT), each serving gateway and API paths; the
-    # first also runs the controller (server/workers.py). 0: one per core, at most 8. Default 1
-    # until per-token limits are shared: each process enforces a project's limits on its own.
-    gateway_workers: int = Field(default=1, ge=0, le=64)
+    # first also runs the controller (server/workers.py). 0 (the default): one per core, at most 8.
+    gateway_workers: int = Field(default=0, ge=0, le=64)
     startup_timeout: float = 600.0  # a replica not ready this long after launch is replaced
     plans_file: Path | None = None  # None: the plan catalog shipped with Modelport
     # Where each replica gets its private working directory (never inside the server home).

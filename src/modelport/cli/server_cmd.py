@@ -23,8 +23,8 @@ def server(
         int | None,
         typer.Option(
             min=0,
-            help="Processes serving the port (MODELPORT_GATEWAY_WORKERS, default 1; 0: one "
-            "per core, at most 8). Per-token limits are enforced per process.",
+            help="Processes serving the port (MODELPORT_GATEWAY_WORKERS; 0, the default: one "
+            "per core, at most 8).",
         ),
     ] = None,
 ) -> None:
