@@ -78,6 +78,10 @@ class LaunchPlan(BaseModel):
     mounts: list[MountPlan] = Field(default_factory=list)
     resources: Resources = Field(default_factory=Resources)  # limits a runtime may enforce
     stop_grace_seconds: float = 10.0
+    # A replica across nodes (resources.nodes > 1): the engine command of each further node
+    # (node rank 1, 2, ...), run there with the same env; argv is the first node's, which
+    # serves. Empty: one node. Only a runtime that spans nodes (Ray) runs such a plan.
+    node_argv: list[list[str]] = Field(default_factory=list)
     # The per-replica key the engine now requires of every request (the gateway and the probes
     # send it); None when this engine has no way to require one.
     replica_key: str | None = Field(default=None, repr=False)

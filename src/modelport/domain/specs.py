@@ -155,11 +155,19 @@ class Resources(RequestModel):
     gpu_count: int = Field(default=0, ge=0, le=64)
     gpu_type: Line | None = None  # e.g. "H100-80GB"; None: any
     disk_gb: int | None = Field(default=None, ge=1, le=100_000)
+    # A model larger than one node: the replica spans this many nodes (vLLM / SGLang on Ray),
+    # the resources above split evenly over them (gpu_count / nodes GPUs on each).
+    nodes: int = Field(default=1, ge=1, le=64)
 
     @model_validator(mode="after")
     def _gpu_type_needs_gpu(self) -> Resources:
         if self.gpu_type is not None and self.gpu_count == 0:
             raise ValueError("gpu_count: must be at least 1 when gpu_type is set")
+        if self.nodes > 1 and (self.gpu_count == 0 or self.gpu_count % self.nodes):
+            raise ValueError(
+                f"gpu_count: a replica across {self.nodes} nodes needs the same number of GPUs "
+                f"on each: a multiple of {self.nodes}"
+            )
         return self
 
 

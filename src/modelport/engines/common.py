@@ -21,6 +21,7 @@ from modelport.domain.specs import (
     ProbeSpec,
     PullPolicy,
 )
+from modelport.engines import multinode
 from modelport.engines.flags import (
     check_reserved_env,
     checked_extra_args,
@@ -29,6 +30,7 @@ from modelport.engines.flags import (
     key_env,
     with_defaults,
 )
+from modelport.engines.multinode import node_ranks
 from modelport.engines.profile import EngineProfile
 
 PEFT = "peft-model"  # model.serve_type of a LoRA adapter over a base model
@@ -73,6 +75,10 @@ def plan(
     argv += _lead_flags(profile, spec, args, served_names, lora)
     argv += flag_arguments(profile, spec, args)
     argv += _flag_pairs(profile, _tail(profile, ctx, model))
+    if spec.resources.nodes > 1 and profile.nodes is not None:
+        first, *others = node_ranks(profile.nodes, spec, ctx)
+        further = [[*argv, *flags] for flags in others]
+        return finish(profile, spec, ctx, argv=[*argv, *first], env=dict(ctx.env), nodes=further)
     return finish(profile, spec, ctx, argv=argv, env=dict(ctx.env))
 
 
@@ -112,9 +118,17 @@ def finish(
     argv: list[str],
     env: dict[str, str],
     container_args: list[str] | None = None,
+    nodes: list[list[str]] | None = None,
 ) -> LaunchPlan:
     """The LaunchPlan of `argv`: key, probes, the container running the same arguments
-    (`container_args` when they differ, e.g. a script naming the local interpreter), mounts."""
+    (`container_args` when they differ, e.g. a script naming the local interpreter), mounts;
+    `nodes`: the further nodes' commands of a replica across nodes."""
+    if spec.resources.nodes > 1 and not nodes:
+        raise InvalidSpec(
+            f"resources.nodes: {profile.engine} cannot span nodes; vllm and sglang can "
+            "(on the ray runtime)",
+            field="resources.nodes",
+        )
     keyed = profile.key_env is not None or profile.key_flag is not None
     if profile.key_env is not None:
         env = {**env, **key_env(profile.key_env, ctx.replica_key)}
@@ -131,6 +145,7 @@ def finish(
         container=container(profile, spec, ctx, args),
         mounts=mounts(spec, ctx),
         resources=spec.resources,
+        node_argv=nodes or [],
     )
 
 
@@ -245,6 +260,8 @@ def _defaults(
 ) -> dict[str, EngineArgValue]:
     out: dict[str, EngineArgValue] = {}
     tp = tensor_parallel(spec)
+    if spec.resources.nodes > 1 and profile.nodes is not None:
+        tp = multinode.tensor_parallel(profile.nodes, spec)
     if profile.tp_flag is not None and tp is not None:
         out[profile.tp_flag] = tp
     size = batch if batch is not None else spec.max_concurrency

@@ -11,6 +11,7 @@ from enum import Enum
 
 from modelport.domain.specs import Framework, ProbeProtocol, ProbeSpec
 from modelport.engines.flags import BoolStyle, FlagCase
+from modelport.engines.multinode import NodeFlags
 
 
 class NeedKind(Enum):
@@ -87,6 +88,7 @@ class EngineProfile:
     batch: tuple[str, str] | None = None
     log_level_flag: str | None = None  # takes a LogLevel value (spec.logging)
     lora: LoraFlags | None = None  # None: no LoRA (a peft-model spec is refused)
+    nodes: NodeFlags | None = None  # None: one node only (resources.nodes > 1 is refused)
     readiness: ProbeSpec
     liveness: ProbeSpec
     metrics_path: str | None = None  # Prometheus metrics on the serving port

@@ -15,6 +15,7 @@ from modelport.domain.launch import LaunchContext, LaunchPlan
 from modelport.domain.specs import EndpointSpec, Framework
 from modelport.engines.common import model_or_lora, plan
 from modelport.engines.flags import BoolStyle, FlagCase
+from modelport.engines.multinode import NodeFlags
 from modelport.engines.profile import EngineProfile, Image, LoraFlags, Need, NeedKind, health_probes
 
 READINESS, LIVENESS = health_probes("/health")
@@ -39,6 +40,9 @@ PROFILE = EngineProfile(
     batch=("max-running-requests", "{n}"),
     log_level_flag="log-level",
     lora=LoraFlags(switch=None, flag="lora-paths", named=True),
+    nodes=NodeFlags(
+        count="nnodes", rank="node-rank", address="dist-init-addr", port=None, tp_per_node=False
+    ),
     readiness=READINESS,
     liveness=LIVENESS,
     metrics_path="/metrics",

@@ -14,6 +14,7 @@ from modelport.domain.launch import LaunchContext, LaunchPlan
 from modelport.domain.specs import EndpointSpec, EngineArgValue, Framework
 from modelport.engines.common import model_or_lora, plan
 from modelport.engines.flags import REPLICA_KEY_ENV, BoolStyle, FlagCase
+from modelport.engines.multinode import NodeFlags
 from modelport.engines.profile import EngineProfile, Image, LoraFlags, Need, NeedKind, health_probes
 
 # vLLM reads its key from VLLM_API_KEY, which keeps it out of argv (world-readable in /proc).
@@ -42,6 +43,16 @@ PROFILE = EngineProfile(
     batch=("max-num-seqs", "{n}"),
     log_level_flag="uvicorn-log-level",
     lora=LoraFlags(switch="enable-lora", flag="lora-modules", named=True),
+    nodes=NodeFlags(
+        count="nnodes",
+        rank="node-rank",
+        address="master-addr",
+        port="master-port",
+        tp_per_node=True,
+        pipeline="pipeline-parallel-size",
+        every=("--distributed-executor-backend", "mp"),
+        workers=("--headless",),
+    ),
     readiness=READINESS,
     liveness=LIVENESS,
     metrics_path="/metrics",
