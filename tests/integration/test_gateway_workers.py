@@ -80,12 +80,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         tmp_path_factory.mktemp("mp-workers"), extra_env={"MODELPORT_GATEWAY_WORKERS": "2"}
     )
     srv.start()
+    run_dirs = list(Path("/dev/shm").glob(f"modelport-run-{main_pid(srv)}-*"))
     try:
         yield srv
     finally:
         handles = srv.replica_handles() if srv.proc and srv.proc.poll() is None else []
         srv.stop()
         kill_replicas(handles)
+    # The shared segment and metric files go with a server stopped by SIGTERM.
+    assert len(run_dirs) == 1 and not run_dirs[0].exists()
 
 
 def call(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import uuid
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -32,9 +35,35 @@ def serve(settings: Settings) -> None:
     settings = settings.model_copy(update={"port": port})  # port 0: the one bound, for all
     counts = SharedCounts.create(workers)
     try:
-        serve_process(settings, Team(uuid.uuid4().hex[:12], MAIN_SLOT, counts.layout))
+        with _signal_exit_after_cleanup():
+            serve_process(settings, Team(uuid.uuid4().hex[:12], MAIN_SLOT, counts.layout))
     finally:
-        counts.close(unlink=True)
+        counts.close(unlink=True)  # the run's directory in /dev/shm
+
+
+class _Stopped(BaseException):
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signal_exit_after_cleanup() -> Iterator[None]:
+    """uvicorn, after a graceful shutdown on SIGTERM, raises the signal again with the handler
+    it found, which by default ends the process at once: no `finally` would run. Here the
+    signal unwinds the stack instead, and the process exits with 128 + its number (as a shell
+    reports a process it ended) once the caller cleaned up."""
+
+    def stopped(signum: int, _frame: object) -> None:
+        raise _Stopped(signum)
+
+    previous = signal.signal(signal.SIGTERM, stopped)
+    try:
+        yield
+    except _Stopped as stop:
+        signal.signal(signal.SIGTERM, previous)
+        raise SystemExit(128 + stop.signum) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def serve_process(settings: Settings, team: Team | None) -> None:
