@@ -10,24 +10,19 @@ counted under "" so client-chosen names never become label values) and `code` is
 status.
 
 With several gateway processes (`--gateway-workers N`) each process also writes every number it
-changes into its own files in the run's metrics folder (prometheus_client's mmap'd dict: one
-8-byte store, no lock), and a scrape, on whichever process it lands, sums every process's
-files: counters of every process that ever ran (a counter never goes back), gauges (in flight,
-held) of live processes only (the supervisor removes a dead worker's, `process_gone`).
+changes into its own files in the run's metrics folder (gateway/metric_files.py: one 8-byte
+store, no lock), and a scrape, on whichever process it lands, sums every process's files:
+counters of every process that ever ran (a counter never goes back), gauges (in flight, held)
+of live processes only (the supervisor removes a dead worker's, `process_gone`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 from bisect import bisect_left
 from collections.abc import Iterator
-from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
-from prometheus_client import CollectorRegistry, generate_latest, mmap_dict
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -36,8 +31,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-# prometheus_client's multiprocess file format (a dict of doubles in an mmap'd file); untyped.
-_mmap: Any = mmap_dict
+from modelport.gateway.metric_files import Kind, ProcessFiles, process_gone, read_numbers
 
 UNROUTED = ""  # endpoint label of requests that matched no endpoint (401, 404, bad input)
 CLIENT_CLOSED = 499  # status recorded when the client went away mid-response (nginx's code)
@@ -74,7 +68,7 @@ class GatewayMetrics:
         self._held: dict[str, int] = {}  # requests waiting for a first READY replica now
         self._holds: dict[tuple[str, str], int] = {}  # ended holds, by endpoint and outcome
         self._shared = shared
-        self._files = _ProcessFiles(shared) if shared is not None else None
+        self._files = ProcessFiles(shared) if shared is not None else None
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(_Collector(self))
 
@@ -82,13 +76,13 @@ class GatewayMetrics:
         inflight = self._inflight
         inflight[endpoint] = count = inflight.get(endpoint, 0) + 1
         if self._files is not None:
-            self._files.gauge(_Kind.INFLIGHT, endpoint, "", count)
+            self._files.gauge(Kind.INFLIGHT, endpoint, "", count)
 
     def finished(self, endpoint: str, code: int, seconds: float) -> None:
         """A proxied request ended (started() was called for it)."""
         self._inflight[endpoint] = count = self._inflight[endpoint] - 1  # kept at 0: visible
         if self._files is not None:
-            self._files.gauge(_Kind.INFLIGHT, endpoint, "", count)
+            self._files.gauge(Kind.INFLIGHT, endpoint, "", count)
         self.answered(endpoint, code, seconds)
 
     def answered(self, endpoint: str, code: int, seconds: float) -> None:
@@ -98,25 +92,25 @@ class GatewayMetrics:
         requests[key] = count = requests.get(key, 0) + 1
         files = self._files
         if files is not None:
-            files.count(_Kind.REQUESTS, endpoint, str(code), count)
+            files.count(Kind.REQUESTS, endpoint, str(code), count)
         if endpoint != UNROUTED:
             histogram = self._durations.get(endpoint)
             if histogram is None:
                 histogram = self._durations[endpoint] = _Histogram()
             bucket = histogram.observe(seconds)
             if files is not None:
-                files.count(_Kind.BUCKET, endpoint, str(bucket), histogram.counts[bucket])
-                files.count(_Kind.SUM, endpoint, "", histogram.total)
+                files.count(Kind.BUCKET, endpoint, str(bucket), histogram.counts[bucket])
+                files.count(Kind.SUM, endpoint, "", histogram.total)
 
     def retried(self, endpoint: str) -> None:
         self._retries[endpoint] = count = self._retries.get(endpoint, 0) + 1
         if self._files is not None:
-            self._files.count(_Kind.RETRIES, endpoint, "", count)
+            self._files.count(Kind.RETRIES, endpoint, "", count)
 
     def hold_started(self, endpoint: str) -> None:
         self._held[endpoint] = count = self._held.get(endpoint, 0) + 1
         if self._files is not None:
-            self._files.gauge(_Kind.HELD, endpoint, "", count)
+            self._files.gauge(Kind.HELD, endpoint, "", count)
 
     def hold_ended(self, endpoint: str, outcome: str) -> None:
         """`outcome`: a gateway.hold.HoldOutcome value (served, timeout, unavailable, ...)."""
@@ -124,8 +118,8 @@ class GatewayMetrics:
         key = (endpoint, outcome)
         self._holds[key] = count = self._holds.get(key, 0) + 1
         if self._files is not None:
-            self._files.gauge(_Kind.HELD, endpoint, "", held)
-            self._files.count(_Kind.HOLDS, endpoint, outcome, count)
+            self._files.gauge(Kind.HELD, endpoint, "", held)
+            self._files.count(Kind.HOLDS, endpoint, outcome, count)
 
     def inflight(self, endpoint: str) -> int:
         return self._inflight.get(endpoint, 0)
@@ -139,26 +133,25 @@ class GatewayMetrics:
     @staticmethod
     def process_gone(shared: Path, pid: int) -> None:
         """A gateway process ended: its gauges no longer count (its counters still do)."""
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(shared / f"{_GAUGE}{pid}.db")
+        process_gone(shared, pid)
 
-    def _add(self, kind: _Kind, endpoint: str, extra: str, value: float) -> None:
+    def _add(self, kind: Kind, endpoint: str, extra: str, value: float) -> None:
         """One process's number added in (`_merged`)."""
         count = int(value)
         match kind:
-            case _Kind.REQUESTS:
+            case Kind.REQUESTS:
                 key = (endpoint, int(extra))
                 self._requests[key] = self._requests.get(key, 0) + count
-            case _Kind.BUCKET:
+            case Kind.BUCKET:
                 self._durations.setdefault(endpoint, _Histogram()).counts[int(extra)] += count
-            case _Kind.SUM:
+            case Kind.SUM:
                 self._durations.setdefault(endpoint, _Histogram()).total += value
-            case _Kind.HOLDS:
+            case Kind.HOLDS:
                 self._holds[(endpoint, extra)] = self._holds.get((endpoint, extra), 0) + count
-            case _Kind.RETRIES | _Kind.INFLIGHT | _Kind.HELD:
+            case Kind.RETRIES | Kind.INFLIGHT | Kind.HELD:
                 numbers = {
-                    _Kind.RETRIES: self._retries, _Kind.INFLIGHT: self._inflight,
-                    _Kind.HELD: self._held,
+                    Kind.RETRIES: self._retries, Kind.INFLIGHT: self._inflight,
+                    Kind.HELD: self._held,
                 }[kind]  # fmt: skip
                 numbers[endpoint] = numbers.get(endpoint, 0) + count
 
@@ -217,55 +210,11 @@ class GatewayMetrics:
         yield holds
 
 
-class _Kind(StrEnum):
-    """What a number in a process's files is (the first part of its key)."""
-
-    REQUESTS = "requests"  # by endpoint and code
-    BUCKET = "bucket"  # a duration bucket's own count (not cumulative), by endpoint and index
-    SUM = "sum"  # the durations' sum, by endpoint
-    RETRIES = "retries"
-    HOLDS = "holds"  # ended holds, by endpoint and outcome
-    INFLIGHT = "inflight"  # a gauge: requests being proxied
-    HELD = "held"  # a gauge: requests held now
-
-
-_COUNTER, _GAUGE = "counter_", "gauge_"  # file name prefixes, + pid + ".db"
-
-
-class _ProcessFiles:
-    """This process's numbers, mirrored into its files in the run's metrics folder."""
-
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(mode=0o700, exist_ok=True)
-        pid = os.getpid()
-        self._counters = _mmap.MmapedDict(str(folder / f"{_COUNTER}{pid}.db"))
-        self._gauges = _mmap.MmapedDict(str(folder / f"{_GAUGE}{pid}.db"))
-        self._keys: dict[tuple[_Kind, str, str], str] = {}
-
-    def _key(self, kind: _Kind, endpoint: str, extra: str) -> str:
-        key = self._keys.get((kind, endpoint, extra))
-        if key is None:
-            key = self._keys[(kind, endpoint, extra)] = json.dumps([kind, endpoint, extra])
-        return key
-
-    def count(self, kind: _Kind, endpoint: str, extra: str, value: float) -> None:
-        self._counters.write_value(self._key(kind, endpoint, extra), value, 0.0)
-
-    def gauge(self, kind: _Kind, endpoint: str, extra: str, value: float) -> None:
-        self._gauges.write_value(self._key(kind, endpoint, extra), value, 0.0)
-
-
 def _merged(folder: Path) -> GatewayMetrics:
     """Every process's files summed into one (file-less) GatewayMetrics, for rendering."""
     total = GatewayMetrics()
-    for path in sorted(folder.glob("*.db")):
-        try:
-            values = list(_mmap.MmapedDict.read_all_values_from_file(str(path)))
-        except FileNotFoundError:  # a gauge file removed meanwhile: that process is gone
-            continue
-        for key, value, _timestamp, _pos in values:
-            kind, endpoint, extra = json.loads(key)
-            total._add(_Kind(kind), endpoint, extra, value)
+    for kind, endpoint, extra, value in read_numbers(folder):
+        total._add(kind, endpoint, extra, value)
     return total
 
 

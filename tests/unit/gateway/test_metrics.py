@@ -100,3 +100,22 @@ def test_with_several_processes_a_scrape_sums_them_all_and_drops_a_gone_ones_gau
     seen = samples(here)
     assert seen[("modelport_gateway_inflight_requests", chat)] == 1
     assert seen[("modelport_gateway_requests_total", (("code", "200"), *chat))] == 2
+
+
+def test_a_process_with_more_numbers_than_its_first_file_holds_keeps_them_all(
+    tmp_path: Path,
+) -> None:
+    """The files grow (64 KiB at first): numbers written before and after stay right."""
+    metrics = GatewayMetrics(tmp_path / "metrics")
+    names = [f"endpoint-{i:04d}" for i in range(1500)]
+    for name in names:
+        metrics.answered(name, 200, 0.01)
+    metrics.answered(names[0], 200, 0.01)  # a cell made before the file grew
+    seen = samples(metrics)
+    assert (
+        seen[("modelport_gateway_requests_total", (("code", "200"), ("endpoint", names[0])))] == 2
+    )
+    assert (
+        seen[("modelport_gateway_requests_total", (("code", "200"), ("endpoint", names[-1])))] == 1
+    )
+    assert sum(v for (n, _), v in seen.items() if n == "modelport_gateway_requests_total") == 1501
