@@ -25,9 +25,9 @@ from modelport.domain.launch import LaunchPlan, Slot
 from modelport.domain.records import ReplicaHandle
 from modelport.domain.specs import Resources, RuntimeKind
 from modelport.runtime.base import ProcessState, ProcessStatus, only_backend
-from modelport.runtime.ray_actor import ReplicaActor
 from modelport.runtime.ray_calls import ActorGone, ActorUnreachable, RayCalls
-from modelport.runtime.ray_fit import RayNode, ask_for, first_fit, gpu_inventory, shortfall
+from modelport.runtime.ray_fit import RayNode, first_fit, gpu_inventory, shortfall
+from modelport.runtime.ray_group import ReplicaActors, rank_name
 
 log = logging.getLogger("modelport.runtime.ray")
 
@@ -78,6 +78,8 @@ class RayRuntime:
         self._refreshing: asyncio.Task[None] | None = None
         self._placed: dict[str, str] = {}  # replica key -> its node's name, until start()
         self._pending: dict[str, _Pending] = {}  # actors created, not yet running
+        self._actors = ReplicaActors(calls, node_dir)
+        self._swept = False  # actors a previous server left waiting: killed once, at start
 
     @classmethod
     def on_cluster(
@@ -102,15 +104,14 @@ class RayRuntime:
             node = first_fit(nodes, resources)
             if node is None:
                 raise TemporaryError(shortfall(nodes, resources), delay=5.0)
-            await asyncio.to_thread(self._calls.kill, replica_key)  # a lost server's, if any
-            ask = ask_for(resources, node)
-            await asyncio.to_thread(
-                self._calls.create, replica_key, ReplicaActor, ask, self._node_dir
-            )
+            await asyncio.to_thread(self._actors.remove, replica_key)  # a lost server's, if any
+            await asyncio.to_thread(self._actors.create, replica_key, resources, node)
             asked = self._pending[replica_key] = _Pending(self._monotonic())
         asked.last_attempt = self._monotonic()
+        # Across nodes, the engines meet at the first node's port + 1 (engines/multinode.py).
+        span = 2 if resources.nodes > 1 else 1
         try:
-            where: Slot = await self._calls.call(replica_key, "slot", timeout=_SLOT_SECONDS)
+            where: Slot = await self._calls.call(replica_key, "slot", span, timeout=_SLOT_SECONDS)
         except ActorUnreachable as exc:  # not scheduled yet, or its worker still starting
             waited = self._monotonic() - asked.created
             if waited < self._place_seconds:
@@ -135,13 +136,18 @@ class RayRuntime:
     async def release(self, replica_key: str) -> None:
         self._placed.pop(replica_key, None)
         self._pending.pop(replica_key, None)
-        await asyncio.to_thread(self._calls.kill, replica_key)
+        await asyncio.to_thread(self._actors.remove, replica_key)
 
     async def start(self, replica_key: str, plan: LaunchPlan) -> ReplicaHandle:
+        """The first node's engine, which serves, then each further node's (node_argv)."""
+        peers = [rank_name(replica_key, rank) for rank in range(1, len(plan.node_argv) + 1)]
         try:
             local: ReplicaHandle = await self._calls.call(
-                replica_key, "start", replica_key, plan, timeout=_START_SECONDS
+                replica_key, "start", replica_key, plan, peers, timeout=_START_SECONDS
             )
+            for peer, argv in zip(peers, plan.node_argv, strict=True):
+                node_plan = plan.model_copy(update={"argv": argv, "node_argv": []})
+                await self._calls.call(peer, "start", peer, node_plan, timeout=_START_SECONDS)
         except (ActorGone, ActorUnreachable) as exc:
             raise TemporaryError(f"the replica's node did not start it: {exc}", delay=2.0) from exc
         # The actor's name finds it again (also after a server restart).
@@ -174,7 +180,8 @@ class RayRuntime:
         with contextlib.suppress(ActorGone, ActorUnreachable, TemporaryError):
             await self._connect()
             await self._calls.call(name, "stop", handle, grace_seconds, timeout=grace_seconds + 10)
-        await asyncio.to_thread(self._calls.kill, name)  # its resources back to the cluster
+        # Its resources back to the cluster; the other nodes' engines end with their actors.
+        await asyncio.to_thread(self._actors.remove, name)
 
     async def exec_probe(self, handle: ReplicaHandle, argv: list[str], timeout: float) -> bool:
         passed = await self._ask(handle, "exec_probe", argv, timeout, timeout=timeout + 5)
@@ -224,6 +231,7 @@ class RayRuntime:
     async def _refresh(self) -> None:
         try:
             await self._fresh_nodes(force=True)
+            await self._sweep_left_waiting()
             await self._sweep()
         except Exception as exc:  # the next tick tries again
             log.warning("cannot read the Ray cluster's nodes: %s", exc)
@@ -235,6 +243,18 @@ class RayRuntime:
             if now - asked.last_attempt > _ABANDONED_SECONDS:
                 log.info("replica %s: no longer placed; its pending actor is killed", key)
                 await self.release(key)
+
+    async def _sweep_left_waiting(self) -> None:
+        """Once, at start: kill the actors a previous server created and Ray never ran, for
+        replicas deleted since (a replica still wanted is placed again: place() replaces
+        them)."""
+        if self._swept:
+            return
+        keep = set(self._pending) | set(self._placed)
+        for key in await asyncio.to_thread(self._actors.left_waiting, keep):
+            log.info("replica %s: its actors were left waiting by a previous server; killed", key)
+            await asyncio.to_thread(self._actors.remove, key)
+        self._swept = True
 
     async def _fresh_nodes(self, force: bool = False) -> list[RayNode]:
         if force or self._stale():

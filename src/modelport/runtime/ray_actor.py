@@ -10,20 +10,35 @@ dies takes it (and its engine) along, which the server sees as the actor gone.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import os
 import signal
+import socket
+from collections.abc import Sequence
 from pathlib import Path
 
+from modelport.domain.errors import TemporaryError
 from modelport.domain.launch import LaunchPlan, Slot
 from modelport.domain.records import ReplicaHandle
-from modelport.runtime.base import ProcessStatus
+from modelport.runtime.base import ProcessState, ProcessStatus
 from modelport.runtime.isolation import ReplicaIsolation
 from modelport.runtime.local import LocalRuntime
 from modelport.runtime.ports import PortAllocator
-from modelport.runtime.ray_calls import node_id, node_ip
+from modelport.runtime.ray_calls import actor_exists, node_id, node_ip
 from modelport.runtime.ray_guard import guarded
+
+_PORT_TRIES = 16
+
+
+def _free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 class ReplicaActor:
@@ -37,23 +52,42 @@ class ReplicaActor:
         )
         self._ports = PortAllocator(self._host)
         self._groups: set[int] = set()  # the engines' process groups (their guards' pids)
+        self._peers: list[str] = []
         atexit.register(self._stop_engines)
 
-    async def slot(self) -> Slot:
-        """Where the engine will listen: this node's address, a free port, the node's id (the
+    async def slot(self, span: int = 1) -> Slot:
+        """Where the engine will listen: this node's address, a free port (with the `span` - 1
+        ports above it free too: the rendezvous of engines across nodes), the node's id (the
         server names the node from it)."""
-        return Slot(host=self._host, port=self._ports.allocate(), node=node_id())
+        for _ in range(_PORT_TRIES):
+            port = self._ports.allocate()
+            if all(_free(self._host, port + above) for above in range(1, span)):
+                return Slot(host=self._host, port=port, node=node_id())
+        raise TemporaryError(f"no {span} free ports in a row on {self._host}", delay=2.0)
 
-    async def start(self, replica_key: str, plan: LaunchPlan) -> ReplicaHandle:
-        """The engine under a guard that ends it when this worker process is gone."""
+    async def start(
+        self, replica_key: str, plan: LaunchPlan, peers: Sequence[str] = ()
+    ) -> ReplicaHandle:
+        """The engine under a guard that ends it when this worker process is gone. `peers`:
+        the actors of the replica's other nodes; without any of them it is gone too."""
         watched = plan.model_copy(update={"argv": guarded(plan.argv, os.getpid())})
         handle = await self._local.start(replica_key, watched)
         if handle.pid is not None:
             self._groups.add(handle.pid)
+        self._peers = list(peers)
         return handle
 
+    async def started(self) -> bool:
+        """Whether this actor runs an engine (else it waits for start(), or never got it)."""
+        return bool(self._groups)
+
     async def status(self, handle: ReplicaHandle) -> ProcessStatus:
-        return await self._local.status(handle)
+        status = await self._local.status(handle)
+        if status.state is ProcessState.RUNNING and self._peers:
+            alive = await asyncio.gather(*(asyncio.to_thread(actor_exists, p) for p in self._peers))
+            if not all(alive):  # a node of the replica died: the engines cannot serve
+                return ProcessStatus(state=ProcessState.MISSING)
+        return status
 
     async def stop(self, handle: ReplicaHandle, grace_seconds: float) -> None:
         await self._local.stop(handle, grace_seconds)

@@ -52,6 +52,15 @@ def node_id() -> str:
     return found
 
 
+def actor_exists(name: str) -> bool:
+    """Whether the named actor of this namespace lives (called inside an actor)."""
+    try:
+        _ray().get_actor(name)
+    except ValueError:
+        return False
+    return True
+
+
 class RayCalls:
     """One connection to one cluster, in one namespace (one per Modelport install)."""
 
@@ -116,10 +125,42 @@ class RayCalls:
             for n in ray.nodes()
         ]
 
+    def create_group(self, name: str, bundles: list[dict[str, float]], strategy: str) -> None:
+        """A detached named placement group: it outlives this server, as the actors in it."""
+        _ray().util.placement_group(bundles, strategy=strategy, name=name, lifetime="detached")
+
+    def remove_group(self, name: str) -> None:
+        """Remove the named placement group if there is one (its actors die with it)."""
+        util = _ray().util
+        try:
+            group = util.get_placement_group(name)
+        except ValueError:  # none by that name
+            return
+        util.remove_placement_group(group)
+
+    def named_actors(self) -> list[str]:
+        """The names of this namespace's actors (live or waiting to be scheduled)."""
+        names: list[str] = _ray().util.list_named_actors()
+        return names
+
+    def unscheduled(self) -> set[str]:
+        """Names of actors (any namespace) Ray has not scheduled yet."""
+        from ray._private.state import state
+
+        table = state.actor_table(None, actor_state_name="PENDING_CREATION")
+        return {info["Name"] for info in table.values() if info.get("Name")}
+
     def create(self, name: str, actor_class: type, ask: ActorAsk, *args: Any) -> None:
-        """A detached named actor; Ray never restarts it (the controller replaces replicas)."""
+        """A detached named actor; Ray never restarts it (the controller replaces replicas).
+        In a placement group it takes one bundle, else Ray spreads replicas over nodes."""
         ray = _ray()
         remote = ray.remote(actor_class)
+        strategy: Any = "SPREAD"  # replicas on as many nodes as hold them
+        if ask.group is not None:
+            from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+            group = ray.util.get_placement_group(ask.group)
+            strategy = PlacementGroupSchedulingStrategy(group, ask.bundle)
         handle = remote.options(
             name=name,
             namespace=self.namespace,
@@ -130,7 +171,7 @@ class RayCalls:
             num_gpus=ask.num_gpus,
             memory=ask.memory_bytes,
             resources=dict(ask.resources),
-            scheduling_strategy="SPREAD",  # replicas on as many nodes as hold them
+            scheduling_strategy=strategy,
         ).remote(*args)
         self._handles[name] = handle
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from modelport.domain.gpus import gpu_type_matches
 from modelport.domain.specs import Resources
@@ -59,34 +60,71 @@ class RayNode:
         return typed and counts.get("GPU", 0) >= needs.gpu_count
 
 
+class GroupStrategy(StrEnum):
+    """How a replica's placement group lays its bundles (Ray's strategy names)."""
+
+    ONE_NODE = "STRICT_PACK"  # every GPU of the replica on one node
+    NODE_EACH = "STRICT_SPREAD"  # one bundle per node: a replica across nodes
+
+
 @dataclass(frozen=True)
 class ActorAsk:
-    """What a replica's actor asks Ray for (the actor's scheduling options)."""
+    """What a replica's actor asks Ray for (the actor's scheduling options); in a placement
+    group (`group`, the replica's key) the actor takes the whole of bundle `bundle`."""
 
     num_cpus: float
     num_gpus: int
     memory_bytes: int
     resources: Mapping[str, float] = field(default_factory=dict)
+    group: str | None = None
+    bundle: int = 0
+
+    def as_bundle(self) -> dict[str, float]:
+        bundle = {"CPU": self.num_cpus, "memory": float(self.memory_bytes), **self.resources}
+        return bundle | ({"GPU": float(self.num_gpus)} if self.num_gpus else {})
+
+
+def per_node(needs: Resources) -> Resources:
+    """One node's share of a replica across `needs.nodes` nodes (all of it on one node)."""
+    n = needs.nodes
+    if n == 1:
+        return needs
+    share = {"cpu": needs.cpu / n, "memory_mb": needs.memory_mb // n, "nodes": 1}
+    return needs.model_copy(update={**share, "gpu_count": needs.gpu_count // n})
+
+
+def strategy_for(needs: Resources) -> GroupStrategy | None:
+    """A placement group for a replica across nodes (one bundle each) or with several GPUs
+    (one bundle, all on one node); None: a plain actor asks for what it needs."""
+    if needs.nodes > 1:
+        return GroupStrategy.NODE_EACH
+    return GroupStrategy.ONE_NODE if needs.gpu_count > 1 else None
 
 
 def ask_for(needs: Resources, node: RayNode) -> ActorAsk:
-    """The actor's options for `needs` on a cluster where `node` can hold it: the GPU type is
-    the node's own spelling of it, so Ray places it on a node of that type."""
+    """The actor's options for one node's share of `needs` on a cluster where `node` can hold
+    it: the GPU type is the node's own spelling of it, so Ray places it on a node of that
+    type."""
+    share = per_node(needs)
     resources: dict[str, float] = {}
     kind = node.gpu_type
     if needs.gpu_type is not None and kind is not None and kind != UNTYPED_GPU:
         resources[ACCELERATOR_PREFIX + kind] = ACCELERATOR_SHARE
     return ActorAsk(
-        num_cpus=needs.cpu,
-        num_gpus=needs.gpu_count,
-        memory_bytes=needs.memory_mb * _MIB,
+        num_cpus=share.cpu,
+        num_gpus=share.gpu_count,
+        memory_bytes=share.memory_mb * _MIB,
         resources=resources,
     )
 
 
 def first_fit(nodes: Sequence[RayNode], needs: Resources) -> RayNode | None:
-    """A node that can hold `needs` now, the one with most free CPU first (Ray still decides)."""
-    fitting = [n for n in nodes if n.holds(needs, now=True)]
+    """A node that can hold (its share of) `needs` now, the one with most free CPU first (Ray
+    still decides); None also when fewer such nodes than the replica spans."""
+    share = per_node(needs)
+    fitting = [n for n in nodes if n.holds(share, now=True)]
+    if len(fitting) < needs.nodes:
+        return None
     return max(fitting, key=lambda n: (n.free or n.total).get("CPU", 0), default=None)
 
 
@@ -98,7 +136,10 @@ def shortfall(nodes: Sequence[RayNode], needs: Resources) -> str:
     alive = [n for n in nodes if n.alive]
     if not alive:
         return f"{want}; the cluster has no live node"
-    could = [n for n in alive if n.holds(needs, now=False)]
+    could = [n for n in alive if n.holds(per_node(needs), now=False)]
+    if needs.nodes > 1 and len(could) < needs.nodes:
+        names = f" ({', '.join(n.name for n in could)})" if could else ""
+        return f"{want}; {_nodes(could)} of {len(alive)} could hold a share{names}"
     if could:
         return f"{want}; every node that could hold it is busy ({len(could)} of {_nodes(alive)})"
     if needs.gpu_count > 0:
@@ -125,6 +166,9 @@ def gpu_inventory(nodes: Sequence[RayNode]) -> dict[str, int]:
 
 
 def _want(needs: Resources) -> str:
+    if needs.nodes > 1:
+        share = per_node(needs)
+        return f"needs {needs.nodes} nodes with {share.gpu_count}x {needs.gpu_type or 'GPU'} each"
     if needs.gpu_count > 0:
         return f"needs {needs.gpu_count}x {needs.gpu_type or 'GPU'}"
     return f"needs {needs.cpu:g} CPU and {needs.memory_mb} MiB"

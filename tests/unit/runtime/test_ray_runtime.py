@@ -30,6 +30,9 @@ class FakeCalls(RayCalls):
         self.killed: list[str] = []
         self.answer: Exception | None = None  # raised by every call when set
         self.schedulable = True
+        self.groups: dict[str, tuple[list[dict[str, float]], str]] = {}
+        self.running: set[str] = set()  # actors Ray has scheduled (the others wait)
+        self.started: list[tuple[str, list[str]]] = []  # (actor, argv) per start call
 
     def connect(self) -> None:
         return None
@@ -38,7 +41,20 @@ class FakeCalls(RayCalls):
         return list(self.node_list)
 
     def create(self, name: str, actor_class: type, ask: ActorAsk, *args: Any) -> None:
+        assert ask.group is None or ask.group in self.groups
         self.actors[name] = ask
+
+    def create_group(self, name: str, bundles: list[dict[str, float]], strategy: str) -> None:
+        self.groups[name] = (bundles, strategy)
+
+    def remove_group(self, name: str) -> None:
+        self.groups.pop(name, None)
+
+    def named_actors(self) -> list[str]:
+        return list(self.actors)
+
+    def unscheduled(self) -> set[str]:
+        return set(self.actors) - self.running
 
     def kill(self, name: str) -> None:
         if self.actors.pop(name, None) is not None:
@@ -53,9 +69,12 @@ class FakeCalls(RayCalls):
             return Slot(host="10.0.0.7", port=9000, node="id-w2")
         if method == "start":
             plan: LaunchPlan = args[1]
+            self.started.append((name, plan.argv))
             return ReplicaHandle(backend="local", host=plan.host, port=plan.port, pid=42)
         if method == "status":
             return ProcessStatus(state=ProcessState.RUNNING)
+        if method == "stop":
+            return None
         raise AssertionError(method)
 
 
@@ -126,3 +145,59 @@ async def test_a_dead_actor_or_a_dead_silent_node_is_missing_a_slow_live_one_run
     assert await runtime.exec_probe(on["w1"], ["true"], 1.0) is False
     assert "does not answer" in await runtime.read_logs(on["w1"])
     assert await runtime.cpu_seconds([on["w1"]]) == [None]
+
+
+async def test_a_multi_gpu_replica_is_one_placement_group_on_one_node() -> None:
+    calls = FakeCalls([gpu_node("w1", 4)])
+    runtime = RayRuntime(calls, "/tmp/nodes")
+    await runtime.place("ep-r1-g1", Resources(cpu=2, gpu_count=2, gpu_type="T4"))
+    bundle = {"CPU": 2.0, "memory": float(GIB), "GPU": 2.0, "accelerator_type:T4": 0.001}
+    assert calls.groups == {"ep-r1-g1": ([bundle], "STRICT_PACK")}
+    assert calls.actors["ep-r1-g1"].group == "ep-r1-g1"  # the actor takes the whole bundle
+
+
+async def test_a_replica_across_nodes_is_a_group_with_an_actor_per_node() -> None:
+    calls = FakeCalls([gpu_node("w1", 2), gpu_node("w2", 2), gpu_node("w3", 2)])
+    runtime = RayRuntime(calls, "/tmp/nodes")
+    needs = Resources(cpu=4, memory_mb=4096, gpu_count=4, gpu_type="T4", nodes=2)
+    slot = await runtime.place("ep-r1-g1", needs)
+    share = {"CPU": 2.0, "memory": 2.0 * GIB, "GPU": 2.0, "accelerator_type:T4": 0.001}
+    assert calls.groups == {"ep-r1-g1": ([share, share], "STRICT_SPREAD")}
+    assert {n: (a.group, a.bundle) for n, a in calls.actors.items()} == {
+        "ep-r1-g1": ("ep-r1-g1", 0),
+        "ep-r1-g1#1": ("ep-r1-g1", 1),
+    }
+    launch = plan(slot).model_copy(update={"node_argv": [["engine", "--node-rank", "1"]]})
+    handle = await runtime.start("ep-r1-g1", launch)
+    assert calls.started == [
+        ("ep-r1-g1", ["engine"]),
+        ("ep-r1-g1#1", ["engine", "--node-rank", "1"]),
+    ]
+    await runtime.stop(handle, 1.0)
+    assert calls.actors == {} and calls.groups == {}  # every node's actor, and the group
+
+
+async def test_a_replica_across_more_nodes_than_can_hold_a_share_waits() -> None:
+    calls = FakeCalls([gpu_node("w1", 2), gpu_node("w2", 1)])
+    runtime = RayRuntime(calls, "/tmp/nodes")
+    with pytest.raises(TemporaryError) as caught:
+        await runtime.place("ep-r1-g1", Resources(gpu_count=4, gpu_type="T4", nodes=2))
+    assert (
+        caught.value.message == "needs 2 nodes with 2x T4 each; 1 node of 2 could hold a share (w1)"
+    )
+    assert calls.actors == {} and calls.groups == {}
+
+
+async def test_actors_a_previous_server_left_waiting_are_killed_at_start() -> None:
+    calls = FakeCalls([gpu_node("w1", 0)])
+    for name in ("gone-r1-g1", "gone-r2-g1", "gone-r2-g1#1", "live-r1-g1"):
+        calls.actors[name] = ActorAsk(num_cpus=1, num_gpus=0, memory_bytes=GIB)
+    calls.groups["gone-r2-g1"] = ([], "STRICT_SPREAD")
+    calls.running = {"live-r1-g1"}
+    runtime = RayRuntime(calls, "/tmp/nodes")
+    calls.schedulable = False
+    with pytest.raises(ReplicaPreparing):  # this server places one meanwhile: kept
+        await runtime.place("new-r1-g1", Resources())
+    await runtime._refresh()
+    assert set(calls.actors) == {"live-r1-g1", "new-r1-g1"}
+    assert calls.groups == {}
