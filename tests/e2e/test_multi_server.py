@@ -12,6 +12,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -210,18 +211,10 @@ def test_killing_the_lease_holder_moves_the_lease_and_replicas_keep_serving(
     assert server_log_problems(b.log_path.read_text()) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,  # the 503 only: a broken server or fixture still fails
-    reason="cross-server demand is not shared yet: a held request counts as load only in its "
-    "own server's LoadReporter and pokes its own (standby) controller, so the leader never "
-    "wakes the endpoint from zero (the same gap: the autoscaler and draining see only the "
-    "leader's gateway)",
-)
 def test_a_request_held_at_zero_on_a_standby_wakes_the_endpoint(
     pair: tuple[ServerProcess, ServerProcess], smollm2_path: Path
 ) -> None:
-    a, _ = pair
+    a, b = pair
     if a.proc is None or a.proc.poll() is not None:
         a.start()  # the killed server comes back (same home and port) as a standby
     spec = {
@@ -234,8 +227,21 @@ def test_a_request_held_at_zero_on_a_standby_wakes_the_endpoint(
     with a.api() as api:
         created = api.post("/api/v1/endpoints", json={"name": "smol-zero", "spec": spec})
     assert created.status_code == 201, created.text
+    # A is a standby: its controller never acts; the leader (B) reads A's published load.
+    sent = datetime.now(UTC)
     answer = _chat(a, a.admin_token, model="smol-zero")
+    answered = (datetime.now(UTC) - sent).total_seconds()
     assert answer.status_code == 200, answer.text
+    with b.api() as api:
+        (woken,) = api.get("/api/v1/endpoints/smol-zero/replicas").json()["items"]
+        events = api.get("/api/v1/endpoints/smol-zero/events").json()["items"]
+    at = {e["reason"]: datetime.fromisoformat(e["created_at"]) for e in events}
+    print(
+        f"\nheld on the standby: scaled after {(at['Scaled'] - sent).total_seconds():.2f}s, "
+        f"replica ready after {(at['ReplicaReady'] - sent).total_seconds():.2f}s, "
+        f"answered after {answered:.2f}s"
+    )
+    assert b.proc is not None and parent_pid(woken["handle"]["pid"]) == b.proc.pid
 
 
 def test_a_restarted_server_rejoins_as_a_standby(
