@@ -137,20 +137,26 @@ async def test_draining_waits_for_every_servers_requests(world: World) -> None:
     assert view.inflight(5) == 0 and view.inflight(6) == 0
 
 
+def leader(world: World) -> Controller:
+    """The leading controller as the server wires it: its own gateway idle, the others' read
+    through SharedLoad once a tick."""
+    view = SharedLoad(
+        world.store, world.clock, ME, local=lambda _now: (), local_inflight=lambda _r: 0,
+        interval=1.0,
+    )  # fmt: skip
+    return Controller(
+        world.store, world.runtime, world.box, world.clock, world.settings,
+        holder_id=ME, adapters=world.adapter, load=view.collect, inflight=view.inflight,
+        demand=view.refresh,
+    )  # fmt: skip
+
+
 async def test_a_request_held_on_another_server_wakes_an_endpoint_at_zero(world: World) -> None:
     ep = world.create(
         replicas=0,
         autoscale={"enabled": True, "min_replicas": 0, "max_replicas": 1},
     )
-    view = SharedLoad(
-        world.store, world.clock, ME, local=lambda _now: (), local_inflight=lambda _r: 0,
-        interval=1.0,
-    )  # fmt: skip
-    ctl = Controller(
-        world.store, world.runtime, world.box, world.clock, world.settings,
-        holder_id=ME, adapters=world.adapter, load=view.collect, inflight=view.inflight,
-        demand=view.refresh,
-    )  # fmt: skip
+    ctl = leader(world)
     await world.ticks(ctl, 3)
     assert world.replicas(ep) == []
     publish(world, "server-b", 1, load(ep.id, in_flight=1, held=1))
@@ -163,14 +169,7 @@ async def test_a_draining_replica_is_stopped_only_once_no_server_has_a_request_i
     world: World,
 ) -> None:
     ep = world.create(replicas=1)
-    view = SharedLoad(
-        world.store, world.clock, ME, local=lambda _now: (), local_inflight=lambda _r: 0,
-        interval=1.0,
-    )  # fmt: skip
-    ctl = Controller(
-        world.store, world.runtime, world.box, world.clock, world.settings,
-        holder_id=ME, adapters=world.adapter, inflight=view.inflight, demand=view.refresh,
-    )  # fmt: skip
+    ctl = leader(world)
     await until(world, ctl, all_ready(world, ep, 1))
     (replica,) = world.replicas(ep)
     world.store.update_endpoint(ep.id, expected_generation=None, desired_state=DesiredState.STOPPED)
