@@ -63,7 +63,7 @@ class RequestLimiter:
         concurrent = limits.concurrent_requests
         table = self._table
         now = int(self._clock() * 1e9)
-        with table.locked():
+        with table.lock:
             row = table.claim(principal.token_id, per_minute or 0, now)
             if row < 0:
                 return self._table_full()

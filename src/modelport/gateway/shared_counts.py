@@ -126,7 +126,7 @@ class SharedCounts:
 
     def tokens(self, slot: int) -> TokenTable:
         """The per-token limit table as the process of `slot` uses it."""
-        return TokenTable(self._token_words, self.layout.slots, slot, lambda: FileLock(self._fd))
+        return TokenTable(self._token_words, self.layout.slots, slot, FileLock(self._fd))
 
     # --- slot header ------------------------------------------------------------------------
     def claim(self, slot: int, pid: int) -> SlotCounts:
@@ -145,7 +145,7 @@ class SharedCounts:
         words[_USED_R] = 0
         words[_USED_E] = 0
         tokens = self.tokens(slot)
-        with tokens.locked():
+        with tokens.lock:
             tokens.clear_slot(slot)
 
     def pid(self, slot: int) -> int:

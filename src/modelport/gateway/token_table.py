@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import mmap
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 ROWS = 4096  # tokens with limits active at once (a full table admits unlimited: logged)
@@ -76,30 +75,35 @@ class TokenTable:
         words: memoryview,
         slots: int,
         slot: int,
-        lock: Callable[[], AbstractContextManager[None]],
+        lock: AbstractContextManager[None],
     ) -> None:
         self._words = words
         self._width = row_words(slots)
         self._rows = len(words) // self._width
         self._slots = slots
         self._slot = slot
-        self.locked = lock  # `with table.locked():` around every read-modify-write of a row
+        self.lock = lock  # `with table.lock:` around every read-modify-write of a row
+        self._known: dict[int, int] = {}  # token id -> the row it had (checked on use)
 
     @classmethod
     def private(cls, rows: int = ROWS) -> TokenTable:
         """One process's table (no other process to share with, so no lock)."""
         memory = mmap.mmap(-1, 8 * rows * row_words(1))
-        return cls(memoryview(memory).cast("q"), 1, 0, contextlib.nullcontext)
+        return cls(memoryview(memory).cast("q"), 1, 0, contextlib.nullcontext())
 
     # --- rows -----------------------------------------------------------------------------------
     def find(self, token_id: int) -> int:
         """The token's row, or -1."""
         words, width, rows, key = self._words, self._width, self._rows, token_id + 1
+        row = self._known.get(token_id, -1)
+        if row >= 0 and words[row * width + _KEY] == key:
+            return row
         start = key % rows
         for step in range(rows):
             row = (start + step) % rows
             found = words[row * width + _KEY]
             if found == key:
+                self._known[token_id] = row
                 return row
             if found == 0:
                 return -1
@@ -107,23 +111,26 @@ class TokenTable:
 
     def claim(self, token_id: int, per_minute: int, now_ns: int) -> int:
         """The token's row, taking a reusable one if it has none (-1: none free). Under the lock."""
+        row = self.find(token_id)
+        if row >= 0:
+            return row
         words, width, rows, key = self._words, self._width, self._rows, token_id + 1
         start = key % rows
         spare = -1
         for step in range(rows):
             row = (start + step) % rows
             found = words[row * width + _KEY]
-            if found == key:
-                return row
             if found == 0:
                 spare = row if spare < 0 else spare
                 break
             if spare < 0 and self._reusable(row, now_ns):
                 spare = row
         if spare >= 0:
-            base = spare * width
-            words[base + _KEY] = key
+            words[spare * width + _KEY] = key
             self.fill(spare, per_minute, now_ns)
+            if len(self._known) > rows:  # ids of tokens long gone: start again
+                self._known.clear()
+            self._known[token_id] = spare
         return spare
 
     def _reusable(self, row: int, now_ns: int) -> bool:
