@@ -254,5 +254,7 @@ def test_a_restarted_server_rejoins_as_a_standby(
         assert NAME in [e["name"] for e in api.get("/api/v1/endpoints").json()["items"]]
     lease = watch.current()
     assert lease is not None and lease.holder == controller_id(b)
-    assert leads_count(a) == 1, "the restarted server did not take the lease back"
+    # Its first run may have taken the lease more than once (a tick stalled past the lease on a
+    # loaded machine, then it took it again): what matters is that the restarted run never did.
+    assert leads_count(a, last_run_only=True) == 0, "the restarted server took the lease back"
     assert server_log_problems(a.log_path.read_text()) == []

@@ -66,9 +66,13 @@ def controller_id(srv: ServerProcess) -> str | None:
     return found[-1][0] if found else None
 
 
-def leads_count(srv: ServerProcess) -> int:
-    """How many times the server's controller took the lease, over all its runs on this home."""
-    return len(_LEADS.findall(srv.log_path.read_text()))
+def leads_count(srv: ServerProcess, last_run_only: bool = False) -> int:
+    """How many times the server's controller took the lease, over all its runs on this home
+    (or in its latest run only: the log after its last start banner)."""
+    text = srv.log_path.read_text()
+    if last_run_only:
+        text = text[max(text.rfind("Modelport listening on"), 0) :]
+    return len(_LEADS.findall(text))
 
 
 def launched_pids(srv: ServerProcess) -> list[int]:
