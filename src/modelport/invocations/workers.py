@@ -114,7 +114,10 @@ class InvocationWorkers:
         backlog = await asyncio.to_thread(store.invocation_backlog, None)
         if not backlog:
             return
-        endpoints = {e.id: e for e in await asyncio.to_thread(store.list_endpoints, None)}
+        # Only the endpoints with work queued, read by primary key: a pass costs what is
+        # queued, not what exists.
+        found = await asyncio.to_thread(store.get_endpoints, list(backlog))
+        endpoints = {e.id: e for e in found}
         for endpoint_id in backlog:
             endpoint = endpoints.get(endpoint_id)
             route = self._routes.get(endpoint_id)

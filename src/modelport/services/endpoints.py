@@ -7,7 +7,8 @@ fields and "name" for the endpoint name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -34,6 +35,7 @@ from modelport.services.spec_secrets import keep_unchanged_secrets, seal, unseal
 from modelport.services.tokens import mint_token
 from modelport.services.validation import invalid_spec
 from modelport.store.base import Store
+from modelport.store.paging import EndpointFilter
 
 SpecCheck = Callable[[str, EndpointSpec], None]  # raises InvalidSpec for an unservable spec
 
@@ -52,6 +54,7 @@ class ModelRefs(Protocol):
 
 MAX_EVENTS_PAGE = 1000
 MAX_TAIL_BYTES = 1024 * 1024
+_SCAN_BATCH = 500  # rows per indexed read of scan()
 _CAS_ATTEMPTS = 5  # read-merge-write retries when the caller gave no generation
 # Replicas a restart may replace; a DRAINING one is already leaving, a STOPPED one is gone.
 _RESTARTABLE = frozenset(
@@ -125,16 +128,40 @@ class EndpointService:
         principal.require_endpoint(endpoint.id)
         return endpoint
 
-    def list(self, principal: Principal) -> Sequence[Endpoint]:
-        return [
-            e
-            for e in self._store.list_endpoints(principal.project_id)
-            if principal.endpoint_id in (None, e.id)
-        ]
+    def get_by_id(self, principal: Principal, endpoint_id: int) -> Endpoint | None:
+        """The caller's endpoint with this id (one primary-key read); None when the caller has
+        none such (an endpoint-scoped token has only its own)."""
+        if principal.endpoint_id not in (None, endpoint_id):
+            return None
+        try:
+            return self._store.get_endpoint(principal.project_id, endpoint_id)
+        except NotFound:
+            return None
 
     def page(self, principal: Principal, query: PageQuery) -> EndpointPage:
         """One page of the caller's endpoints from indexed reads (services/endpoint_pages)."""
         return read_page(self._store, principal, query)
+
+    def count(self, principal: Principal, where: EndpointFilter = EndpointFilter()) -> int:
+        """How many of the caller's endpoints `where` lets through (an indexed count)."""
+        if principal.endpoint_id is not None:
+            where = replace(where, only_id=principal.endpoint_id)
+        return self._store.count_endpoints(principal.project_id, where)
+
+    def scan(self, principal: Principal, where: EndpointFilter) -> Iterator[Endpoint]:
+        """The caller's endpoints `where` lets through, by id, read in indexed batches: for a
+        filter that is not a column (a vendor's id kept in spec.extensions)."""
+        if principal.endpoint_id is not None:
+            where = replace(where, only_id=principal.endpoint_id)
+        after = 0
+        while True:
+            rows = self._store.page_endpoints(
+                principal.project_id, where, limit=_SCAN_BATCH, after_id=after
+            )
+            yield from rows
+            if len(rows) < _SCAN_BATCH:
+                return
+            after = rows[-1].id
 
     def replicas(self, principal: Principal, name: str) -> Sequence[Replica]:
         return self._store.list_replicas(self.get(principal, name).id)
@@ -167,15 +194,6 @@ class EndpointService:
 
     def describe(self, principal: Principal, name: str) -> EndpointPublic:
         return self.view(self.get(principal, name))
-
-    def describe_all(self, principal: Principal) -> Sequence[EndpointPublic]:
-        endpoints = self.list(principal)
-        ids = {e.id for e in endpoints}
-        by_endpoint: dict[int, list[Replica]] = {i: [] for i in ids}
-        for replica in self._store.list_replicas(None):
-            if replica.endpoint_id in ids:
-                by_endpoint[replica.endpoint_id].append(replica)
-        return [self.public(e, by_endpoint[e.id]) for e in endpoints]
 
     # --- create -----------------------------------------------------------------------------
     def create(

@@ -11,7 +11,9 @@ from modelport.domain.errors import Conflict, Forbidden, InvalidSpec, NotFound, 
 from modelport.domain.records import ReplicaHandle
 from modelport.domain.states import DesiredState, EndpointPhase, ReplicaState
 from modelport.security.secrets import REDACTED
+from modelport.services.endpoint_pages import PageQuery
 from modelport.services.spec_secrets import engine_environment
+from modelport.store.paging import EndpointFilter
 from tests.unit.services.harness import GATEWAY, SECRET_VALUE, World, web_spec
 
 
@@ -153,7 +155,11 @@ def test_roles_and_projects_are_enforced(world: World):
         world.endpoints.get(other, "web")
     with pytest.raises(NotFound):
         world.endpoints.delete(other, "web")
-    assert world.endpoints.list(other) == []
+    assert world.endpoints.count(other) == 0
+    assert (
+        world.endpoints.get_by_id(other, world.endpoints.get(world.principal("admin"), "web").id)
+        is None
+    )
 
 
 def test_an_inference_key_sees_only_its_endpoint(world: World):
@@ -161,7 +167,8 @@ def test_an_inference_key_sees_only_its_endpoint(world: World):
     _, key = world.endpoints.create(admin, "web", web_spec())
     world.endpoints.create(admin, "other", web_spec(replicas=2))
     scoped = world.authenticator.authenticate(f"Bearer {key}")
-    assert [e.name for e in world.endpoints.list(scoped)] == ["web"]
+    assert [e.name for e in world.endpoints.scan(scoped, EndpointFilter())] == ["web"]
+    assert world.endpoints.count(scoped) == 1
     with pytest.raises(NotFound):
         world.endpoints.get(scoped, "other")
     with pytest.raises(Forbidden):
@@ -185,7 +192,8 @@ def test_public_view_counts_replicas_and_derives_the_phase(world: World):
     assert view.phase is EndpointPhase.DEGRADED
     assert (view.replicas.desired, view.replicas.ready, view.replicas.pending) == (2, 1, 1)
     assert view.url == f"{GATEWAY}/endpoints/web/v1"
-    assert [v.name for v in world.endpoints.describe_all(admin)] == ["web"]
+    listed = world.endpoints.page(admin, PageQuery()).items
+    assert [(i.endpoint.name, i.phase) for i in listed] == [("web", EndpointPhase.DEGRADED)]
 
 
 def test_logs_return_the_tail_of_each_replica_log(world: World, tmp_path):

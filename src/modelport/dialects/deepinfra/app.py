@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, cast
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from modelport import __version__
@@ -22,6 +22,7 @@ from modelport.dialects.deepinfra.schemas import (
     DeployStatus,
     DeployUpdateIn,
 )
+from modelport.dialects.listing import DEFAULT_PAGE, MAX_PAGE, MAX_PAGE_NUMBER, Window
 from modelport.services.auth import Authenticator, Principal, single_header
 from modelport.settings import Settings
 
@@ -52,6 +53,9 @@ def _deployments(request: Request) -> Deployments:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="deployments per page")]
+# Pages of at most MAX_PAGE: an offset beyond MAX_PAGE_NUMBER of them would find nothing.
+Offset = Annotated[int, Query(ge=0, le=MAX_PAGE * MAX_PAGE_NUMBER, description="rows skipped")]
 DeploymentsDep = Annotated[Deployments, Depends(_deployments)]
 
 
@@ -70,6 +74,12 @@ def parse_statuses(raw: str | None) -> list[DeployStatus]:
                 "status", f"unknown status {value!r}; allowed values: {allowed}", "enum", "query"
             ) from exc
     return found
+
+
+def next_link(request: Request, offset: int) -> str:
+    """The RFC 8288 link to the page at `offset`, the request's other parameters kept."""
+    url = request.url.include_query_params(offset=offset)
+    return f'<{url}>; rel="next"'
 
 
 def create_app(services: ApiServices, authenticator: Authenticator, settings: Settings) -> FastAPI:
@@ -97,14 +107,23 @@ def create_app(services: ApiServices, authenticator: Authenticator, settings: Se
     @app.get("/deploy/list", response_model=list[DeployOut], tags=["deploy"])
     @app.get("/deploy/list/", response_model=list[DeployOut], include_in_schema=False)
     def deploy_list(
+        request: Request,
+        response: Response,
         principal: CurrentPrincipal,
         deployments: DeploymentsDep,
         status: Annotated[
             str | None,
             Query(description="comma-separated statuses to return, e.g. 'running,failed'"),
         ] = None,
+        limit: Limit = DEFAULT_PAGE,
+        offset: Offset = 0,
     ) -> list[DeployOut]:
-        return deployments.listing(principal, parse_statuses(status))
+        """A page of deployments, oldest first (`limit`, `offset`: Modelport's extension); a
+        `Link: <...>; rel="next"` header names the next page when there is one."""
+        shown, more = deployments.listing(principal, parse_statuses(status), Window(offset, limit))
+        if more:
+            response.headers["Link"] = next_link(request, offset + limit)
+        return shown
 
     @app.get("/deploy/{deploy_id}", response_model=DeployOut, tags=["deploy"])
     def deploy_status(

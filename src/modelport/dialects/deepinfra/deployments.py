@@ -18,8 +18,10 @@ from modelport.dialects.deepinfra.schemas import (
     DeployUpdateIn,
     check_bounds,
 )
+from modelport.dialects.deepinfra.statuses import deploy_status
 from modelport.dialects.deepinfra.translate import (
     CONFIG_FIELDS,
+    EXTENSION,
     endpoint_name,
     ext_of,
     new_deploy_id,
@@ -30,12 +32,16 @@ from modelport.dialects.deepinfra.translate import (
     to_out,
     to_spec,
 )
+from modelport.dialects.listing import Window, page_of
 from modelport.domain.errors import Conflict, NotFound
 from modelport.domain.phases import derive_phase
 from modelport.domain.records import Endpoint
 from modelport.domain.states import DesiredState
 from modelport.services.auth import Principal
+from modelport.services.endpoint_pages import ListedEndpoint
+from modelport.store.paging import EndpointFilter
 
+DEEPINFRA_MADE = EndpointFilter(origin=EXTENSION)
 _CREATE_ATTEMPTS = 3  # a concurrent deploy of the same model_name: look again, then compare
 
 
@@ -45,17 +51,23 @@ class Deployments:
 
     # --- reads ------------------------------------------------------------------------------
     def listing(
-        self, principal: Principal, statuses: Sequence[DeployStatus] = ()
-    ) -> list[DeployOut]:
-        found: list[DeployOut] = []
-        for endpoint in self._all(principal):
-            try:
-                out = self.out(principal, endpoint)
-            except NotFound:  # removed since it was listed
-                continue
-            if not statuses or out.status in statuses:
-                found.append(out)
-        return found
+        self, principal: Principal, statuses: Sequence[DeployStatus], window: Window
+    ) -> tuple[list[DeployOut], bool]:
+        """A page of the caller's deployments, oldest first, and whether more follow. A status
+        filter is judged here on indexed batches (a status is derived from the replicas)."""
+        wanted = frozenset(statuses)
+
+        def has_status(listed: ListedEndpoint) -> bool:
+            return deploy_status(listed.phase, listed.replicas) in wanted
+
+        match = has_status if wanted else None
+        found = page_of(self._endpoints, principal, DEEPINFRA_MADE, window, match=match)
+        shown = [
+            to_out(i.endpoint, i.phase, list(i.replicas))
+            for i in found.items
+            if ext_of(i.endpoint.spec) is not None  # else a native patch replaced it
+        ]
+        return shown, found.more
 
     def get(self, principal: Principal, deploy_id: str) -> DeployOut:
         return self.out(principal, self._find(principal, deploy_id))
@@ -74,7 +86,9 @@ class Deployments:
                 return self.out(principal, self._same_or_conflict(principal, existing, request))
             name = endpoint_name(request.model_name)
             self._check_name_free(principal, name, request.model_name)
-            spec = to_spec(request, self._new_id(principal))
+            # A fresh deploy_id is not checked against the project's others: 36^10 values
+            # make a clash negligible, and the check would read every deployment.
+            spec = to_spec(request, new_deploy_id())
             try:
                 endpoint, _key = self._endpoints.create(principal, name, spec)
             except Conflict:
@@ -132,13 +146,6 @@ class Deployments:
                 field="model_name",
             )
 
-    def _new_id(self, principal: Principal) -> str:
-        taken = {ext["deploy_id"] for _, ext in self._with_ext(principal)}
-        while True:
-            deploy_id = new_deploy_id()
-            if deploy_id not in taken:
-                return deploy_id
-
     # --- changes ----------------------------------------------------------------------------
     def update(self, principal: Principal, deploy_id: str, body: DeployUpdateIn) -> DeployOut:
         """Settings change; config fields may be repeated unchanged, never changed."""
@@ -175,28 +182,23 @@ class Deployments:
         return self.out(principal, self._endpoints.delete(principal, name))
 
     # --- lookups ----------------------------------------------------------------------------
-    def _with_ext(self, principal: Principal) -> list[tuple[Endpoint, dict[str, Any]]]:
-        found = []
-        for endpoint in self._endpoints.list(principal):
-            ext = ext_of(endpoint.spec)
-            if ext is not None:
-                found.append((endpoint, ext))
-        return found
-
-    def _all(self, principal: Principal) -> list[Endpoint]:
-        return [endpoint for endpoint, _ in self._with_ext(principal)]
-
     def _find(self, principal: Principal, deploy_id: str) -> Endpoint:
-        for endpoint, ext in self._with_ext(principal):
-            if ext["deploy_id"] == deploy_id:
+        # deploy_id lives in the spec's extension, not in a column: the project's DeepInfra
+        # endpoints are read in indexed batches until it is found.
+        for endpoint in self._endpoints.scan(principal, DEEPINFRA_MADE):
+            ext = ext_of(endpoint.spec)
+            if ext is not None and ext["deploy_id"] == deploy_id:
                 return endpoint
         raise NotFound(f"deployment '{deploy_id}' not found")
 
     def _by_model_name(self, principal: Principal, model_name: str) -> Endpoint | None:
-        for endpoint, ext in self._with_ext(principal):
-            if ext["model_name"] == model_name:
-                return endpoint
-        return None
+        """One read by name: a model_name's endpoint is always named endpoint_name(model_name)."""
+        try:
+            endpoint = self._endpoints.get(principal, endpoint_name(model_name))
+        except NotFound:
+            return None
+        ext = ext_of(endpoint.spec)
+        return endpoint if ext is not None and ext["model_name"] == model_name else None
 
 
 def _reject_config_changes(body: DeployUpdateIn, stored: dict[str, Any]) -> None:

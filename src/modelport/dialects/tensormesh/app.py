@@ -2,7 +2,7 @@
 CLI about models), mounted by the server at `/tensormesh`.
 
     POST   /tensormesh/v1/models                       deploy a model (its key in this reply only)
-    GET    /tensormesh/v1/models[?userId=]             list models
+    GET    /tensormesh/v1/models[?userId=&page=&size=] list models, a page at a time
     GET    /tensormesh/v1/models/{modelId}             one model
     DELETE /tensormesh/v1/models/{modelId}             delete it (answers `{}`)
     POST   /tensormesh/v1/models:validate              could this modelName be deployed
@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from modelport import __version__
 from modelport.api.container import ApiServices
 from modelport.api.deps import CurrentPrincipal, Services
+from modelport.dialects.listing import DEFAULT_PAGE, MAX_PAGE
 from modelport.dialects.tensormesh import not_applicable
 from modelport.dialects.tensormesh.chat import chat
 from modelport.dialects.tensormesh.errors import (
@@ -38,6 +39,7 @@ from modelport.dialects.tensormesh.errors import (
     TensormeshError,
     install_error_handlers,
 )
+from modelport.dialects.tensormesh.model_list import ModelFilter, window
 from modelport.dialects.tensormesh.observability import deployment_logs
 from modelport.dialects.tensormesh.operations import Models
 from modelport.dialects.tensormesh.profile import profile
@@ -88,10 +90,18 @@ def deploy_model(
     return ModelResponse(model=models.deploy(caller, body))
 
 
+Page = Annotated[int, Query(description="the page, from 1")]
+Size = Annotated[int, Query(description=f"models per page, at most {MAX_PAGE} (0: {DEFAULT_PAGE})")]
+
+
 @router.get("/models", response_model=ListModelsResponse)
-def list_models(caller: Caller, models: ModelsDep, user_id: UserId = "") -> ListModelsResponse:
-    """The caller's models (an apiKey sees only its own), optionally of one userId."""
-    return ListModelsResponse(models=models.listing(caller, user_id))
+def list_models(
+    caller: Caller, models: ModelsDep, user_id: UserId = "", page: Page = 1, size: Size = 0
+) -> ListModelsResponse:
+    """A page of the caller's models (an apiKey sees only its own), optionally of one userId;
+    a page shorter than `size` is the last."""
+    shown, _ = models.listing(caller, ModelFilter.of(user_id), window(page, size))
+    return ListModelsResponse(models=shown)
 
 
 @router.post("/models:validate", response_model=ValidationResult)
@@ -104,10 +114,14 @@ def validate_model_name(
 
 @router.post("/models:search-by-infra", response_model=ListModelsResponse)
 def search_models_by_infra(
-    caller: Caller, models: ModelsDep, body: Annotated[SearchByInfraRequest, Body()]
+    caller: Caller,
+    models: ModelsDep,
+    body: Annotated[SearchByInfraRequest, Body()],
+    page: Page = 1,
+    size: Size = 0,
 ) -> ListModelsResponse:
-    """The models whose infra has every field set in the query (an empty infra: all)."""
-    return ListModelsResponse(models=models.search_by_infra(caller, body))
+    """A page of the models whose infra has every field set in the query (empty infra: all)."""
+    return ListModelsResponse(models=models.search_by_infra(caller, body, window(page, size)))
 
 
 @router.post("/models:{verb}", include_in_schema=False)
@@ -170,10 +184,10 @@ def admin_list_models(
     caller: Caller,
     models: ModelsDep,
     user_id: UserId = "",
-    page: Annotated[int, Query()] = 1,
-    size: Annotated[int, Query()] = 0,
+    page: Page = 1,
+    size: Size = 0,
 ) -> ModelsPage:
-    """The project's models, `size` per page (0: all); an admin token only."""
+    """The project's models, `size` per page; an admin token only."""
     return models.page(caller, user_id, page, size)
 
 

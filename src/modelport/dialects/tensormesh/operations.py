@@ -11,7 +11,9 @@ import uuid
 from collections import deque
 
 from modelport.api.container import ApiServices
+from modelport.dialects.listing import Window, page_of
 from modelport.dialects.tensormesh.errors import RpcCode, TensormeshError, invalid
+from modelport.dialects.tensormesh.model_list import TENSORMESH_MADE, ModelFilter, window
 from modelport.dialects.tensormesh.schemas import (
     DeployModelRequest,
     Model,
@@ -37,6 +39,7 @@ from modelport.dialects.tensormesh.translate import (
 from modelport.domain.errors import Conflict, ModelportError, NotFound
 from modelport.domain.records import Endpoint, Event
 from modelport.domain.states import DesiredState
+from modelport.schemas.native import EndpointPublic
 from modelport.services.auth import Principal
 from modelport.services.endpoints import MAX_EVENTS_PAGE
 
@@ -84,14 +87,22 @@ class Models:
             endpoints.add_event(principal, name, note.reason, note.message, note.level)
         return self._model(principal, endpoint, api_key=request.api_key or minted)
 
-    def listing(self, principal: Principal, user_id: str = "") -> list[Model]:
-        wanted = canonical_uuid("userId", user_id) if user_id else None
-        found = []
-        for endpoint in self._services.endpoints.list(principal):
-            tm = stored(endpoint.spec)
-            if tm is not None and wanted in (None, tm.user_id):
-                found.append(self._model(principal, endpoint, tm))
-        return found  # in creation order
+    def listing(
+        self, principal: Principal, which: ModelFilter, window: Window, *, count: bool = False
+    ) -> tuple[list[Model], int | None]:
+        """A page of the caller's Tensormesh models (an apiKey sees only its own), oldest
+        first, and their total when `count`; endpoints made by other APIs are left out."""
+        endpoints = self._services.endpoints
+        found = page_of(
+            endpoints, principal, TENSORMESH_MADE, window, match=which.match(), count=count
+        )
+        models = []
+        for listed in found.items:
+            tm = stored(listed.endpoint.spec)
+            if tm is not None:  # else a native patch replaced the extension: not a model now
+                public = endpoints.public(listed.endpoint, listed.replicas)
+                models.append(self._model(principal, listed.endpoint, tm, public=public))
+        return models, found.total
 
     def get(self, principal: Principal, model_id: str) -> Model:
         endpoint, tm = self._find(principal, model_id)
@@ -103,15 +114,11 @@ class Models:
         self._services.endpoints.delete(principal, endpoint.name)
 
     def page(self, principal: Principal, user_id: str, page: int, size: int) -> ModelsPage:
-        """The admin listing: the project's models, `size` per page (0: all on one page)."""
+        """The admin listing: the project's models, `size` per page (0: the default)."""
         principal.require_admin()
-        if page < 1:
-            raise invalid("page", "must be at least 1")
-        if size < 0:
-            raise invalid("size", "must not be negative")
-        models = self.listing(principal, user_id)
-        shown = models[(page - 1) * size : page * size] if size else models
-        return ModelsPage(models=shown, page=page, size=size or len(models), total=len(models))
+        shown = window(page, size)
+        models, total = self.listing(principal, ModelFilter.of(user_id), shown, count=True)
+        return ModelsPage(models=models, page=page, size=shown.limit, total=total or 0)
 
     def validate_name(self, principal: Principal, request: ValidateModelNameRequest) -> bool:
         """Could a deploy take this modelName now: well formed and not taken in the project."""
@@ -121,13 +128,14 @@ class Models:
             return False
         return self._existing(principal, endpoint_name(request.model_name)) is None
 
-    def search_by_infra(self, principal: Principal, request: SearchByInfraRequest) -> list[Model]:
-        """The models whose stored infra has every field the query sets."""
+    def search_by_infra(
+        self, principal: Principal, request: SearchByInfraRequest, shown: Window
+    ) -> list[Model]:
+        """A page of the models whose stored infra has every field the query sets."""
         if request.infra is None:
             raise invalid("infra", "required")
-        wanted = infra_set(request.infra).items()
-        found = self.listing(principal, request.user_id)
-        return [m for m in found if wanted <= infra_set(m.infra).items()]
+        which = ModelFilter.of(request.user_id, infra_set(request.infra))
+        return self.listing(principal, which, shown)[0]
 
     def check(self, principal: Principal, request: ModelCheckRequest) -> ModelCheckResult:
         """The memory a deployed model needs: its weights, and its KV offloading buffer."""
@@ -170,19 +178,27 @@ class Models:
 
     def _find(self, principal: Principal, model_id: str) -> tuple[Endpoint, Stored]:
         wanted = canonical_uuid("modelId", model_id)
-        for endpoint in self._services.endpoints.list(principal):
+        # modelId lives in the stored extension, not in a column: the project's Tensormesh
+        # endpoints are read in indexed batches until it is found.
+        for endpoint in self._services.endpoints.scan(principal, TENSORMESH_MADE):
             tm = stored(endpoint.spec)
             if tm is not None and tm.model_id == wanted:
                 return endpoint, tm
         raise TensormeshError(RpcCode.NOT_FOUND, f"modelId: model {model_id} not found")
 
     def _model(
-        self, principal: Principal, endpoint: Endpoint, tm: Stored | None = None, api_key: str = ""
+        self,
+        principal: Principal,
+        endpoint: Endpoint,
+        tm: Stored | None = None,
+        api_key: str = "",
+        public: EndpointPublic | None = None,
     ) -> Model:
+        """`public`: the view when the caller has read it already (a list's page)."""
         tm = tm or stored(endpoint.spec)
         if tm is None:  # a native patch replaced the extensions meanwhile
             raise TensormeshError(RpcCode.NOT_FOUND, f"model '{endpoint.name}' not found")
-        public = self._services.endpoints.view(endpoint)
+        public = public or self._services.endpoints.view(endpoint)
         events = model_events(self._latest_events(principal, endpoint.name))
         return to_model(public, tm, events, self._services.gateway_base_url, api_key)
 

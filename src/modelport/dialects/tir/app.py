@@ -20,7 +20,8 @@ from fastapi.security import HTTPBearer
 from modelport import __version__
 from modelport.api.container import ApiServices
 from modelport.api.deps import Services, get_authenticator
-from modelport.dialects.tir import async_views, go_provider, operations
+from modelport.dialects import listing
+from modelport.dialects.tir import async_views, endpoint_list, go_provider, operations
 from modelport.dialects.tir.envelope import RESPONSES, failure, success
 from modelport.dialects.tir.errors import install_error_handlers
 from modelport.dialects.tir.frameworks import resolve_framework
@@ -155,9 +156,15 @@ def create_endpoint(
     return success(data, "Created Successfully", 201)
 
 
-def list_endpoints(principal: Caller, services: Services, shape: AnswerShape) -> JSONResponse:
-    views = services.endpoints.describe_all(principal)
-    return success([shape(endpoint_data(v, services.gateway_base_url)) for v in views], "Success")
+def list_endpoints(
+    principal: Caller,
+    services: Services,
+    shape: AnswerShape,
+    page_no: Annotated[int, Query(ge=1, le=listing.MAX_PAGE_NUMBER)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=listing.MAX_PAGE)] = listing.DEFAULT_PAGE,
+) -> JSONResponse:
+    """A page of the project's endpoints, oldest first (dialects/tir/endpoint_list.py)."""
+    return endpoint_list.endpoint_page(services, principal, shape, page_no, per_page)
 
 
 def get_endpoint(

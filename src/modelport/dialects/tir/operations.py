@@ -69,9 +69,9 @@ def create(
 
 def find(services: ApiServices, principal: Principal, inference_id: int) -> Endpoint:
     """The caller's endpoint with this id (TIR's inference_id is Modelport's endpoint id)."""
-    for endpoint in services.endpoints.list(principal):
-        if endpoint.id == inference_id:
-            return endpoint
+    endpoint = services.endpoints.get_by_id(principal, inference_id)
+    if endpoint is not None:
+        return endpoint
     raise NotFound(
         f"inference_id: no endpoint {inference_id} in this project", field="inference_id"
     )
