@@ -70,6 +70,15 @@ class RayCalls:
         self.start_local = start_local
         self._lock = threading.Lock()
         self._handles: dict[str, Any] = {}  # actor name -> handle, found once
+        self._groups: dict[str, Any] = {}  # placement group name -> the group, until removed
+
+    def _joined(self) -> Any:
+        """Ray, once connect() has joined the cluster: never Ray's own auto-start of a local
+        cluster that some calls do when not connected."""
+        ray = _ray()
+        if not ray.is_initialized():
+            raise TemporaryError("not connected to the Ray cluster yet", delay=1.0)
+        return ray
 
     # --- blocking: run these in a thread --------------------------------------------------
     def connect(self) -> None:
@@ -105,7 +114,7 @@ class RayCalls:
 
     def nodes(self) -> list[RayNode]:
         """Every node Ray knows, with what is free on each where Ray tells (not over Ray Client)."""
-        ray = _ray()
+        ray = self._joined()
         free: Mapping[str, Mapping[str, float]] = {}
         try:
             from ray._private.state import available_resources_per_node
@@ -127,20 +136,24 @@ class RayCalls:
 
     def create_group(self, name: str, bundles: list[dict[str, float]], strategy: str) -> None:
         """A detached named placement group: it outlives this server, as the actors in it."""
-        _ray().util.placement_group(bundles, strategy=strategy, name=name, lifetime="detached")
+        util = self._joined().util
+        group = util.placement_group(bundles, strategy=strategy, name=name, lifetime="detached")
+        self._groups[name] = group  # its actors are created next, by this object
 
     def remove_group(self, name: str) -> None:
         """Remove the named placement group if there is one (its actors die with it)."""
-        util = _ray().util
-        try:
-            group = util.get_placement_group(name)
-        except ValueError:  # none by that name
-            return
+        util = self._joined().util
+        group = self._groups.pop(name, None)
+        if group is None:
+            try:
+                group = util.get_placement_group(name)
+            except ValueError:  # none by that name
+                return
         util.remove_placement_group(group)
 
     def named_actors(self) -> list[str]:
         """The names of this namespace's actors (live or waiting to be scheduled)."""
-        names: list[str] = _ray().util.list_named_actors()
+        names: list[str] = self._joined().util.list_named_actors()
         return names
 
     def unscheduled(self) -> set[str]:
@@ -153,13 +166,13 @@ class RayCalls:
     def create(self, name: str, actor_class: type, ask: ActorAsk, *args: Any) -> None:
         """A detached named actor; Ray never restarts it (the controller replaces replicas).
         In a placement group it takes one bundle, else Ray spreads replicas over nodes."""
-        ray = _ray()
+        ray = self._joined()
         remote = ray.remote(actor_class)
         strategy: Any = "SPREAD"  # replicas on as many nodes as hold them
         if ask.group is not None:
             from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-            group = ray.util.get_placement_group(ask.group)
+            group = self._groups.get(ask.group) or ray.util.get_placement_group(ask.group)
             strategy = PlacementGroupSchedulingStrategy(group, ask.bundle)
         handle = remote.options(
             name=name,
@@ -181,7 +194,7 @@ class RayCalls:
         if handle is not None:
             return handle
         try:
-            handle = _ray().get_actor(name, namespace=self.namespace)
+            handle = self._joined().get_actor(name, namespace=self.namespace)
         except ValueError as exc:
             raise ActorGone(f"no actor named {name}") from exc
         self._handles[name] = handle
@@ -196,7 +209,7 @@ class RayCalls:
         finally:
             self._handles.pop(name, None)
         with contextlib.suppress(ValueError):  # already gone
-            _ray().kill(handle, no_restart=True)
+            self._joined().kill(handle, no_restart=True)
 
     def forget(self, name: str) -> None:
         self._handles.pop(name, None)
@@ -208,7 +221,7 @@ class RayCalls:
         ActorGone when it is dead, ActorUnreachable when it did not answer in time; an error
         the method raised arrives as itself when it is one of ours.
         """
-        ray = _ray()
+        ray = self._joined()
         handle = await asyncio.to_thread(self.find, name)
         try:
             ref = getattr(handle, method).remote(*args)
