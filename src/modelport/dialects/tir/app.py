@@ -231,7 +231,7 @@ def async_status(
     services: Services,
     request_id: Annotated[str | None, Query(max_length=200)] = None,
     date_filter: DateFilter | None = None,
-    page_no: Annotated[int, Query(ge=1, le=MAX_ID)] = 1,
+    page_no: Annotated[int, Query(ge=1, le=listing.MAX_PAGE_NUMBER)] = 1,
     per_page: Annotated[int, Query(ge=1, le=1000)] = 10,
     queue_name: Annotated[str | None, Query(max_length=200)] = None,
 ) -> JSONResponse:

@@ -184,6 +184,8 @@ def test_the_list_pages_newest_first_and_filters_by_date_and_queue(tir: AsyncTir
     assert_field_error(tir.status(ep, queue_name="nope"), 400, "queue_name")
     assert_field_error(tir.status(ep, date_filter="yesterday"), 400, "date_filter")
     assert_field_error(tir.status(ep, per_page=0), 400, "per_page")
+    # A page far past any integer offset the database takes: a 400, never a 500.
+    assert_field_error(tir.status(ep, page_no=2**62, per_page=1000), 400, "page_no")
 
 
 def test_async_configuration_must_name_a_dataset_of_the_project(tir: AsyncTir) -> None:
