@@ -8,6 +8,11 @@ restart adopts the running actors. Tests run in order on one cluster and one ser
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import signal
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +22,11 @@ import httpx
 import pytest
 from openai import OpenAI
 
+from modelport.domain.errors import TemporaryError
+from modelport.domain.launch import LaunchPlan
+from modelport.domain.specs import ProbeSpec, Resources
+from modelport.runtime.ray import RayRuntime
+from modelport.runtime.ray_guard import start_time
 from tests.support.ray_cluster import NodeSpec, RayCluster, ray_cluster
 from tests.support.server import ServerProcess, wait_until
 from tests.support.traffic import SteadyTraffic
@@ -122,6 +132,9 @@ def test_replicas_spread_over_nodes_and_answer(server: ServerProcess) -> None:
     assert all("(node " in m for m in starting), starting
     listed = server.cli("replicas", NAME)
     assert listed.returncode == 0 and all(n in listed.stdout for n in nodes), listed
+    summary = server.cli("ls", "--json")  # the endpoint's NODES
+    assert summary.returncode == 0, summary
+    assert json.loads(summary.stdout)["items"][0]["nodes"] == sorted(nodes)
     logs = server.cli("logs", NAME)  # read on its node, through the actor
     assert logs.returncode == 0 and '"GET /docs HTTP/1.1" 200' in logs.stdout, logs
 
@@ -154,6 +167,57 @@ def test_gpu_replica_lands_on_the_node_with_those_gpus(
             assert api.delete(f"/api/v1/endpoints/{name}").status_code in {200, 202, 204}
         gone = lambda: len(api.get("/api/v1/endpoints").json()["items"]) == 1  # noqa: E731
         assert wait_until(gone, timeout=60)
+
+
+def test_a_group_across_two_nodes_is_created_and_removed(
+    cluster: RayCluster, tmp_path: Path
+) -> None:
+    """Placement groups straight through RayRuntime (vLLM and SGLang are not on this machine;
+    their commands are golden-tested in tests/unit/engines): a replica across w2 and w3 (two
+    declared GPUs on each), its engines on both, all gone after stop; three such nodes wait."""
+    runtime = RayRuntime.on_cluster(cluster.address, "mp-groups", False, tmp_path)
+    across = Resources(cpu=0.5, memory_mb=256, gpu_count=4, gpu_type=GPU_TYPE, nodes=2)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
+
+    async def scenario() -> None:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                slot = await runtime.place("grp-r1-g1", across)
+                break
+            except TemporaryError as waiting:  # ReplicaPreparing, or w2 not free yet
+                assert time.monotonic() < deadline, waiting.message
+                await asyncio.sleep(0.5)
+        launch = LaunchPlan(
+            argv=sleeper, host=slot.host, port=slot.port, readiness=ProbeSpec(),
+            liveness=ProbeSpec(), node_argv=[sleeper],
+        )  # fmt: skip
+        handle = await runtime.start("grp-r1-g1", launch)
+        assert (await runtime.status(handle)).state.value == "running"
+        table = _groups()
+        assert table["grp-r1-g1"]["strategy"] == "STRICT_SPREAD", table
+        with pytest.raises(TemporaryError) as waits:  # no 3 nodes with 2 GPUs each
+            await runtime.place("grp-r2-g1", across.model_copy(update={"gpu_count": 6, "nodes": 3}))
+        assert "needs 3 nodes with 2x TESTGPU-16GB each; 2 nodes of 4 could hold a share" in (
+            waits.value.message
+        ), waits.value.message
+        await runtime.stop(handle, 2.0)
+        assert "grp-r1-g1" not in _groups()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        import ray
+
+        ray.shutdown()  # this test's own connection
+
+
+def _groups() -> dict[str, Any]:
+    """This driver's view of the live placement groups, by name."""
+    import ray
+
+    table = ray.util.placement_group_table()
+    return {g["name"]: g for g in table.values() if g["state"] != "REMOVED"}
 
 
 def test_a_node_killed_under_load_loses_its_replica_but_no_request(
@@ -192,3 +256,38 @@ def test_server_restart_adopts_running_actors(server: ServerProcess) -> None:
     assert _ready(server) == before
     assert sum(e["reason"] == "ReplicaStarting" for e in _events(server)) == starts
     assert _chat(server) is not None
+
+
+def test_an_engine_does_not_outlive_its_actor(server: ServerProcess) -> None:
+    """Only the actor's worker process dies (its node lives): the engine under it is gone soon
+    after, and the controller replaces the replica."""
+    assert wait_until(lambda: _ready(server) is not None, timeout=180), _replicas(server)
+    before = _ready(server)
+    assert before is not None
+    victim = before[0]
+    worker = _parent(victim["pid"])  # the guard is the actor worker's child
+    assert start_time(worker) is not None
+    os.kill(worker, signal.SIGKILL)
+    assert wait_until(lambda: not _session(victim["pid"]), timeout=30), _session(victim["pid"])
+    assert wait_until(
+        lambda: (now := _ready(server)) is not None and victim not in now, timeout=180
+    ), _replicas(server)
+
+
+def _parent(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _session(sid: int) -> set[int]:
+    """Live processes of the replica's session (its guard and engine)."""
+    members = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid and fields[0] != "Z":
+                members.add(int(entry.name))
+    return members
