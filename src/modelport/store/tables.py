@@ -209,6 +209,7 @@ invocations = Table(
     Column("error", Text, nullable=True),
     UniqueConstraint("endpoint_id", "idempotency_key"),
     Index("ix_invocations_endpoint_id_status_created_at", "endpoint_id", "status", "created_at"),
+    Index("ix_invocations_status_endpoint_id", "status", "endpoint_id"),  # the backlog count
 )
 
 # Where a project's async results land (issue 8); credentials sealed with the SecretBox.

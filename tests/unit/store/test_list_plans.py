@@ -40,9 +40,9 @@ __all__ = ["postgres_server"]
 
 ENDPOINTS_PER_PROJECT = 120  # more than one batch of a 100-row page
 # A plan step that reads a whole table (or walks a whole index of it: "SCAN t USING INDEX").
-_SQLITE_FULL = re.compile(r"^SCAN (endpoints|replicas)\b")
-_LISTED_TABLES = ("endpoints", "replicas")
-_LISTED = re.compile(r"\bFROM (endpoints|replicas)\b")
+_SQLITE_FULL = re.compile(r"^SCAN (endpoints|replicas|invocations)\b")
+_LISTED_TABLES = ("endpoints", "replicas", "invocations")
+_LISTED = re.compile(r"\bFROM (endpoints|replicas|invocations)\b")
 
 
 @dataclass
@@ -205,6 +205,7 @@ READS: dict[str, Callable[[Scene], None]] = {
     "vendor id lookups": _lookups,
     "endpoint-scoped token": _scoped,
     "async workers": _workers,
+    "async backlog (every tick)": lambda s: s.store.invocation_backlog(None),
 }
 
 
