@@ -44,6 +44,16 @@ def only_backend(backend: _B, kind: RuntimeKind | None) -> _B:
     )
 
 
+def on_one_host(name: str, resources: Resources) -> None:
+    """place() of a runtime whose replicas run on this host: a replica across nodes cannot run
+    here (only its first node's command would start, waiting for its peers forever)."""
+    if resources.nodes > 1:
+        raise PermanentError(
+            f"resources.nodes: {resources.nodes} nodes need the ray runtime; the {name} runtime "
+            "runs a replica on this host only (set runtime: ray, docs/runtimes.md)"
+        )
+
+
 class ProcessStatus(BaseModel):
     model_config = ConfigDict(frozen=True)
 

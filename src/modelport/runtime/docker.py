@@ -33,7 +33,7 @@ from modelport.domain.errors import PermanentError, TemporaryError
 from modelport.domain.launch import LaunchPlan, Slot
 from modelport.domain.records import ReplicaHandle
 from modelport.domain.specs import Resources, RuntimeKind
-from modelport.runtime.base import ProcessState, ProcessStatus, only_backend
+from modelport.runtime.base import ProcessState, ProcessStatus, on_one_host, only_backend
 from modelport.runtime.docker_config import (
     LABEL_INSTALL,
     LOOPBACK,
@@ -97,6 +97,7 @@ class DockerRuntime:
         return LISTEN_HOST, self._ports.allocate()
 
     async def place(self, replica_key: str, resources: Resources) -> Slot:
+        on_one_host(self.name, resources)
         host, port = self.address()
         return Slot(host=host, port=port)
 

@@ -26,7 +26,7 @@ from modelport.domain.errors import PermanentError, TemporaryError
 from modelport.domain.launch import LaunchPlan, Slot
 from modelport.domain.records import ReplicaHandle
 from modelport.domain.specs import Resources, RuntimeKind
-from modelport.runtime.base import ProcessState, ProcessStatus, only_backend
+from modelport.runtime.base import ProcessState, ProcessStatus, on_one_host, only_backend
 from modelport.runtime.cpu import tree_cpu_seconds
 from modelport.runtime.gpus import query_gpus
 from modelport.runtime.isolation import Placement, ReplicaIsolation
@@ -78,6 +78,7 @@ class LocalRuntime:
         return self.host, self._ports.allocate()
 
     async def place(self, replica_key: str, resources: Resources) -> Slot:
+        on_one_host(self.name, resources)
         host, port = self.address()
         return Slot(host=host, port=port)
 

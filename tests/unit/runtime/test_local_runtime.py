@@ -16,7 +16,7 @@ import pytest
 from modelport.domain.errors import PermanentError
 from modelport.domain.launch import LaunchPlan
 from modelport.domain.records import ReplicaHandle
-from modelport.domain.specs import ProbeProtocol, ProbeSpec
+from modelport.domain.specs import ProbeProtocol, ProbeSpec, Resources
 from modelport.runtime.base import ProcessState
 from modelport.runtime.gpus import parse_gpu_names
 from modelport.runtime.isolation import ReplicaIsolation
@@ -367,3 +367,13 @@ asyncio.run(main())
 
     assert "got SIGTERM" in await restarted.read_logs(handle)
     assert (await restarted.status(handle)).state is ProcessState.MISSING
+
+
+async def test_a_replica_across_nodes_is_refused_naming_the_field(tmp_path: Path) -> None:
+    """Only Ray spans nodes: on this host only the first node's engine would start, waiting for
+    its peers forever."""
+    rt = LocalRuntime(tmp_path / "logs")
+    resources = Resources(gpu_count=2, nodes=2)
+    with pytest.raises(PermanentError, match=r"resources\.nodes: 2 nodes need the ray runtime"):
+        await rt.place("ep-r1-g1", resources)
+    assert (await rt.place("ep-r1-g1", Resources())).host == "127.0.0.1"
