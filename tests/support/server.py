@@ -39,6 +39,10 @@ class ServerProcess:
         self.log_path = home / "server.log"
         self._env = {
             "MODELPORT_REPLICA_USER": replica_user_for_tests(),  # the environment may override
+            # One server process: a gateway process per core (the default) costs every test
+            # server a second interpreter on the 2-core CI machine; the multi-process gateway
+            # has its own tests (test_gateway_workers.py, test_edge_limits.py set 2).
+            "MODELPORT_GATEWAY_WORKERS": "1",
             # Each server its own model cache (as root the default is one shared directory, so
             # a test would find what another downloaded); replicas' uids must reach it.
             "MODELPORT_MODEL_CACHE": _shared_tmp("modelport-model-cache-"),
