@@ -117,8 +117,8 @@ def test_ls_and_get_render_tables(server: LiveServer) -> None:
     table = run(server, "ls")
     assert table.exit_code == 0, table.output
     header, row = table.stdout.splitlines()[:2]
-    assert header.split() == ["NAME", "PHASE", "READY", "FRAMEWORK", "GEN", "URL", "AGE"]
-    assert row.split()[:5] == ["web", "deploying", "0/1", "custom", "1"]
+    assert header.split() == ["NAME", "PHASE", "READY", "FRAMEWORK", "NODES", "GEN", "URL", "AGE"]
+    assert row.split()[:6] == ["web", "deploying", "0/1", "custom", "-", "1"]
 
     details = run(server, "get", "web")
     assert details.exit_code == 0, details.output
