@@ -44,7 +44,7 @@ def test_server_flags_then_cli_uses_its_admin_token(
         monkeypatch.setenv("MODELPORT_HOME", str(home))
         monkeypatch.setenv("MODELPORT_PORT", str(port))
         assert json_out(run(None, "whoami", "--json"))["role"] == "admin"
-        assert json_out(run(None, "ls", "--json")) == {"items": []}
+        assert json_out(run(None, "ls", "--json")) == {"items": [], "next_cursor": None}
     finally:
         process.send_signal(signal.SIGINT)
         try:
