@@ -94,7 +94,7 @@ class Gateway:
         # Per-token limits: the server's, in the shared segment with several processes.
         self._limiter = RequestLimiter(table=balancer.slot.tokens if balancer.slot else None)
         self._proxy = Proxy(balancer, metrics, settings.upstream_timeout)
-        self._models = ModelLists(store)
+        self._models = ModelLists()  # the routes carry what the lists show
 
     async def startup(self) -> None:
         await self._proxy.startup()

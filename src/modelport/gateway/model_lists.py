@@ -13,9 +13,6 @@ from modelport.services.auth import Principal
 
 
 class ModelLists:
-    def __init__(self, _store: object = None) -> None:
-        """Nothing to keep: the routes carry what the lists show (`_store`: the old seam)."""
-
     async def answer(
         self,
         principal: Principal,
