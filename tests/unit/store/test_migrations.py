@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 
 from modelport.clock import FakeClock
-from modelport.domain.records import Endpoint
-from modelport.store import make_engine, open_store
-from modelport.store.migrate import upgrade_to_head
+from modelport.domain.records import Endpoint, EventLevel
+from modelport.store import SqlStore, make_engine, open_store
+from modelport.store.migrate import MIGRATIONS_DIR, upgrade_to_head
 from modelport.store.tables import metadata
 from tests.unit.store.specs import custom_spec
 
@@ -40,3 +44,56 @@ def test_migrations_build_exactly_the_declared_tables(database_url: str) -> None
             assert compare_metadata(context, metadata) == []
     finally:
         engine.dispose()
+
+
+def test_ids_are_never_reused_and_upgrading_keeps_every_row(tmp_path: Path) -> None:
+    """A database made before 0015 (tables rebuilt without AUTOINCREMENT) upgrades in place:
+    replicas and events of its endpoints survive the table rebuild, and the id of the newest
+    endpoint, deleted before the upgrade, is not given to the next one."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0014")
+        conn.commit()
+    clock = FakeClock()
+    old = SqlStore(engine, clock)
+    project = old.create_project("p")
+    spec = custom_spec()
+    kept = old.create_endpoint(project.id, "kept", spec, spec.model_dump_json())
+    replica = old.create_replica(kept.id, kept.generation, clock.now())
+    old.add_event(kept.id, level=EventLevel.INFO, reason="Test", message="m", now=clock.now())
+    newest = old.create_endpoint(project.id, "newest", spec, spec.model_dump_json())
+    old.delete_endpoint(newest.id)
+    old.close()
+
+    store = open_store(url, clock)
+    try:
+        assert [r.id for r in store.list_replicas_of([kept.id])] == [replica.id]
+        assert [e.reason for e in store.list_events(kept.id)] == ["Test"]
+        again = store.create_endpoint(project.id, "newest", spec, spec.model_dump_json())
+        assert again.id > newest.id
+        store.delete_endpoint(again.id)
+        third = store.create_endpoint(project.id, "third", spec, spec.model_dump_json())
+        assert third.id > again.id
+    finally:
+        store.close()
+
+
+def test_every_table_declared_autoincrement_has_it_after_migrating(tmp_path: Path) -> None:
+    """compare_metadata does not see AUTOINCREMENT; a batch migration that rebuilds a table
+    drops it silently (that is how ids came to be reused before 0015)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        upgrade_to_head(engine)
+        with engine.connect() as conn:
+            ddl = dict(conn.exec_driver_sql("SELECT name, sql FROM sqlite_master").all())
+    finally:
+        engine.dispose()
+    declared = [
+        t.name for t in metadata.sorted_tables if t.dialect_kwargs.get("sqlite_autoincrement")
+    ]
+    assert len(declared) >= 8
+    assert [name for name in declared if "AUTOINCREMENT" not in ddl[name]] == []
