@@ -13,6 +13,7 @@ from modelport.api.errors import ERROR_RESPONSES, install_error_handlers
 from modelport.api.middleware import BodyLimits, CatchUnexpected
 from modelport.api.routes import (
     autoscale,
+    catalog,
     datasets,
     endpoints,
     integrations,
@@ -56,6 +57,7 @@ def create_app(services: ApiServices, authenticator: Authenticator, settings: Se
     api.include_router(invocations.router)
     api.include_router(integrations.router)
     api.include_router(models.router)
+    api.include_router(catalog.router)
     app.include_router(api)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
