@@ -19,6 +19,7 @@ from modelport.store.migrate import upgrade_to_head
 from modelport.store.models import ModelRepository
 from modelport.store.projects import ProjectRepository, TokenRepository
 from modelport.store.replicas import ReplicaRepository
+from modelport.store.usage import UsageRepository
 
 
 class SqlStore(
@@ -34,6 +35,7 @@ class SqlStore(
     InvocationRepository,
     IntegrationRepository,
     ModelRepository,
+    UsageRepository,
     Store,  # explicit, so mypy checks every signature against the protocol
 ):
     """Thread-safe: every call takes its own pooled connection and transaction.
