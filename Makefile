@@ -10,6 +10,7 @@ setup-dev:
 	@scripts/setup.sh --dev
 	@scripts/setup-docker.sh
 	@scripts/setup-torchserve.sh
+	@scripts/setup-ui.sh
 
 # Start the server in the foreground and deploy the demo endpoint `smollm2`.
 run: setup

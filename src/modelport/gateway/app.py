@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from modelport import __version__
-from modelport.domain.errors import NotFound, Unauthorized
+from modelport.domain.errors import Forbidden, NotFound, Unauthorized
 from modelport.gateway import deepinfra_native, dialect_paths, engine_routes
 from modelport.gateway.asgi import Receive, Scope, Send
 from modelport.gateway.async_hook import (
@@ -56,6 +56,7 @@ from modelport.gateway.responses import (
     respond_json,
 )
 from modelport.gateway.routes import EndpointRoute, RouteTable
+from modelport.security.sessions import SessionCookies, cookie_value
 from modelport.services.auth import Authenticator, Principal
 from modelport.settings import Settings
 from modelport.store.base import Store
@@ -79,8 +80,10 @@ class Gateway:
         settings: Settings,
         async_intake: AsyncIntake | None = None,
         on_demand: DemandHook = no_demand_hook,
+        sessions: SessionCookies | None = None,
     ) -> None:
         self._store = store
+        self._sessions = sessions  # the dashboard's cookie (the playground streams through us)
         # What the autoscaler reads: `gateway.load.collect(now)`, or with several gateway
         # processes the shared slot the balancer writes too (read by load.LoadBoard).
         self.load = LoadReporter(slot=balancer.slot)
@@ -134,8 +137,8 @@ class Gateway:
         principal = None if incoming.duplicate else self._auth.cached(incoming.authorization)
         if principal is None:
             try:
-                principal = await asyncio.to_thread(self._authenticate, incoming)
-            except Unauthorized as exc:
+                principal = await asyncio.to_thread(self._authenticate, incoming, scope["method"])
+            except (Unauthorized, Forbidden) as exc:
                 await self._refused(client, exc, incoming.request_id, started)
                 return
         limits = principal.limits
@@ -285,11 +288,17 @@ class Gateway:
         if method != "POST":
             raise MethodNotAllowed(f"{ENDPOINTS_PREFIX}{name}/async/... takes POST")
 
-    def _authenticate(self, incoming: IncomingHeaders) -> Principal:
-        """In a worker thread (a cache miss reads the store); Unauthorized if it fails."""
+    def _authenticate(self, incoming: IncomingHeaders, method: str) -> Principal:
+        """In a worker thread (a cache miss reads the store); Unauthorized if it fails.
+        Without Authorization, a dashboard session cookie stands for its token (Forbidden:
+        a change without its X-CSRF-Token)."""
         if incoming.duplicate:
             raise Unauthorized(f"send one {incoming.duplicate} header, not several")
-        return self._auth.authenticate(incoming.authorization)
+        authorization = incoming.authorization
+        cookie = cookie_value(incoming.cookie) if authorization is None else None
+        if cookie and self._sessions is not None:
+            authorization = self._sessions.authorization(cookie, incoming.csrf, method)
+        return self._auth.authenticate(authorization)
 
     def _resolve(self, principal: Principal, name: str) -> EndpointRoute:
         route = self._routes.lookup(principal.project_id, name)
@@ -412,11 +421,13 @@ def create_gateway(
     settings: Settings,
     async_intake: AsyncIntake | None = None,
     on_demand: DemandHook = no_demand_hook,
+    sessions: SessionCookies | None = None,
 ) -> Gateway:
     """The gateway ASGI app; the caller runs its `startup()` / `shutdown()`.
 
     `async_intake` takes queued invocations (gateway/async_hook.py); `on_demand(endpoint_id)` is
     told when a request waits for an endpoint's first READY replica (gateway/hold.py)."""
     return Gateway(
-        store, authenticator, route_table, balancer, metrics, settings, async_intake, on_demand
-    )
+        store, authenticator, route_table, balancer, metrics, settings, async_intake, on_demand,
+        sessions,
+    )  # fmt: skip

@@ -64,6 +64,8 @@ class IncomingHeaders:
     content_length: int | None
     forward: list[tuple[str, str]]
     duplicate: str | None = None  # a credential header sent more than once: refuse (401)
+    cookie: str | None = None  # the Cookie header: the dashboard's session (no Authorization)
+    csrf: str | None = None  # its X-CSRF-Token header
 
 
 def new_request_id() -> str:
@@ -94,6 +96,8 @@ def split_request_headers(raw: RawHeaders, client_host: str | None, scheme: str)
     forward: list[tuple[str, str]] = []
     connection_tokens: frozenset[bytes] = frozenset()
     accept_encoding = False
+    cookie: str | None = None
+    csrf: str | None = None
     for name, value in raw:
         if name in FORWARDED or name.startswith(_FORWARDED_PREFIX):
             forward.append((name.decode("latin-1"), value.decode("latin-1")))
@@ -116,6 +120,14 @@ def split_request_headers(raw: RawHeaders, client_host: str | None, scheme: str)
             if api_key is not None:
                 duplicate = "xi-api-key"
             api_key = value
+        elif name == b"cookie":
+            cookie = (
+                value.decode("latin-1")
+                if cookie is None
+                else f"{cookie}; {value.decode('latin-1')}"
+            )
+        elif name == b"x-csrf-token":
+            csrf = value.decode("latin-1")
     if authorization is None and api_key:
         authorization = "Bearer " + api_key.decode("latin-1")
     if connection_tokens:
@@ -139,7 +151,9 @@ def split_request_headers(raw: RawHeaders, client_host: str | None, scheme: str)
         forward.append(("X-Forwarded-For", forwarded_for))
     forward.append(("X-Forwarded-Proto", scheme))
     forward.append(("X-Request-Id", upstream_id))
-    return IncomingHeaders(authorization, request_id, content_length, forward, duplicate)
+    return IncomingHeaders(
+        authorization, request_id, content_length, forward, duplicate, cookie, csrf
+    )
 
 
 def response_headers(

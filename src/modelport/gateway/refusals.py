@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modelport.domain.errors import NotFound, Unauthorized
+from modelport.domain.errors import Forbidden, NotFound, Unauthorized
 from modelport.gateway import deepinfra_native
 from modelport.gateway.downstream import ClientSide
 from modelport.gateway.incoming import BadRequest, BodyTooLarge, ClientGone, MethodNotAllowed
@@ -27,6 +27,7 @@ class Shape:
 # Most specific first: the first row whose exception type matches answers.
 TABLE: tuple[tuple[type[Exception], Shape], ...] = (
     (Unauthorized, Shape(401, "authentication_error", "invalid_api_key")),
+    (Forbidden, Shape(403, "permission_error", "forbidden")),  # a dashboard change without CSRF
     (NotFound, Shape(404, "invalid_request_error", "not_found")),
     (MethodNotAllowed, Shape(405, "invalid_request_error", None)),
     (BadRequest, Shape(400, "invalid_request_error", None)),

@@ -34,6 +34,7 @@ from modelport.runtime.local import LocalRuntime
 from modelport.runtime.ray import RayRuntime
 from modelport.runtime.router import RuntimeRouter
 from modelport.security.secrets import SecretBox
+from modelport.security.sessions import SessionCookies
 from modelport.server.dispatch import Dispatcher
 from modelport.server.peers import MAIN_SLOT, PeerLink
 from modelport.server.workers import Supervisor, Team
@@ -42,6 +43,7 @@ from modelport.services.bootstrap import ensure_bootstrap
 from modelport.services.invocations import results_in
 from modelport.settings import Settings
 from modelport.store.repositories import SqlStore, open_store
+from modelport.ui.app import mount_ui
 
 log = logging.getLogger("modelport.server")
 
@@ -137,9 +139,11 @@ def build_components(settings: Settings, team: Team | None = None) -> Components
     gateway = create_gateway(
         store, authenticator, route_table, balancer, metrics, settings, async_intake=queued.intake,
         on_demand=on_demand,  # a held request wakes the controller, from any process
+        sessions=(sessions := SessionCookies(box)),  # the dashboard's cookie, as the API's
     )  # fmt: skip
     api = create_app(services, authenticator, settings)
     mount_dialects(api, services, authenticator, settings)
+    mount_ui(api, sessions)  # /ui: the dashboard's pages and sign-in sessions
     if main:
         controller, publisher = _controller(
             settings, store, box, clock, services, balancer, route_table, gateway, parts
