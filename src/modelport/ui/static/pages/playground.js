@@ -30,7 +30,7 @@
   MP.page({
     name: "playground",
     path: /^\/playground(?:\/([a-z0-9][a-z0-9-]*))?$/,
-    nav: { label: "Playground", order: 30 },
+    nav: { label: "Playground", order: 25, href: "#/playground" },
     render(el, match) {
       const endpoints = new Map(); // name -> url
       const pick = h("select", { name: "endpoint", required: true });
@@ -122,14 +122,13 @@
           });
         let ended = "done";
         try {
-          await running.done;
+          const result = await running.done;
+          if (result && result.aborted) ended = "stopped";
         } catch (err) {
-          ended = err && err.name === "AbortError" ? "stopped" : "error";
-          if (ended === "error") {
-            reply.node.classList.add("failed");
-            reply.body.append(h("span", { class: "error" }, (text ? " " : "") +
-              "Error: " + (err.message || String(err))));
-          }
+          ended = "error";
+          reply.node.classList.add("failed");
+          reply.body.append(h("span", { class: "error" }, (text ? " " : "") +
+            "Error: " + (err.message || String(err))));
         } finally {
           running = null;
           send.disabled = false;
