@@ -158,10 +158,10 @@
   // --- env: secret values typed into a password input, never shown back ----------------------
   function env() {
     const list = F().rows({ noun: "variable", path: "spec.env", build(row, initial) {
-      const name = F().sub("Name", "name", { autocomplete: "off", spellcheck: "false" },
+      const name = F().sub("Variable name", "name", { autocomplete: "off", spellcheck: "false" },
         initial.name);
-      const secret = F().sub("Secret", "secret", { type: "checkbox" }, initial.secret);
-      const value = F().sub("Value", "value", { type: "password", autocomplete: "off" },
+      const secret = F().sub("Secret (masked)", "secret", { type: "checkbox" }, initial.secret);
+      const value = F().sub("Variable value", "value", { type: "password", autocomplete: "off" },
         initial.value);
       // Masked while secret (the default); a plain value may be shown.
       secret.control.checked = initial.secret !== false;
