@@ -43,6 +43,8 @@ from modelport.gateway.incoming import (
 )
 from modelport.gateway.limits import Refusal, RequestLimiter
 from modelport.gateway.load import LoadReporter
+from modelport.gateway.metering import UsageMeter
+from modelport.gateway.metering_tap import UsageTap, ask_for_usage
 from modelport.gateway.metrics import UNROUTED, GatewayMetrics
 from modelport.gateway.model_lists import ModelLists
 from modelport.gateway.native_client import PREFIX as DEEPINFRA_NATIVE_PREFIX
@@ -81,8 +83,10 @@ class Gateway:
         async_intake: AsyncIntake | None = None,
         on_demand: DemandHook = no_demand_hook,
         sessions: SessionCookies | None = None,
+        meter: UsageMeter | None = None,
     ) -> None:
         self._store = store
+        self._meter = meter  # usage metering (gateway/metering.py); None: not metered
         self._sessions = sessions  # the dashboard's cookie (the playground streams through us)
         # What the autoscaler reads: `gateway.load.collect(now)`, or with several gateway
         # processes the shared slot the balancer writes too (read by load.LoadBoard).
@@ -195,7 +199,11 @@ class Gateway:
         forward = incoming.forward
         if routed.reads_answer:
             forward = ReshapingClient.identity_encoding(forward)  # the answer is read, not relayed
-        request = ProxyRequest(asked.method, routed.forward_path, routed.body, forward, request_id)
+        body, tap = routed.body, None
+        if self._meter is not None and asked.method == "POST":
+            body, asked_usage = ask_for_usage(body, routed.forward_path)
+            tap = UsageTap(strip=asked_usage)
+        request = ProxyRequest(asked.method, routed.forward_path, body, forward, request_id, tap)
         await self._forward(route, request, client, started)
 
     async def _forward(
@@ -214,8 +222,11 @@ class Gateway:
                 route = held
             status = await self._proxy.forward(route, request, client)
         finally:
-            metrics.finished(name, status, time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            metrics.finished(name, status, elapsed)
             load.finished(endpoint_id)
+            if self._meter is not None:
+                self._meter.record(route, status, elapsed, request.tap)
 
     async def _refused(
         self, client: ClientSide, exc: Exception, request_id: str, started: float
@@ -422,6 +433,7 @@ def create_gateway(
     async_intake: AsyncIntake | None = None,
     on_demand: DemandHook = no_demand_hook,
     sessions: SessionCookies | None = None,
+    meter: UsageMeter | None = None,
 ) -> Gateway:
     """The gateway ASGI app; the caller runs its `startup()` / `shutdown()`.
 
@@ -429,5 +441,5 @@ def create_gateway(
     told when a request waits for an endpoint's first READY replica (gateway/hold.py)."""
     return Gateway(
         store, authenticator, route_table, balancer, metrics, settings, async_intake, on_demand,
-        sessions,
+        sessions, meter,
     )  # fmt: skip

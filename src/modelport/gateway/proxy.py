@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from modelport.gateway.balancing import Balancer
 from modelport.gateway.downstream import ClientSide
 from modelport.gateway.headers import response_headers
+from modelport.gateway.metering_tap import UsageTap
 from modelport.gateway.metrics import CLIENT_CLOSED, GatewayMetrics
 from modelport.gateway.responses import request_id_header, respond_error
 from modelport.gateway.routes import EndpointRoute, ReplicaTarget
@@ -46,6 +47,7 @@ class ProxyRequest:
     body: bytes
     headers: list[tuple[str, str]]  # filtered, with X-Request-Id and X-Forwarded-*
     request_id: str
+    tap: UsageTap | None = None  # reads the engine's token usage from a 2xx answer (metering)
 
 
 class _NothingSent(Exception):
@@ -149,7 +151,7 @@ class Proxy:
                     await upstream.read_head()
                 except UpstreamClosed as exc:
                     raise _NothingSent(upstream.reused and not exc.got_bytes) from exc
-                return await self._relay(upstream, request.request_id, client)
+                return await self._relay(upstream, request, client)
             except ClientLeft:
                 return CLIENT_CLOSED  # nobody to answer; the upstream connection is dropped
             finally:
@@ -159,10 +161,11 @@ class Proxy:
             balancer.release(target.replica_id)
 
     async def _relay(
-        self, upstream: UpstreamConnection, request_id: str, client: ClientSide
+        self, upstream: UpstreamConnection, request: ProxyRequest, client: ClientSide
     ) -> int:
         status = upstream.status
-        headers = response_headers(upstream.headers, request_id_header(request_id))
+        headers = response_headers(upstream.headers, request_id_header(request.request_id))
+        tap = request.tap if status < 300 else None
         length = upstream.content_length
         if upstream.complete or (length is not None and length <= _WHOLE_BODY_LIMIT):
             try:
@@ -170,17 +173,25 @@ class Proxy:
             except UpstreamClosed as exc:
                 raise _NothingSent(stale_connection=False, connected=False) from exc
             upstream.stop_watching()  # so the watcher cannot drop a connection about to be reused
+            if tap is not None:
+                tap.body(body)
             await client.respond(status, headers, body)
             return status
         await client.start(status, headers)
-        return await self._stream(upstream, status, client)
+        if tap is not None:
+            tap.stream(_is_sse(upstream.headers))
+        return await self._stream(upstream, status, client, tap)
 
-    async def _stream(self, upstream: UpstreamConnection, status: int, client: ClientSide) -> int:
+    async def _stream(
+        self, upstream: UpstreamConnection, status: int, client: ClientSide, tap: UsageTap | None
+    ) -> int:
         # Writes to a gone client are dropped silently; watch for the disconnect so a long
         # generation upstream is cancelled instead of running to the end for nobody.
         upstream.watch_client()
         try:
             while chunk := await upstream.next_chunk():
+                if tap is not None and not (chunk := tap.chunk(chunk)):
+                    continue  # it held only the usage event the gateway asked for
                 await client.send(chunk)
         except (UpstreamClosed, UpstreamProtocolError, TimeoutError) as exc:
             if upstream.stop_watching():
@@ -189,5 +200,14 @@ class Proxy:
             raise UpstreamBroken("upstream broke off the response") from exc
         if upstream.stop_watching():
             return CLIENT_CLOSED
+        if tap is not None:
+            tap.end()
         await client.end()
         return status
+
+
+def _is_sse(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if len(name) == 12 and name.lower() == b"content-type":
+            return value.startswith(b"text/event-stream")
+    return False

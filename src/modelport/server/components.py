@@ -20,6 +20,7 @@ from modelport.gateway.balancing import Balancer
 from modelport.gateway.load import LoadBoard
 from modelport.gateway.load_ledger import LoadLedger, holding
 from modelport.gateway.load_publisher import LoadPublisher
+from modelport.gateway.metering import UsageFlusher, UsageMeter
 from modelport.gateway.metrics import GatewayMetrics
 from modelport.gateway.routes import RouteTable
 from modelport.gateway.shared_counts import SharedCounts
@@ -135,11 +136,14 @@ def build_components(settings: Settings, team: Team | None = None) -> Components
         store, clock, settings, services.invocations, results_in(services.datasets),
         route_table, balancer, metrics,
     )  # fmt: skip
+    meter = UsageMeter()
+    flusher = UsageFlusher(store, meter)
     on_demand = parts.link.poke if parts and not main else lambda e: _poke(controller, publisher, e)
     gateway = create_gateway(
         store, authenticator, route_table, balancer, metrics, settings, async_intake=queued.intake,
         on_demand=on_demand,  # a held request wakes the controller, from any process
         sessions=(sessions := SessionCookies(box)),  # the dashboard's cookie, as the API's
+        meter=meter,  # this process's usage, added to the store every 10 s
     )  # fmt: skip
     api = create_app(services, authenticator, settings)
     mount_dialects(api, services, authenticator, settings)
@@ -165,6 +169,7 @@ def build_components(settings: Settings, team: Team | None = None) -> Components
         if publisher is not None:
             tasks.append(asyncio.create_task(publisher.run(stop), name="load-publisher"))
         tasks.append(asyncio.create_task(queued.workers.run(stop), name="invocation-workers"))
+        tasks.append(asyncio.create_task(flusher.run(stop), name="usage-flusher"))
         tasks.append(
             asyncio.create_task(
                 route_table.run(store, settings.route_refresh_interval, stop), name="routes"
@@ -183,6 +188,7 @@ def build_components(settings: Settings, team: Team | None = None) -> Components
         if controller is not None:
             await controller.shutdown()
         await gateway.shutdown()
+        await flusher.flush()  # what requests that ended during shutdown used
         if parts is not None:
             parts.link.close()
         if main:
