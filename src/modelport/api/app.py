@@ -21,6 +21,7 @@ from modelport.api.routes import (
     models,
     projects,
     tokens,
+    usage,
 )
 from modelport.api.schemas import Health
 from modelport.services.auth import Authenticator
@@ -58,6 +59,7 @@ def create_app(services: ApiServices, authenticator: Authenticator, settings: Se
     api.include_router(integrations.router)
     api.include_router(models.router)
     api.include_router(catalog.router)
+    api.include_router(usage.router)
     app.include_router(api)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
