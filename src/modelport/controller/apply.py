@@ -50,7 +50,9 @@ from modelport.domain.errors import (
 )
 from modelport.domain.launch import LaunchContext, RegistryLogin
 from modelport.domain.records import Endpoint, EventLevel, LeaseFence, Replica, ReplicaHandle
+from modelport.domain.specs import Framework
 from modelport.domain.states import LIVE_REPLICA_STATES, ReplicaState
+from modelport.engines.install_status import EngineInstall, InstallState, read_install
 from modelport.runtime.base import ProcessState, RuntimeBackend
 from modelport.security.secrets import SecretBox
 from modelport.services import spec_secrets
@@ -61,6 +63,8 @@ log = logging.getLogger(__name__)
 # (project_id, integration ref, field) -> the registry login it holds (services/integrations.py).
 RegistryLookup = Callable[[int, str, str], RegistryLogin]
 REGISTRY_FIELD = "spec.model.registry_integration"
+# An engine's install on this host as its installer last wrote it (engines/install_status.py).
+EngineInstalls = Callable[[Framework], EngineInstall | None]
 
 _LEVELS = {
     EventReason.REPLICA_NOT_READY: EventLevel.WARNING,
@@ -94,6 +98,7 @@ class Applier:
         models: ModelStaging | None = None,
         registry_login: RegistryLookup | None = None,
         keep_lease: Callable[[], Awaitable[None]] | None = None,
+        engine_installs: EngineInstalls = read_install,
     ) -> None:
         self._store = store
         self._runtime = runtime
@@ -115,6 +120,8 @@ class Applier:
         # Renews the lease when a tick has run long: a launch may take seconds (a container's
         # create and start on a loaded host), and a lease lost after it leaves an orphan.
         self._keep_lease = keep_lease
+        # An engine being installed in the background (`make run`): its replicas wait for it.
+        self._engine_installs = engine_installs
 
     async def apply(
         self, endpoint: Endpoint, replicas: Sequence[Replica], decisions: Sequence[Decision]
@@ -247,8 +254,14 @@ class Applier:
                 return  # still fetching; launched once the files are here
             model_path = staged.path
         adapter = self._adapters(spec.framework)
+        install = await asyncio.to_thread(self._engine_installs, spec.framework)
+        if install is not None and install.state is InstallState.RUNNING:
+            await self._engine_installing(endpoint, replica, install)
+            return
         missing = adapter.available()
         if missing is not None:
+            if install is not None and install.state is InstallState.FAILED:
+                missing = f"{missing}; {install.failure_text()}"  # the log, not "not installed"
             await self._fail_launch(endpoint, replica, ReplicaReason.ENGINE_UNAVAILABLE, missing)
             return
         if self._keep_lease is not None:
@@ -327,6 +340,25 @@ class Applier:
             raise
         await self.event(endpoint, EventReason.REPLICA_STARTING, message, replica.id)
 
+    async def _engine_installing(
+        self, endpoint: Endpoint, replica: Replica, install: EngineInstall
+    ) -> None:
+        """Keep the replica PENDING EngineInstalling while its engine is being installed: one
+        event when it starts waiting, then only the detail follows the install's progress."""
+        detail = install.waiting_text(self._clock.now())
+        waiting = replica.reason is ReplicaReason.ENGINE_INSTALLING
+        if waiting and replica.detail == detail:
+            return  # nothing new to say; asked again next tick
+        message = None if waiting else f"replica {replica.id} waits for its engine: {detail}"
+        await self._requeue(
+            endpoint,
+            replica,
+            ReplicaReason.ENGINE_INSTALLING,
+            detail,
+            message,
+            not_before=self._clock.now(),
+        )
+
     async def _registry(self, endpoint: Endpoint) -> RegistryLogin | None:
         """The login for the spec's private image, decrypted now (InvalidSpec when the
         integration is gone or of another kind)."""
@@ -391,12 +423,13 @@ class Applier:
         replica: Replica,
         reason: ReplicaReason,
         detail: str,
-        message: str,
+        message: str | None,
         *,
         not_before: datetime,
     ) -> None:
         """Keep a replica PENDING with a new reason, detail and retry time (one compare-and-set
-        in place: it never passes through FAILED), then write one event (`message`)."""
+        in place: it never passes through FAILED), then write one event (`message`; None: no
+        event, only the detail moved on)."""
         await asyncio.to_thread(
             partial(
                 self._store.set_pending_reason,
@@ -408,7 +441,8 @@ class Applier:
                 fence=self._fence(),
             )
         )
-        await self.event(endpoint, reason.event, message, replica.id)
+        if message is not None:
+            await self.event(endpoint, reason.event, message, replica.id)
 
     async def _move(
         self,

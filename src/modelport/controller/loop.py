@@ -17,12 +17,13 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 from modelport.clock import Clock
-from modelport.controller.apply import Applier, RegistryLookup
+from modelport.controller.apply import Applier, EngineInstalls, RegistryLookup
 from modelport.controller.autoscale import Autoscaler, BacklogLookup, LoadSource, no_load
 from modelport.controller.capacity import GpuPool, GpuPools
 from modelport.controller.facts import PlannerPolicy
 from modelport.controller.fetching import ModelStaging
 from modelport.controller.lease import LeaseKeeper
+from modelport.controller.metering import ReplicaMeter
 from modelport.controller.observe import AdapterLookup, InflightLookup, Observer, ProbeSpecs
 from modelport.controller.planner import plan
 from modelport.controller.probes import ProbeRunner
@@ -31,6 +32,7 @@ from modelport.controller.shared_load import DemandRead, no_demand
 from modelport.domain.decisions import CreateReplica, EventReason, LaunchReplica
 from modelport.domain.errors import LeaseLost
 from modelport.domain.records import Endpoint, Replica
+from modelport.engines.install_status import read_install
 from modelport.engines.registry import get_adapter
 from modelport.models.fetch import ModelFetcher
 from modelport.runtime.base import RuntimeBackend
@@ -64,9 +66,12 @@ class Controller:
         fetcher: ModelFetcher | None = None,  # None: model files are never fetched
         registry_login: RegistryLookup | None = None,  # private images' logins, at launch
         demand: DemandRead = no_demand,  # endpoints held on other servers (SharedLoad.refresh)
+        meter: ReplicaMeter | None = None,  # usage: replica-seconds by plan, graph gauges
+        engine_installs: EngineInstalls = read_install,  # engines installed in the background
     ) -> None:
         self._store = store
         self._runtime = runtime
+        self._meter = meter
         self._clock = clock
         self._interval = settings.reconcile_interval
         self._policy = policy or PlannerPolicy.from_settings(settings)
@@ -110,6 +115,7 @@ class Controller:
             self._models,
             registry_login,
             keep_lease=self._lease.keep,
+            engine_installs=engine_installs,
         )
         self._autoscaler = Autoscaler(
             store,
@@ -186,6 +192,8 @@ class Controller:
             by_endpoint[replica.endpoint_id].append(replica)
         gpus = GpuPools.of(self._runtime, endpoints, by_endpoint)
         self._autoscaler.collect(endpoints)
+        if self._meter is not None:
+            await self._meter.tick(endpoints, replicas)
         for endpoint in endpoints:
             await self._lease.keep()
             # Before reconciling, so a new replica count is planned in this same tick.
@@ -236,6 +244,8 @@ class Controller:
         if self._models is not None:
             await self._models.close()
         await self._autoscaler.close()
+        if self._meter is not None:
+            await self._meter.close()
 
     def _enter_term(self, term: int | None) -> None:
         """Lead with lease generation `term`, or stand by (None). Stops and probes begun in an

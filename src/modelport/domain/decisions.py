@@ -30,6 +30,7 @@ class EventReason(StrEnum):
     ROLLOUT_COMPLETE = "RolloutComplete"  # the last replica of an older generation was stopped
     INSUFFICIENT_CAPACITY = "InsufficientCapacity"  # waiting for GPUs this host cannot supply
     ENGINE_UNAVAILABLE = "EngineUnavailable"  # the engine is not installed / usable here
+    ENGINE_INSTALLING = "EngineInstalling"  # the engine is being installed here (progress)
     INVALID_SPEC = "InvalidSpec"  # the engine adapter rejected the spec
     LAUNCH_FAILED = "LaunchFailed"  # the runtime cannot run the plan (permanent error)
     LAUNCH_DEFERRED = "LaunchDeferred"  # the runtime asked to retry later (temporary error)
@@ -58,6 +59,7 @@ class ReplicaReason(StrEnum):
     REPLICA_STOPPED = EventReason.REPLICA_STOPPED.value
     INSUFFICIENT_CAPACITY = EventReason.INSUFFICIENT_CAPACITY.value
     ENGINE_UNAVAILABLE = EventReason.ENGINE_UNAVAILABLE.value
+    ENGINE_INSTALLING = EventReason.ENGINE_INSTALLING.value
     INVALID_SPEC = EventReason.INVALID_SPEC.value
     LAUNCH_FAILED = EventReason.LAUNCH_FAILED.value
     LAUNCH_DEFERRED = EventReason.LAUNCH_DEFERRED.value
