@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from modelport.api.app import ApiServices, create_app
 from modelport.clock import SystemClock
 from modelport.controller.loop import Controller
+from modelport.controller.metering import ReplicaMeter
 from modelport.controller.shared_load import SharedLoad
 from modelport.dialects.registry import mount_dialects
 from modelport.domain.specs import RuntimeKind
@@ -42,6 +43,7 @@ from modelport.server.workers import Supervisor, Team
 from modelport.services.auth import Authenticator
 from modelport.services.bootstrap import ensure_bootstrap
 from modelport.services.invocations import results_in
+from modelport.services.usage import UsageService
 from modelport.settings import Settings
 from modelport.store.repositories import SqlStore, open_store
 from modelport.ui.app import mount_ui
@@ -146,6 +148,7 @@ def build_components(settings: Settings, team: Team | None = None) -> Components
         meter=meter,  # this process's usage, added to the store every 10 s
     )  # fmt: skip
     api = create_app(services, authenticator, settings)
+    api.state.usage = UsageService(store, services.plans, clock)  # GET /api/v1/usage, series
     mount_dialects(api, services, authenticator, settings)
     mount_ui(api, sessions)  # /ui: the dashboard's pages and sign-in sessions
     if main:
@@ -257,5 +260,7 @@ def _controller(
         demand=shared.refresh,  # read once a tick: requests held on other servers wake it
         fetcher=fetcher,  # model files onto this host before launch (hf_id, model_id)
         registry_login=services.integrations.registry_login if services.integrations else None,
+        # Usage: replica-seconds by plan and the graphs' gauges, accounted while leading.
+        meter=ReplicaMeter(store, clock, services.plans, shared.inflight),
     )
     return controller, LoadPublisher(store, clock, server, ledger, interval)
