@@ -115,26 +115,7 @@
     return form;
   }
 
-  async function render(el) {
-    const r = range();
-    const listed = await MP.api("GET", "/endpoints?limit=500").catch(() => ({ items: [] }));
-    const names = listed.items.map((e) => e.name);
-    if (r.endpoint && !names.includes(r.endpoint)) names.push(r.endpoint);
-    const result = h("div", { class: "usage-result", "aria-live": "polite" },
-      h("p", { class: "muted" }, "Loading…"));
-    el.replaceChildren(h("h1", null, "Usage and cost"), controls(r, names), result);
-    let usage;
-    let daily;
-    try {
-      usage = await MP.api("GET", query(r, r.group_by));
-      daily = r.group_by === "day" ? usage : await MP.api("GET", query(r, "day"));
-    } catch (err) {
-      const text = err.status === 404 && !err.field
-        ? "Usage metering is not available on this server."
-        : err.message;
-      result.replaceChildren(h("p", { class: "form-error", role: "alert" }, text));
-      return null;
-    }
+  function show(result, r, usage, daily) {
     const chartBox = h("div", { class: "grid charts" });
     result.replaceChildren(
       h("p", { class: "muted" }, `${usage.from} to ${usage.to}; cost = replica-hours × the ` +
@@ -144,8 +125,46 @@
         MP.table(columns(usage.group_by, usage.currency), usage.rows,
           { empty: "No usage in this range." })),
       h("section", { class: "card" }, h("h2", null, "Per day"), chartBox));
-    const made = charts(chartBox, r, daily);
-    return () => made.forEach((c) => c.destroy());
+    return charts(chartBox, r, daily);
+  }
+
+  // Counters reach the store every ~10 s: the page reads again as often, redrawing only
+  // when an answer changed.
+  async function render(el) {
+    const r = range();
+    const listed = await MP.api("GET", "/endpoints?limit=500").catch(() => ({ items: [] }));
+    const names = listed.items.map((e) => e.name);
+    if (r.endpoint && !names.includes(r.endpoint)) names.push(r.endpoint);
+    const result = h("div", { class: "usage-result", "aria-live": "polite" },
+      h("p", { class: "muted" }, "Loading…"));
+    el.replaceChildren(h("h1", null, "Usage and cost"), controls(r, names), result);
+    let shown = null;
+    let made = [];
+    const load = async () => {
+      let usage;
+      let daily;
+      try {
+        usage = await MP.api("GET", query(r, r.group_by));
+        daily = r.group_by === "day" ? usage : await MP.api("GET", query(r, "day"));
+      } catch (err) {
+        const text = err.status === 404 && !err.field
+          ? "Usage metering is not available on this server."
+          : err.message;
+        result.replaceChildren(h("p", { class: "form-error", role: "alert" }, text));
+        shown = null;
+        return;
+      }
+      const text = JSON.stringify([usage.rows, usage.totals, daily.rows]);
+      if (text === shown) return;
+      shown = text;
+      made.forEach((c) => c.destroy());
+      made = show(result, r, usage, daily);
+    };
+    const stop = MP.poll(load, 10000);
+    return () => {
+      stop();
+      made.forEach((c) => c.destroy());
+    };
   }
 
   MP.page({
