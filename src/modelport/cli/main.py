@@ -20,6 +20,7 @@ from modelport.cli import (
     server_cmd,
     terraform,
     tokens,
+    usage,
 )
 from modelport.cli.context import Options
 
@@ -61,6 +62,7 @@ app.command("start")(endpoints.start)
 app.command("restart")(endpoints.restart)
 app.command("delete")(endpoints.delete)
 app.command("autoscale")(autoscale.autoscale)
+app.command("usage")(usage.usage)
 app.add_typer(replicas.replicas_app, name="replicas")
 app.command("events")(observe.events)
 app.command("logs")(observe.logs)

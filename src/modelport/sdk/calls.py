@@ -33,6 +33,7 @@ from modelport.schemas.native import (
     TokenCreated,
     TokenList,
 )
+from modelport.schemas.usage import GroupBy, Series, UsageReport
 from modelport.sdk.errors import error_from_response
 from modelport.sdk.models import Health, ProjectCreated, ProjectList, WhoAmI
 
@@ -297,3 +298,26 @@ def get_invocation(name: str, invocation_id: str) -> ApiCall[InvocationPublic]:
 def cancel_invocation(name: str, invocation_id: str) -> ApiCall[InvocationPublic]:
     path = f"{_invocations(name)}/{quote(invocation_id, safe='')}/cancel"
     return ApiCall("POST", path, _model(InvocationPublic))
+
+
+# --- usage (GET /usage) and an endpoint's graph series -----------------------------------
+def usage(
+    start: datetime | None = None,
+    end: datetime | None = None,
+    group_by: GroupBy | str = GroupBy.ENDPOINT,
+    endpoint: str | None = None,
+    project: str | None = None,
+) -> ApiCall[UsageReport]:
+    params: dict[str, int | str | Sequence[str]] = {"group_by": GroupBy(group_by).value}
+    for key, value in (("from", start), ("to", end)):
+        if value is not None:
+            params[key] = value.isoformat()
+    for key, text in (("endpoint", endpoint), ("project", project)):
+        if text is not None:
+            params[key] = text
+    return ApiCall("GET", f"{API}/usage", _model(UsageReport), params=params)
+
+
+def series(name: str, window: int = 900, step: int = 10) -> ApiCall[Series]:
+    params = {"window": window, "step": step}
+    return ApiCall("GET", f"{_endpoint(name)}/series", _model(Series), params=params)

@@ -32,6 +32,7 @@ from modelport.schemas.native import (
     TokenCreated,
     TokenList,
 )
+from modelport.schemas.usage import GroupBy, Series, UsageReport
 from modelport.sdk import calls, integrations, invocations, model_repo
 from modelport.sdk.base import ClientBase
 from modelport.sdk.models import Health, ProjectCreated, ProjectList, WhoAmI
@@ -198,6 +199,23 @@ class Client(ClientBase):
     ) -> TokenCreated:
         """Server admin only: a token of `project`, shown once."""
         return self.send(calls.create_project_token(project, name, role))
+
+    # --- usage ----------------------------------------------------------------------------
+    def usage(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        group_by: GroupBy | str = GroupBy.ENDPOINT,
+        endpoint: str | None = None,
+        project: str | None = None,
+    ) -> UsageReport:
+        """Requests, tokens, replica-seconds by plan and cost in [start, end) (default: the
+        last 24 h), by endpoint or UTC day; `project`: the server admin's view of another."""
+        return self.send(calls.usage(start, end, group_by, endpoint, project))
+
+    def series(self, name: str, window: int = 900, step: int = 10) -> Series:
+        """The endpoint's graphs over the last `window` seconds, one point per `step`."""
+        return self.send(calls.series(name, window, step))
 
     # --- autoscale ------------------------------------------------------------------------
     def autoscale_status(self, name: str, decisions: int = 10) -> AutoscaleStatus:
