@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from modelport.sdk import Client
 from tests.support.server import ServerProcess, kill_replicas, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.engine, pytest.mark.timeout(300)]
@@ -108,14 +109,20 @@ def test_usage_counts_tokens_survives_a_restart_and_prices_replica_time(
     assert row["cost"] == pytest.approx(plan["replica_seconds"] * 3.1 / 3600, rel=1e-3)
     assert report["totals"]["requests"] == row["requests"]
 
+    cli = server.cli("usage", "--json")  # the CLI, through the SDK
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert json.loads(cli.stdout)["totals"]["requests"] >= row["requests"]
+    table = server.cli("usage", "--group-by", "day")
+    assert table.returncode == 0 and "C3.2" in table.stdout, table.stdout + table.stderr
+
     by_day = _usage(server, group_by="day")
     (day,) = by_day["rows"]
     assert day["endpoint"] is None and day["key"] == day["day"]
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", day["day"])
     assert day["requests"] == row["requests"]
 
-    with server.api() as api:
-        series = api.get(f"/api/v1/endpoints/{NAME}/series", params={"window": 600}).json()
+    with Client(server.base_url, server.admin_token) as client:
+        series = client.series(NAME, window=600).model_dump()
     assert len(series["t"]) == 60 and series["step"] == 10
     assert sum((r or 0) * 10 for r in series["requests_per_s"]) == pytest.approx(row["requests"])
     assert any(p is not None for p in series["p95_ms"])
