@@ -163,9 +163,10 @@
   }
 
   // --- graphs from GET /endpoints/{name}/series -----------------------------------------
+  // Units go in the titles and summaries: uPlot's axis has room for numbers only.
   const CHARTS = [
     { title: "Requests/s", unit: "req/s", series: [["requests/s", "requests_per_s"]], total: true },
-    { title: "Latency", unit: "ms", series: [["p50", "p50_ms"], ["p95", "p95_ms"]] },
+    { title: "Latency (ms)", unit: "ms", series: [["p50", "p50_ms"], ["p95", "p95_ms"]] },
     { title: "In flight", unit: "requests", series: [["in flight", "in_flight"]] },
     { title: "Errors/s", unit: "err/s", series: [["errors/s", "errors_per_s"]], total: true },
     { title: "Replicas", unit: "replicas",
@@ -201,9 +202,9 @@
         const box = h("div", { class: "chart" });
         const caption = h("p", { class: "muted chart-summary" });
         grid.append(h("figure", { class: "chart-card", dataset: { chart: spec.title } },
-          h("figcaption", null, spec.title), box, caption));
+          box, caption));
         const chart = MP.chart(box, {
-          title: spec.title, unit: spec.unit, t: data.t,
+          title: spec.title, t: data.t,
           series: spec.series.map(([label, key]) => ({ label, values: data[key] })),
         });
         return { spec, chart, caption };

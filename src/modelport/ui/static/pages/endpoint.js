@@ -101,7 +101,7 @@
     const count = h("input", { id: "scale-replicas", name: "replicas", type: "number", min: "0",
       max: "1000", required: true, inputmode: "numeric" });
     const scale = h("form", { class: "row scale", "aria-label": "Scale" },
-      h("label", { for: "scale-replicas" }, "Replicas"), count,
+      h("label", { for: "scale-replicas" }, "Replicas wanted"), count,
       h("button", { type: "submit", dataset: { action: "scale" } }, "Scale"));
     scale.onsubmit = async (ev) => {
       ev.preventDefault();
@@ -144,6 +144,14 @@
   }
 
   // --- spec editor: JSON of the spec; a PATCH of the top-level fields that changed ------
+  // Unset (null) fields are left out of the text; one typed back as null is sent as null.
+  function pruned(value) {
+    if (Array.isArray(value)) return value.map(pruned);
+    if (value === null || typeof value !== "object") return value;
+    return Object.fromEntries(Object.entries(value)
+      .filter(([, v]) => v !== null).map(([k, v]) => [k, pruned(v)]));
+  }
+
   function changedFields(before, after) {
     const out = {};
     for (const key of Object.keys(after)) {
@@ -163,7 +171,7 @@
         h("button", { type: "button", onclick: () => load() }, "Reset")));
     const node = h("details", { class: "card" }, h("summary", null, "Edit spec"), form);
     const load = () => {
-      area.value = JSON.stringify(current().spec, null, 2);
+      area.value = JSON.stringify(pruned(current().spec), null, 2);
       problem.hidden = true;
     };
     node.addEventListener("toggle", () => { if (node.open) load(); });
@@ -177,7 +185,7 @@
         return fail("spec: not valid JSON: " + err.message);
       }
       const ep = current();
-      const changes = changedFields(ep.spec, spec);
+      const changes = changedFields(pruned(ep.spec), spec);
       const keys = Object.keys(changes);
       if (!keys.length) return fail("Nothing changed.");
       if (!(await MP.confirm(`Change ${keys.join(", ")} of ${name}? Changes to what replicas ` +
