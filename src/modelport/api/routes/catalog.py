@@ -8,6 +8,7 @@ it is fixed for the server's life but `installed`, so the dashboard reads it onc
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from enum import StrEnum
 
 from fastapi import APIRouter
@@ -23,7 +24,6 @@ from modelport.catalog import (
     TaskType,
     all_presets,
     dynamo_display_name,
-    server_versions,
     supported_models,
 )
 from modelport.domain.specs import Framework, RuntimeKind, ScaleMetric
@@ -155,16 +155,4 @@ def _preset(preset: FrameworkPreset) -> CatalogPreset:
             SupportedModel(hf_id=m, display_name=dynamo_display_name(m) if named else None)
             for m in listed
         ]
-    versions = server_versions(preset.value)
-    return CatalogPreset(
-        value=preset.value,
-        display_name=preset.display_name,
-        kind=preset.kind,
-        engine=preset.engine,
-        task=preset.task,
-        model_source=preset.model_source,
-        gpu_count=preset.gpu_count,
-        hf_id=preset.hf_id,
-        supported_models=models,
-        server_versions=list(versions) if versions is not None else None,
-    )
+    return CatalogPreset.model_validate({**asdict(preset), "supported_models": models})
