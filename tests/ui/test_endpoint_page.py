@@ -185,6 +185,11 @@ def test_patch_stop_start_and_delete_a_throwaway_endpoint(
             return api.get(f"/api/v1/endpoints/{SCRATCH}").status_code == 404
 
     assert wait_until(gone, timeout=60), f"{SCRATCH} was not deleted"
+    page.goto(f"/ui/#/endpoints/{SCRATCH}")
+    expect(page.get_by_role("alert")).to_have_text(
+        f"No endpoint {SCRATCH} in this project (deleted?)."
+    )
+    expect(page.get_by_role("group", name="Actions")).to_be_hidden()
 
 
 def test_logs_show_only_new_text_of_a_sliding_tail(page: Any) -> None:

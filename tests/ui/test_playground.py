@@ -48,7 +48,7 @@ def test_chat_streams_tokens_and_shows_the_request_as_curl(
     expect = _expect()
     _open(page, signed_in)
     page.get_by_label("System prompt").fill("You are a poet.")
-    page.get_by_label("Max tokens").fill("48")
+    page.get_by_label("Max tokens").fill("24")
     page.get_by_label("Temperature").fill("0")
     page.get_by_label("Message").fill("Write a short poem about the sea.")
     page.get_by_text("Request as curl").click()
@@ -57,7 +57,7 @@ def test_chat_streams_tokens_and_shows_the_request_as_curl(
         f"curl -N {ui_server.base_url}/endpoints/{CHAT}/v1/chat/completions"
     )
     expect(curl).to_contain_text('"content":"Write a short poem about the sea."')
-    expect(curl).to_contain_text('"max_tokens":48')
+    expect(curl).to_contain_text('"max_tokens":24')
 
     page.evaluate(_COUNT_ARRIVALS)
     page.get_by_role("button", name="Send").click()

@@ -22,7 +22,8 @@
     { label: "Process", value: where },
     { label: "Restarts", value: (r) => String(r.restart_count), cls: "num" },
     { label: "Generation", value: (r) => String(r.generation), cls: "num" },
-    { label: "Since", value: (r) => MP.fmt.ago(r.state_changed_at) },
+    { label: "Since", value: (r) => h("time", { datetime: r.state_changed_at,
+      title: r.state_changed_at }, MP.fmt.ago(r.state_changed_at)) },
   ];
 
   function replicasPanel(name, canChange) {
@@ -42,9 +43,11 @@
       node,
       show(replicas) {
         const key = JSON.stringify(replicas);
-        if (key === shown) return; // keep focus and selection while nothing changed
-        shown = key;
-        body.replaceChildren(MP.table(columns, replicas, { empty: "No replicas." }));
+        if (key !== shown) { // rebuilt only on a change: buttons keep their focus
+          shown = key;
+          body.replaceChildren(MP.table(columns, replicas, { empty: "No replicas." }));
+        }
+        for (const t of body.querySelectorAll("time")) t.textContent = MP.fmt.ago(t.dateTime);
       },
       stop() {},
     };
@@ -194,9 +197,11 @@
         h("label", { for: "graph-window" }, "Window"), range),
       note, grid);
     let charts = null; // [{spec, chart, caption}] once data came
-    range.onchange = () => tick();
+    range.onchange = () => tick().catch((err) => MP.toast(err.message, "error"));
+    const destroy = () => { for (const c of charts || []) c.chart.destroy(); };
 
     function build(data) {
+      destroy();
       grid.replaceChildren();
       charts = CHARTS.map((spec) => {
         const box = h("div", { class: "chart" });
@@ -212,15 +217,16 @@
     }
 
     async function tick() {
-      const [window, step] = WINDOWS.find(([w]) => String(w) === range.value);
+      const [span, step] = WINDOWS.find(([w]) => String(w) === range.value);
       let data;
       try {
-        data = await MP.api("GET", `/endpoints/${enc(name)}/series?window=${window}&step=${step}`);
+        data = await MP.api("GET", `/endpoints/${enc(name)}/series?window=${span}&step=${step}`);
       } catch (err) {
         if (err.status !== 404) throw err;
         note.hidden = false; // no series API on this server yet, or the endpoint is gone
         return;
       }
+      if (range.value !== String(span)) return; // the window changed meanwhile
       const any = CHARTS.some((c) => c.series.some(([, k]) => (data[k] || []).some((v) => v != null)));
       note.hidden = any;
       if (!any && !charts) return;
@@ -232,8 +238,8 @@
       }
       for (const c of charts) c.caption.textContent = summary(c.spec, data);
     }
-    const stop = MP.poll(tick, 5000);
-    return { node, stop };
+    const stopPoll = MP.poll(tick, 5000);
+    return { node, stop: () => { stopPoll(); destroy(); } };
   }
 
   MP.parts = MP.parts || {};

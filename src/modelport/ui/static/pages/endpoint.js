@@ -217,8 +217,10 @@
       const acts = actions(name, ctx, () => ep, changed);
       const replicas = live.replicasPanel(name, !(ctx.whoami && ctx.whoami.role === "viewer"));
       const missing = h("p", { class: "error", role: "alert", hidden: true });
-      el.append(h("p", null, h("a", { href: "#/endpoints" }, "← Endpoints")), missing);
+      const content = h("div", { class: "endpoint-content" });
+      el.append(h("p", null, h("a", { href: "#/endpoints" }, "← Endpoints")), missing, content);
       const stops = [];
+      const stopPanels = () => { while (stops.length) stops.pop()(); };
       let built = false;
 
       const stopMain = MP.poll(async () => {
@@ -232,9 +234,11 @@
           if (err.status !== 404) throw err;
           missing.textContent = `No endpoint ${name} in this project (deleted?).`;
           missing.hidden = false;
+          content.hidden = true; // nothing left to show or act on
+          stopPanels();
           return;
         }
-        missing.hidden = true;
+        if (!missing.hidden) return; // gone once: a new endpoint of that name is another one
         changed(fresh);
         replicas.show(reps.items);
         if (built) return;
@@ -243,10 +247,10 @@
         const events = live.eventsPanel(name);
         const logs = live.logsPanel(name);
         stops.push(graphs.stop, events.stop, logs.stop);
-        el.append(head.node, acts.node, graphs.node, replicas.node, events.node, logs.node,
+        content.append(head.node, acts.node, graphs.node, replicas.node, events.node, logs.node,
           snippets(ep), specEditor(name, ctx, () => ep, changed).node);
       }, 1000);
-      return () => { stopMain(); for (const s of stops) s(); };
+      return () => { stopMain(); stopPanels(); };
     },
   });
 })();

@@ -59,6 +59,7 @@
         field("pg-system", "System prompt", system),
         transcript,
         field("pg-prompt", "Message", prompt),
+        h("p", { class: "hint" }, "Ctrl+Enter sends."),
         h("div", { class: "actions" }, send, stopBtn, clear), stats);
       el.append(h("h1", null, "Playground"), form,
         h("details", { class: "card" }, h("summary", null, "Request as curl"),
@@ -91,6 +92,9 @@
         showCurl();
       };
       stopBtn.onclick = () => { if (running) running.abort(); };
+      prompt.addEventListener("keydown", (ev) => {
+        if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) form.requestSubmit();
+      });
 
       form.onsubmit = async (ev) => {
         ev.preventDefault();
