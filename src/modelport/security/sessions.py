@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -40,13 +42,20 @@ class Sealed:
 
 
 class SessionCookies:
-    def __init__(self, box: SecretBox, max_age_s: int = DEFAULT_MAX_AGE_S) -> None:
+    def __init__(
+        self,
+        box: SecretBox,
+        max_age_s: int = DEFAULT_MAX_AGE_S,
+        now: Callable[[], float] = time.time,  # wall clock: the seal's timestamp is wall time
+    ) -> None:
         self._fernet = Fernet(base64.urlsafe_b64encode(box.derive("ui-session")))
         self._csrf_key = box.derive("ui-csrf")
+        self._now = now
         self.max_age_s = max_age_s
 
     def seal(self, token: str) -> Sealed:
-        cookie = self._fernet.encrypt(token.encode()).decode("ascii")
+        sealed = self._fernet.encrypt_at_time(token.encode(), int(self._now()))
+        cookie = sealed.decode("ascii")
         return Sealed(cookie, self.csrf(cookie))
 
     def open(self, cookie: str) -> str | None:
@@ -54,7 +63,10 @@ class SessionCookies:
         if not cookie or len(cookie) > _MAX_COOKIE:
             return None
         try:
-            return self._fernet.decrypt(cookie.encode("ascii"), ttl=self.max_age_s).decode()
+            opened = self._fernet.decrypt_at_time(
+                cookie.encode("ascii"), self.max_age_s, int(self._now())
+            )
+            return opened.decode()
         except (InvalidToken, UnicodeError):
             return None
 
