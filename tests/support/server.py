@@ -116,8 +116,10 @@ class ServerProcess:
         handles: list[dict[str, Any]] = []
         with self.api() as api:
             for endpoint in api.get("/api/v1/endpoints").json()["items"]:
-                reps = api.get(f"/api/v1/endpoints/{endpoint['name']}/replicas").json()
-                handles += [r["handle"] for r in reps["items"] if r.get("handle")]
+                reps = api.get(f"/api/v1/endpoints/{endpoint['name']}/replicas")
+                if reps.status_code == 404:
+                    continue  # deleted since the list was read: its replicas are going too
+                handles += [r["handle"] for r in reps.json()["items"] if r.get("handle")]
         return handles
 
     def api(self) -> httpx.Client:
