@@ -20,8 +20,9 @@
     name: "endpoints",
     path: /^\/endpoints$/,
     nav: { label: "Endpoints", order: 10 },
-    render(el) {
+    render(el, _match, ctx) {
       const { h } = MP;
+      const mayCreate = ctx.whoami.role !== "viewer" && ctx.whoami.endpoint_id === null;
       const filters = h("form", { class: "inline card", role: "search", "aria-label": "Filter endpoints" },
         h("div", { class: "field" }, h("label", { for: "ep-search" }, "Name starts with"),
           h("input", { id: "ep-search", name: "name_prefix", type: "search", autocomplete: "off", placeholder: "e.g. chat" })),
@@ -32,7 +33,7 @@
       const list = h("section", { "aria-live": "polite", "aria-label": "Endpoints" });
       el.append(
         h("div", { class: "row" }, h("h1", null, "Endpoints"), h("span", { class: "spacer" }),
-          h("a", { class: "button primary", href: "#/create" }, "New endpoint")),
+          mayCreate && h("a", { class: "button primary", href: "#/create" }, "New endpoint")),
         filters, list);
 
       const params = () => {
