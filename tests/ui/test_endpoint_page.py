@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.ui, pytest.mark.e2e, pytest.mark.engine]
 
 Shoot = Callable[[Any, str], Path]
 SCRATCH = "ui-scratch"
+_CHAT_LOG_LINE = '"POST /v1/chat/completions HTTP/1.1" 200'  # the engine's access log
 
 
 def _expect() -> Any:
@@ -92,6 +93,15 @@ def test_endpoint_page_shows_state_snippets_replicas_events_and_logs(
     logs = page.locator("pre.logs")
     expect(logs).to_contain_text("llama")
     expect(page.get_by_label("Replica", exact=True)).to_have_value(str(replica["id"]))
+    # Live: a request's access-log line shows up without a reload.
+    seen = logs.inner_text().count(_CHAT_LOG_LINE)
+    with ui_server.api() as api:
+        answer = api.post(
+            f"/endpoints/{CHAT}/v1/chat/completions",
+            json={"messages": [{"role": "user", "content": "hi"}], "max_tokens": 1},
+        )
+    assert answer.status_code == 200, answer.text
+    assert wait_until(lambda: logs.inner_text().count(_CHAT_LOG_LINE) > seen, timeout=15)
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("button", name="Resume")).to_have_attribute("aria-pressed", "true")
     shoot(page, "endpoint")

@@ -102,7 +102,10 @@
   }
 
   // --- logs: the API answers each replica's tail; new text is found by overlap ---------
-  const LOG_TAIL = 65536;
+  // The first read takes a long tail; later ones a short one that still overlaps what was
+  // shown unless a replica wrote more than that in one interval (then: a long one again).
+  const LOG_TAIL_FIRST = 65536;
+  const LOG_TAIL_NEXT = 16384;
   const LOG_KEEP = 400000; // characters kept on screen per replica
 
   function appended(old, fresh) {
@@ -124,6 +127,7 @@
       note, pre);
     const texts = new Map(); // replica id -> text seen so far
     let paused = false;
+    let tail = LOG_TAIL_FIRST;
     pause.onclick = () => {
       paused = !paused;
       pause.setAttribute("aria-pressed", String(paused));
@@ -142,7 +146,8 @@
 
     async function tick() {
       if (paused) return;
-      const page = await MP.api("GET", `/endpoints/${enc(name)}/logs?tail_bytes=${LOG_TAIL}`);
+      const page = await MP.api("GET", `/endpoints/${enc(name)}/logs?tail_bytes=${tail}`);
+      let lost = false;
       const ids = page.items.map((l) => l.replica_id);
       if (ids.join() !== [...pick.options].map((o) => o.value).join()) {
         const keep = pick.value;
@@ -153,6 +158,10 @@
       for (const l of page.items) {
         const old = texts.get(l.replica_id) || "";
         const add = appended(old, l.text);
+        if (add === null && old && tail === LOG_TAIL_NEXT) {
+          lost = true; // more than the short tail was written: the next, long read catches up
+          continue;
+        }
         const text = (add === null ? l.text : old + add).slice(-LOG_KEEP);
         texts.set(l.replica_id, text);
         if (String(l.replica_id) !== pick.value) continue;
@@ -160,6 +169,7 @@
         else if (add) render(false, add);
       }
       note.hidden = texts.size > 0;
+      tail = lost ? LOG_TAIL_FIRST : LOG_TAIL_NEXT;
     }
     const stop = MP.poll(tick, 2000);
     return { node, stop };
