@@ -12,8 +12,11 @@ setup-dev:
 	@scripts/setup-torchserve.sh
 	@scripts/setup-ui.sh
 
-# Start the server in the foreground and deploy the demo endpoint `smollm2`.
-run: setup
+# Start the server in the foreground and deploy the demo endpoint `smollm2`. A first run
+# builds the engine (llama.cpp) in the background meanwhile: the server answers at once and the
+# demo shows the build's progress, then becomes Ready by itself.
+run:
+	@scripts/setup.sh --engine-in-background
 	@$(BIN)/python -m modelport.server.demo
 
 # Lint, types, architecture contracts, then the whole test suite.

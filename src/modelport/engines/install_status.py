@@ -102,7 +102,11 @@ class EngineInstall(BaseModel):
     def status_line(self, now: datetime) -> str:
         """One terminal line: "llama.cpp build 42% [81/193] ggml-cpu.c, 3 min elapsed, about
         6 min on this machine"."""
-        elapsed = minutes((now - self.started_at).total_seconds())
+        elapsed = minutes(((self.finished_at or now) - self.started_at).total_seconds())
+        if self.state is InstallState.DONE:
+            return f"{self.engine} installed in {elapsed}"
+        if self.state is InstallState.FAILED:
+            return f"{self.step_text()} failed after {elapsed}"
         progress = f" {self.progress}" if self.step is InstallStep.BUILDING else ""
         return f"{self.step_text()}{progress}, {elapsed} elapsed{self.estimate_text()}"
 

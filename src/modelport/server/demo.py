@@ -1,7 +1,10 @@
 """`make run`: the server in the foreground plus the demo endpoint `smollm2` (a real model).
 
 The deploy happens from a background thread through the SDK, exactly as a user would do it,
-once the server answers; the server itself runs in the main thread and owns the signals.
+once the server answers; the server itself runs in the main thread and owns the signals. On a
+first run the engine (llama.cpp) is still being built in the background (scripts/install-engine.py):
+the endpoint is created at once, its replica waits PENDING "engine installing", and this shows
+the build's progress until it is done; the replica then launches by itself.
 """
 
 from __future__ import annotations
@@ -11,16 +14,21 @@ import os
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
+from modelport.domain.specs import Framework
+from modelport.engines.install_display import StatusLine
+from modelport.engines.install_status import InstallState, read_install
 from modelport.schemas.native import EndpointPublic
 from modelport.sdk.client import Client
 from modelport.server.main import serve
 from modelport.settings import Settings
 
 DEMO_NAME = "smollm2"
+INSTALL_POLL_SECONDS = 1.0
 
 
 def demo_model_path() -> Path:
@@ -36,7 +44,7 @@ def demo_model_path() -> Path:
 
 def deploy_demo(settings: Settings, model: Path, replicas: int) -> None:
     base = f"http://{settings.host}:{settings.port}"
-    _wait_for_server(base)
+    _wait_for_server(base, settings.admin_token_path)
     client = Client(base_url=base, token=settings.admin_token_path.read_text().strip())
     spec = {
         "framework": "llamacpp",
@@ -46,12 +54,45 @@ def deploy_demo(settings: Settings, model: Path, replicas: int) -> None:
     }
     created = client.create_endpoint(DEMO_NAME, spec)
     print(f"Deploying '{DEMO_NAME}' ({replicas} replica(s)) from {model.name} ...", flush=True)
+    wait_for_engine(base)
+
+    shown: list[str] = []
 
     def progress(ep: EndpointPublic) -> None:
-        print(f"  {ep.phase.value}: {ep.replicas.ready}/{ep.replicas.desired} ready", flush=True)
+        line = f"  {ep.phase.value}: {ep.replicas.ready}/{ep.replicas.desired} ready"
+        if shown[-1:] != [line]:  # each change once, not each poll
+            shown.append(line)
+            print(line, flush=True)
 
     ready = client.wait_ready(DEMO_NAME, timeout=600, on_progress=progress)
     print(examples(base, ready.url, created.api_key, settings), flush=True)
+
+
+def wait_for_engine(base: str) -> None:
+    """While llama.cpp is being installed, show its progress; return once it is not."""
+    install = read_install(Framework.LLAMACPP)
+    if install is None or install.state is not InstallState.RUNNING:
+        return
+    print(
+        f"The server is up meanwhile: API {base}/api/v1, dashboard {base}/ui; "
+        f"'modelport get {DEMO_NAME}' shows the replica waiting (engine installing).\n"
+        f"Build log: {install.log_path}",
+        flush=True,
+    )
+    line = StatusLine(sys.stdout, every=15.0)
+    while install is not None and install.state is InstallState.RUNNING:
+        line.show(install, datetime.now(UTC))
+        time.sleep(INSTALL_POLL_SECONDS)
+        install = read_install(Framework.LLAMACPP)
+    if install is not None:
+        line.show(install, datetime.now(UTC), final=True)
+        if install.state is InstallState.FAILED:
+            print(
+                f"error: {install.failure_text()}\n"
+                "Run `make run` again to retry (`scripts/setup.sh` builds it in the foreground).",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def examples(base: str, url: str, api_key: str | None, settings: Settings) -> str:
@@ -78,11 +119,13 @@ Press Ctrl+C to stop the server (replicas keep running and are adopted on the ne
 """
 
 
-def _wait_for_server(base: str, timeout: float = 60) -> None:
+def _wait_for_server(base: str, token: Path, timeout: float = 120) -> None:
+    """Until the server answers and its admin token is written (a first start writes it once
+    the store is migrated: seen answering before that on a loaded machine)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200 and token.exists():
                 return
         except httpx.HTTPError:
             pass
