@@ -33,7 +33,9 @@
     return `/usage?${params}`;
   }
 
-  const hours = (seconds) => `${MP.fmt.num(seconds / 3600)} h`;
+  // Replica time: a few seconds of a new endpoint must not read "0 h" beside a cost above 0.
+  const hours = (seconds) => seconds < 60 ? `${MP.fmt.num(seconds)} s`
+    : seconds < 3600 ? `${MP.fmt.num(seconds / 60)} min` : `${MP.fmt.num(seconds / 3600)} h`;
 
   function plans(row, currency) {
     if (!row.plans || !row.plans.length) return "–";
@@ -51,7 +53,7 @@
       { label: "Errors", value: (r) => MP.fmt.num(r.errors), cls: "num" },
       { label: "Prompt tokens", value: (r) => MP.fmt.num(r.prompt_tokens), cls: "num" },
       { label: "Completion tokens", value: (r) => MP.fmt.num(r.completion_tokens), cls: "num" },
-      { label: "Replica-hours", value: (r) => hours(r.replica_seconds), cls: "num" },
+      { label: "Replica time", value: (r) => hours(r.replica_seconds), cls: "num" },
       { label: "Plans", value: (r) => plans(r, currency), cls: "muted" },
       { label: "Cost", value: (r) => money(r.cost), cls: "num" },
     ];
@@ -65,7 +67,7 @@
       tile("Requests", MP.fmt.num(t.requests)), tile("Errors", MP.fmt.num(t.errors)),
       tile("Prompt tokens", MP.fmt.num(t.prompt_tokens)),
       tile("Completion tokens", MP.fmt.num(t.completion_tokens)),
-      tile("Replica hours", hours(t.replica_seconds)),
+      tile("Replica time", hours(t.replica_seconds)),
       tile("Cost", MP.fmt.money(t.cost, usage.currency)));
   }
 
