@@ -62,6 +62,8 @@ def _filtered(query: Select[Any], project_id: int, where: EndpointFilter) -> Sel
         )
     if where.only_id is not None:
         query = query.where(endpoints.c.id == where.only_id)
+    if where.vendor_id is not None:
+        query = query.where(endpoints.c.vendor_id == where.vendor_id)
     return query
 
 

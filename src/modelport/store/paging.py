@@ -23,6 +23,7 @@ class EndpointFilter:
     framework: Framework | None = None
     origin: str | None = None  # the dialect that made it ("" none of them: native)
     only_id: int | None = None  # a token scoped to one endpoint sees only that one
+    vendor_id: str | None = None  # the id the origin dialect's clients use (with `origin`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from modelport.store.derived import VENDOR_ID_LENGTH
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in and out. SQLite keeps no zone, so UTC is re-attached on read."""
@@ -86,12 +88,15 @@ endpoints = Table(
     Column("framework", String(32), nullable=True),  # Framework value
     Column("origin", String(32), nullable=True),  # the dialect that made it (extensions key)
     Column("autoscaled", Boolean, nullable=False, default=False),
+    Column("vendor_id", String(VENDOR_ID_LENGTH), nullable=True),  # deploy_id / modelId
     UniqueConstraint("project_id", "name"),
     # Keyset pages (id after a cursor) per project, optionally narrowed on one column.
     Index("ix_endpoints_project_id_id", "project_id", "id"),
     Index("ix_endpoints_project_id_desired_state_id", "project_id", "desired_state", "id"),
     Index("ix_endpoints_project_id_framework_id", "project_id", "framework", "id"),
     Index("ix_endpoints_project_id_origin_id", "project_id", "origin", "id"),
+    # A dialect's lookup by the id its clients use (migration 0017).
+    Index("ix_endpoints_project_id_origin_vendor_id", "project_id", "origin", "vendor_id", "id"),
     # What changed since a watermark (controller, route table), and who the autoscaler watches.
     Index("ix_endpoints_updated_at", "updated_at"),
     Index("ix_endpoints_autoscaled", "autoscaled"),

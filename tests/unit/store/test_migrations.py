@@ -6,12 +6,15 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from sqlalchemy import Engine, insert, select
 
 from modelport.clock import FakeClock
 from modelport.domain.records import Endpoint, EventLevel
+from modelport.domain.specs import EndpointSpec
+from modelport.domain.states import DesiredState
 from modelport.store import SqlStore, make_engine, open_store
 from modelport.store.migrate import MIGRATIONS_DIR, upgrade_to_head
-from modelport.store.tables import metadata
+from modelport.store.tables import endpoints, metadata
 from tests.unit.store.specs import custom_spec
 
 
@@ -62,10 +65,10 @@ def test_ids_are_never_reused_and_upgrading_keeps_every_row(tmp_path: Path) -> N
     old = SqlStore(engine, clock)
     project = old.create_project("p")
     spec = custom_spec()
-    kept = old.create_endpoint(project.id, "kept", spec, spec.model_dump_json())
+    kept = endpoint_as_of_0014(engine, project.id, "kept", spec.model_dump_json(), clock)
     replica = old.create_replica(kept.id, kept.generation, clock.now())
     old.add_event(kept.id, level=EventLevel.INFO, reason="Test", message="m", now=clock.now())
-    newest = old.create_endpoint(project.id, "newest", spec, spec.model_dump_json())
+    newest = endpoint_as_of_0014(engine, project.id, "newest", spec.model_dump_json(), clock)
     old.delete_endpoint(newest.id)
     old.close()
 
@@ -97,3 +100,72 @@ def test_every_table_declared_autoincrement_has_it_after_migrating(tmp_path: Pat
     ]
     assert len(declared) >= 8
     assert [name for name in declared if "AUTOINCREMENT" not in ddl[name]] == []
+
+
+_OLD_ROW: dict[str, object] = {
+    "generation": 1,
+    "template_generation": 1,
+    "desired_state": "running",
+}
+
+
+def endpoint_as_of_0014(
+    engine: Engine, project_id: int, name: str, spec_json: str, clock: FakeClock
+) -> Endpoint:
+    """An endpoint row as a store of 0012..0016 wrote it: today's store writes (and reads back)
+    columns later migrations add, which that schema lacks."""
+    now = clock.now()
+    row = {"project_id": project_id, "name": name, "spec": spec_json, "created_at": now}
+    with engine.begin() as conn:
+        made = conn.execute(
+            insert(endpoints).values(**_OLD_ROW, **row, updated_at=now).returning(endpoints.c.id)
+        ).scalar_one()
+    spec = EndpointSpec.model_validate_json(spec_json)
+    return Endpoint(
+        id=made, project_id=project_id, name=name, spec=spec, generation=1,
+        template_generation=1, desired_state=DesiredState.RUNNING, created_at=now, updated_at=now,
+    )  # fmt: skip
+
+
+def test_upgrading_to_0017_fills_each_dialect_endpoints_vendor_id(tmp_path: Path) -> None:
+    """Endpoints made by DeepInfra and Tensormesh before 0017 get their deploy_id / modelId in
+    the indexed column (lookups read only it); native ones and other dialects' get none."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0016")
+        conn.commit()
+    clock = FakeClock()
+    old = SqlStore(engine, clock)
+    project = old.create_project("p")
+    old.close()
+    made = {
+        "di": {"deepinfra": {"deploy_id": "aB3dE5gH7j", "model_name": "org/m"}},
+        "tm": {"tensormesh": {"modelId": "6f1c2b9e-0d4a-4c1e-9b7a-1f2e3d4c5b6a"}},
+        "tir": {"tir": {"deploy_id": "not-a-vendor-id"}},
+        "native": {},
+    }
+    for name, extensions in made.items():
+        spec = custom_spec().model_copy(update={"extensions": extensions})
+        with engine.begin() as conn:  # with the derived columns 0012 fills
+            conn.execute(
+                insert(endpoints).values(
+                    **_OLD_ROW, project_id=project.id, name=name, spec=spec.model_dump_json(),
+                    created_at=clock.now(), updated_at=clock.now(), framework="custom",
+                    origin=next(iter(extensions), None), autoscaled=False,
+                )
+            )  # fmt: skip
+
+    open_store(url, clock).close()  # upgrades
+    with engine.connect() as conn:
+        found = dict(conn.execute(select(endpoints.c.name, endpoints.c.vendor_id)).all())
+    engine.dispose()
+    assert found == {
+        "di": "aB3dE5gH7j",
+        "tm": "6f1c2b9e-0d4a-4c1e-9b7a-1f2e3d4c5b6a",
+        "tir": None,
+        "native": None,
+    }

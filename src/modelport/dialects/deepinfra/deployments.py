@@ -7,6 +7,7 @@ and `deploy_id`; it is looked up by those within the caller's project.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from modelport.api.container import ApiServices
@@ -183,9 +184,9 @@ class Deployments:
 
     # --- lookups ----------------------------------------------------------------------------
     def _find(self, principal: Principal, deploy_id: str) -> Endpoint:
-        # deploy_id lives in the spec's extension, not in a column: the project's DeepInfra
-        # endpoints are read in indexed batches until it is found.
-        for endpoint in self._endpoints.scan(principal, DEEPINFRA_MADE):
+        # One index entry: the store keeps each spec's deploy_id as a column (store/derived.py).
+        where = replace(DEEPINFRA_MADE, vendor_id=deploy_id)
+        for endpoint in self._endpoints.scan(principal, where):
             ext = ext_of(endpoint.spec)
             if ext is not None and ext["deploy_id"] == deploy_id:
                 return endpoint

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
+from dataclasses import replace
 
 from modelport.api.container import ApiServices
 from modelport.dialects.listing import Window, page_of
@@ -178,9 +179,9 @@ class Models:
 
     def _find(self, principal: Principal, model_id: str) -> tuple[Endpoint, Stored]:
         wanted = canonical_uuid("modelId", model_id)
-        # modelId lives in the stored extension, not in a column: the project's Tensormesh
-        # endpoints are read in indexed batches until it is found.
-        for endpoint in self._services.endpoints.scan(principal, TENSORMESH_MADE):
+        # One index entry: the store keeps each spec's modelId as a column (store/derived.py).
+        where = replace(TENSORMESH_MADE, vendor_id=wanted)
+        for endpoint in self._services.endpoints.scan(principal, where):
             tm = stored(endpoint.spec)
             if tm is not None and tm.model_id == wanted:
                 return endpoint, tm

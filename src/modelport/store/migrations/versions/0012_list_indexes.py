@@ -52,6 +52,9 @@ def upgrade() -> None:
     op.create_index("ix_endpoint_deletions_deleted_at", "endpoint_deletions", ["deleted_at"])
 
 
+_DERIVED = ("framework", "origin", "autoscaled")
+
+
 def _fill_derived() -> None:
     """Every existing endpoint's derived columns, from its stored spec (one pass, at upgrade)."""
     conn = op.get_bind()
@@ -65,6 +68,7 @@ def _fill_derived() -> None:
     )
     for row in conn.execute(sa.select(table.c.id, table.c.spec)).all():
         values = derived_columns(EndpointSpec.model_validate_json(row.spec))
+        values = {name: values[name] for name in _DERIVED}  # later columns come with later steps
         conn.execute(sa.update(table).where(table.c.id == row.id).values(values))
 
 
