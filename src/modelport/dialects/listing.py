@@ -4,6 +4,10 @@ page, DeepInfra's offset), all read through EndpointService's indexed queries.
 Without a vendor filter a page is one indexed offset read, and its total one indexed count. A
 vendor filter that is not a column (DeepInfra's status, Tensormesh's userId or infra) is judged
 on rows read in keyset batches: the offset counts the rows it keeps, and a total reads them all.
+
+A request that names no page at all gets every row (`EVERY_ROW`, read in keyset batches): the
+vendors' own SDKs list that way (the e2enetworks SDK's `EndPoints().list()`, Tensormesh's
+`models.list()` send no paging and read one answer), so a first page alone would hide the rest.
 """
 
 from __future__ import annotations
@@ -36,6 +40,28 @@ class Window:
         """Page `page` (from 1) of `size` rows."""
         return cls((page - 1) * size, size)
 
+    @classmethod
+    def named(cls, page: int | None, size: int | None) -> Window:
+        """Page `page` of `size` rows (either left out: 1, DEFAULT_PAGE); neither named: every
+        row, as the vendors' SDKs expect of a list they do not page."""
+        if page is None and size is None:
+            return EVERY_ROW
+        return cls.numbered(page or 1, size or DEFAULT_PAGE)
+
+    @classmethod
+    def sliced(cls, offset: int | None, limit: int | None) -> Window:
+        """`limit` rows after `offset` (either left out: 0, DEFAULT_PAGE); neither: every row."""
+        if offset is None and limit is None:
+            return EVERY_ROW
+        return cls(offset or 0, limit or DEFAULT_PAGE)
+
+    @property
+    def everything(self) -> bool:
+        return self is EVERY_ROW
+
+
+EVERY_ROW = Window(0, 0)  # no page named: the whole list (compared by identity)
+
 
 @dataclass(frozen=True, slots=True)
 class Slice:
@@ -55,6 +81,9 @@ def page_of(
 ) -> Slice:
     """The window's rows of the caller's endpoints that `where` (and `match`) let through,
     oldest first; `count`: with the total."""
+    if window.everything:
+        rows = tuple(r for r in _batches(endpoints, principal, where) if match is None or match(r))
+        return Slice(rows, False, len(rows) if count else None)
     if match is None:
         query = PageQuery(limit=window.limit, offset=window.offset, where=where)
         page = endpoints.page(principal, query)

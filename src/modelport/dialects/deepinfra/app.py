@@ -22,7 +22,7 @@ from modelport.dialects.deepinfra.schemas import (
     DeployStatus,
     DeployUpdateIn,
 )
-from modelport.dialects.listing import DEFAULT_PAGE, MAX_PAGE, MAX_PAGE_NUMBER, Window
+from modelport.dialects.listing import MAX_PAGE, MAX_PAGE_NUMBER, Window
 from modelport.services.auth import Authenticator, Principal, single_header
 from modelport.settings import Settings
 
@@ -115,14 +115,16 @@ def create_app(services: ApiServices, authenticator: Authenticator, settings: Se
             str | None,
             Query(description="comma-separated statuses to return, e.g. 'running,failed'"),
         ] = None,
-        limit: Limit = DEFAULT_PAGE,
-        offset: Offset = 0,
+        limit: Limit | None = None,
+        offset: Offset | None = None,
     ) -> list[DeployOut]:
-        """A page of deployments, oldest first (`limit`, `offset`: Modelport's extension); a
-        `Link: <...>; rel="next"` header names the next page when there is one."""
-        shown, more = deployments.listing(principal, parse_statuses(status), Window(offset, limit))
+        """Every deployment, oldest first, as DeepInfra answers; or a page of them (`limit`,
+        `offset`: Modelport's extension, default 100 and 0), with a `Link: <...>; rel="next"`
+        header naming the next page when there is one."""
+        window = Window.sliced(offset, limit)
+        shown, more = deployments.listing(principal, parse_statuses(status), window)
         if more:
-            response.headers["Link"] = next_link(request, offset + limit)
+            response.headers["Link"] = next_link(request, window.offset + window.limit)
         return shown
 
     @app.get("/deploy/{deploy_id}", response_model=DeployOut, tags=["deploy"])

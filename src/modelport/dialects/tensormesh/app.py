@@ -96,10 +96,14 @@ Size = Annotated[int, Query(description=f"models per page, at most {MAX_PAGE} (0
 
 @router.get("/models", response_model=ListModelsResponse)
 def list_models(
-    caller: Caller, models: ModelsDep, user_id: UserId = "", page: Page = 1, size: Size = 0
+    caller: Caller,
+    models: ModelsDep,
+    user_id: UserId = "",
+    page: Page | None = None,
+    size: Size | None = None,
 ) -> ListModelsResponse:
-    """A page of the caller's models (an apiKey sees only its own), optionally of one userId;
-    a page shorter than `size` is the last."""
+    """The caller's models (an apiKey sees only its own), optionally of one userId: all of
+    them, or the page named (a page shorter than `size` is the last)."""
     shown, _ = models.listing(caller, ModelFilter.of(user_id), window(page, size))
     return ListModelsResponse(models=shown)
 
@@ -117,10 +121,11 @@ def search_models_by_infra(
     caller: Caller,
     models: ModelsDep,
     body: Annotated[SearchByInfraRequest, Body()],
-    page: Page = 1,
-    size: Size = 0,
+    page: Page | None = None,
+    size: Size | None = None,
 ) -> ListModelsResponse:
-    """A page of the models whose infra has every field set in the query (empty infra: all)."""
+    """The models whose infra has every field set in the query (empty infra: all); all of
+    them, or the page named."""
     return ListModelsResponse(models=models.search_by_infra(caller, body, window(page, size)))
 
 

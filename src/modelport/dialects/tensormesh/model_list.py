@@ -44,10 +44,11 @@ class ModelFilter:
         return self.infra is None or self.infra.items() <= infra_set(tm.infra).items()
 
 
-def window(page: int, size: int) -> Window:
-    """Page `page` of `size` models; 400 naming `page` or `size` when out of range."""
-    if not 1 <= page <= MAX_PAGE_NUMBER:
+def window(page: int | None, size: int | None) -> Window:
+    """Page `page` of `size` models; 400 naming `page` or `size` when out of range. Neither
+    named: every model (the SDK's `models.list()` names neither and reads one answer)."""
+    if page is not None and not 1 <= page <= MAX_PAGE_NUMBER:
         raise invalid("page", f"must be between 1 and {MAX_PAGE_NUMBER}")
-    if not 0 <= size <= MAX_PAGE:
+    if size is not None and not 0 <= size <= MAX_PAGE:
         raise invalid("size", f"must be between 0 and {MAX_PAGE} (0: {DEFAULT_PAGE} per page)")
-    return Window.numbered(page, size or DEFAULT_PAGE)
+    return Window.named(page, size)

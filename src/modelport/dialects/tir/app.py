@@ -160,10 +160,11 @@ def list_endpoints(
     principal: Caller,
     services: Services,
     shape: AnswerShape,
-    page_no: Annotated[int, Query(ge=1, le=listing.MAX_PAGE_NUMBER)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=listing.MAX_PAGE)] = listing.DEFAULT_PAGE,
+    page_no: Annotated[int | None, Query(ge=1, le=listing.MAX_PAGE_NUMBER)] = None,
+    per_page: Annotated[int | None, Query(ge=1, le=listing.MAX_PAGE)] = None,
 ) -> JSONResponse:
-    """A page of the project's endpoints, oldest first (dialects/tir/endpoint_list.py)."""
+    """A page of the project's endpoints, oldest first; none named: all of them (the SDK's
+    list() names none) (dialects/tir/endpoint_list.py)."""
     return endpoint_list.endpoint_page(services, principal, shape, page_no, per_page)
 
 

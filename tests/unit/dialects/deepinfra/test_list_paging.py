@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from modelport.dialects import listing
 from tests.unit.dialects.deepinfra.conftest import DeepInfra, body
 from tests.unit.dialects.deepinfra.test_bad_input import assert_names
 
@@ -89,3 +90,17 @@ def test_a_deployment_is_found_by_id_and_by_model_name(di: DeepInfra, five: list
 )
 def test_bad_paging_is_a_422_naming_the_parameter(di: DeepInfra, query: str, field: str):
     assert_names(di.call("GET", f"/deploy/list?{query}"), ["query", field])
+
+
+def test_a_list_without_paging_is_whole_as_deepinfra_answers_it(
+    di: DeepInfra, five: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DeepInfra's /deploy/list has no paging of its own: a client that sends none gets every
+    deployment (here past a default page of 2), while either parameter alone pages."""
+    monkeypatch.setattr(listing, "DEFAULT_PAGE", 2)
+    wanted = [d["model_name"] for d in five]
+    everything = di.call("GET", "/deploy/list")
+    assert (models(everything), next_page(everything)) == (wanted, None)
+    assert models(di.call("GET", "/deploy/list?status=stopped")) == wanted[1::2]
+    assert models(di.call("GET", "/deploy/list?offset=1")) == wanted[1:3]
+    assert next_page(di.call("GET", "/deploy/list?limit=4")) == "/deploy/list?limit=4&offset=4"

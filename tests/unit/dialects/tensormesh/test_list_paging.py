@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from modelport.dialects import listing
 from tests.unit.dialects.tensormesh.conftest import (
     OTHER_USER_ID,
     Tm,
@@ -92,3 +93,17 @@ def test_bad_paging_is_invalid_argument_naming_it(tm: Tm, query: str, field: str
         assert_rpc_error(tm.call("admin", "GET", f"{path}?{query}"), 400, 3, field)
     search = tm.call("admin", "POST", f"/models:search-by-infra?{query}", json={"infra": {}})
     assert_rpc_error(search, 400, 3, field)
+
+
+def test_a_list_the_sdk_does_not_page_is_whole(
+    tm: Tm, six: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK's models.list() and search_by_infra send no page and read one `{models}`: they
+    get every model (here past a default page of 2); `page` or `size` alone pages."""
+    monkeypatch.setattr(listing, "DEFAULT_PAGE", 2)
+    assert names(tm.call("member", "GET", "/models")) == six
+    assert names(tm.call("member", "GET", f"/models?userId={OTHER_USER_ID}")) == six[1::2]
+    query = {"infra": NEBIUS}
+    assert names(tm.call("member", "POST", "/models:search-by-infra", json=query)) == six[1::2]
+    assert names(tm.call("member", "GET", "/models?page=2")) == six[2:4]
+    assert names(tm.call("member", "GET", "/models?size=0")) == six[:2]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from modelport.dialects import listing
 from tests.unit.dialects.tir.conftest import Tir, gguf_file, request
 from tests.unit.dialects.tir.test_bad_input import assert_field_error
 
@@ -90,3 +91,16 @@ def test_bad_paging_is_a_400_naming_the_parameter(
     tir: Tir, params: dict[str, Any], field: str
 ) -> None:
     assert_field_error(tir.call("GET", LIST, params=params), 400, field)
+
+
+def test_the_sdk_list_without_paging_gets_every_endpoint(
+    tir: Tir, five: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EndPoints().list() sends neither page_no nor per_page and reads only `data`: every
+    endpoint is there (here past a default page of 2), as one page; either alone pages."""
+    monkeypatch.setattr(listing, "DEFAULT_PAGE", 2)
+    whole = listed(tir)
+    assert names(whole) == five
+    assert (whole["total_count"], whole["total_page_number"]) == (5, 1)
+    assert names(listed(tir, page_no=2)) == five[2:4]
+    assert names(listed(tir, per_page=3)) == five[:3]
