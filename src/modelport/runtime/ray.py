@@ -231,7 +231,7 @@ class RayRuntime:
     async def _refresh(self) -> None:
         try:
             await self._fresh_nodes(force=True)
-            await self._sweep_left_waiting()
+            await self._sweep_left_behind()
             await self._sweep()
         except Exception as exc:  # the next tick tries again
             log.warning("cannot read the Ray cluster's nodes: %s", exc)
@@ -244,17 +244,30 @@ class RayRuntime:
                 log.info("replica %s: no longer placed; its pending actor is killed", key)
                 await self.release(key)
 
-    async def _sweep_left_waiting(self) -> None:
-        """Once, at start: kill the actors a previous server created and Ray never ran, for
-        replicas deleted since (a replica still wanted is placed again: place() replaces
-        them)."""
+    async def _sweep_left_behind(self) -> None:
+        """Once, at start: remove what a previous server placed and never started (actors Ray
+        never ran, actors that run no engine, placement groups without actors), for replicas
+        deleted since; a replica still wanted is placed again (place() replaces them). Actors
+        running an engine are replicas to adopt: kept."""
         if self._swept:
             return
         keep = set(self._pending) | set(self._placed)
-        for key in await asyncio.to_thread(self._actors.left_waiting, keep):
-            log.info("replica %s: its actors were left waiting by a previous server; killed", key)
+        left = await asyncio.to_thread(self._actors.left_behind, keep)
+        idle = [key for key in sorted(left.scheduled) if not await self._runs_engine(key)]
+        for key in sorted(left.waiting | left.lone_groups) + idle:
+            log.info("replica %s: left unstarted by a previous server; its actors removed", key)
             await asyncio.to_thread(self._actors.remove, key)
         self._swept = True
+
+    async def _runs_engine(self, replica_key: str) -> bool:
+        """Whether the replica's first actor started an engine (True when it cannot tell)."""
+        try:
+            started: bool = await self._calls.call(replica_key, "started", timeout=_CALL_SECONDS)
+        except ActorGone:
+            return False
+        except ActorUnreachable:
+            return True
+        return started
 
     async def _fresh_nodes(self, force: bool = False) -> list[RayNode]:
         if force or self._stale():

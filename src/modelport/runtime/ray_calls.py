@@ -151,6 +151,18 @@ class RayCalls:
                 return
         util.remove_placement_group(group)
 
+    def group_names(self) -> set[str]:
+        """The names of this namespace's placement groups that are not removed."""
+        util = self._joined().util
+        table = util.placement_group_table().values()  # every namespace's
+        named = {g["name"] for g in table if g.get("name") and g.get("state") != "REMOVED"}
+        ours = set()
+        for name in named:
+            with contextlib.suppress(ValueError):  # another namespace's
+                util.get_placement_group(name)
+                ours.add(name)
+        return ours
+
     def named_actors(self) -> list[str]:
         """The names of this namespace's actors (live or waiting to be scheduled)."""
         names: list[str] = self._joined().util.list_named_actors()

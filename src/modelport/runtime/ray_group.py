@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from dataclasses import dataclass
 
 from modelport.domain.specs import Resources
 from modelport.runtime.ray_actor import ReplicaActor
@@ -55,9 +56,23 @@ class ReplicaActors:
             self._calls.kill(name)
         self._calls.remove_group(replica_key)
 
-    def left_waiting(self, keep: set[str]) -> set[str]:
-        """Replicas (keys) whose actors Ray has not scheduled yet, other than `keep`: left by a
-        server that stopped while placing them."""
+    def left_behind(self, keep: set[str]) -> LeftBehind:
+        """What a server that stopped while placing replicas may have left, other than `keep`
+        (replicas this server is placing): see LeftBehind."""
         names = set(self._calls.named_actors())
         waiting = names & self._calls.unscheduled()
-        return {replica_of(n) for n in waiting} - keep
+        replicas = {replica_of(n) for n in names}
+        return LeftBehind(
+            waiting={replica_of(n) for n in waiting} - keep,
+            scheduled={n for n in names - waiting if n == replica_of(n)} - keep,
+            lone_groups=self._calls.group_names() - replicas - keep,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LeftBehind:
+    """Replicas (keys) of a previous server's placements, found at start."""
+
+    waiting: set[str]  # an actor Ray has not scheduled: never ran, removable at once
+    scheduled: set[str]  # the first actor runs: removable only if it never started an engine
+    lone_groups: set[str]  # a placement group without any actor (created, then the server died)

@@ -33,6 +33,7 @@ class FakeCalls(RayCalls):
         self.groups: dict[str, tuple[list[dict[str, float]], str]] = {}
         self.running: set[str] = set()  # actors Ray has scheduled (the others wait)
         self.started: list[tuple[str, list[str]]] = []  # (actor, argv) per start call
+        self.mute: set[str] = set()  # actors that answer nothing in time
 
     def connect(self) -> None:
         return None
@@ -53,6 +54,9 @@ class FakeCalls(RayCalls):
     def named_actors(self) -> list[str]:
         return list(self.actors)
 
+    def group_names(self) -> set[str]:
+        return set(self.groups)
+
     def unscheduled(self) -> set[str]:
         return set(self.actors) - self.running
 
@@ -63,6 +67,8 @@ class FakeCalls(RayCalls):
     async def call(self, name: str, method: str, *args: Any, timeout: float) -> Any:
         if self.answer is not None:
             raise self.answer
+        if name in self.mute:
+            raise ActorUnreachable(f"{name} is slow")
         if method == "slot":
             if not self.schedulable:
                 raise ActorUnreachable("pending")
@@ -71,6 +77,8 @@ class FakeCalls(RayCalls):
             plan: LaunchPlan = args[1]
             self.started.append((name, plan.argv))
             return ReplicaHandle(backend="local", host=plan.host, port=plan.port, pid=42)
+        if method == "started":
+            return any(actor == name for actor, _ in self.started)
         if method == "status":
             return ProcessStatus(state=ProcessState.RUNNING)
         if method == "stop":
@@ -194,6 +202,7 @@ async def test_actors_a_previous_server_left_waiting_are_killed_at_start() -> No
         calls.actors[name] = ActorAsk(num_cpus=1, num_gpus=0, memory_bytes=GIB)
     calls.groups["gone-r2-g1"] = ([], "STRICT_SPREAD")
     calls.running = {"live-r1-g1"}
+    calls.started.append(("live-r1-g1", ["engine"]))  # a replica's engine runs in it
     runtime = RayRuntime(calls, "/tmp/nodes")
     calls.schedulable = False
     with pytest.raises(ReplicaPreparing):  # this server places one meanwhile: kept
@@ -201,3 +210,26 @@ async def test_actors_a_previous_server_left_waiting_are_killed_at_start() -> No
     await runtime._refresh()
     assert set(calls.actors) == {"live-r1-g1", "new-r1-g1"}
     assert calls.groups == {}
+
+
+async def test_what_a_previous_server_placed_and_never_started_is_removed_at_start() -> None:
+    """A server that died while placing can leave a placement group without actors (it died
+    between the two calls) or an actor Ray ran that never got start(): both hold the cluster's
+    resources for replicas deleted since. An actor running an engine is a replica to adopt."""
+    calls = FakeCalls([gpu_node("w1", 4)])
+    ask = ActorAsk(num_cpus=1, num_gpus=0, memory_bytes=GIB)
+    calls.groups["lone-r1-g1"] = ([{"GPU": 2}], "STRICT_PACK")  # its actors never created
+    for name in ("idle-r1-g1", "idle-r1-g1#1", "live-r1-g1", "mute-r1-g1"):
+        calls.actors[name] = ask
+    calls.groups["idle-r1-g1"] = ([{"GPU": 1}, {"GPU": 1}], "STRICT_SPREAD")
+    calls.running = set(calls.actors)  # all scheduled by Ray
+    calls.started.append(("live-r1-g1", ["engine"]))  # started: adopted by its replica later
+    calls.mute = {"mute-r1-g1"}  # cannot tell: kept
+    runtime = RayRuntime(calls, "/tmp/nodes")
+    await runtime._refresh()
+    assert set(calls.actors) == {"live-r1-g1", "mute-r1-g1"}
+    assert calls.groups == {}
+    calls.actors["late-r1-g1"] = ask  # swept once, at start only
+    calls.running.add("late-r1-g1")
+    await runtime._refresh()
+    assert "late-r1-g1" in calls.actors
