@@ -320,6 +320,19 @@ class EndpointSpec(RequestModel):
             raise ValueError("env: variable names must be unique")
         return self
 
+    @model_validator(mode="after")
+    def _world_size_spans_the_nodes(self) -> EndpointSpec:
+        # Across nodes the engines' ranks are every GPU of the replica (tensor parallel in a
+        # node, pipeline across them: engines/multinode.py); another world_size cannot run.
+        gpus, nodes = self.resources.gpu_count, self.resources.nodes
+        if nodes > 1 and self.world_size > 1 and self.world_size != gpus:
+            raise ValueError(
+                f"world_size: a replica across {nodes} nodes with {gpus} GPUs runs one rank "
+                f"per GPU ({gpus // nodes} on each node): set world_size to {gpus}, or leave it "
+                "at 1"
+            )
+        return self
+
     def replica_template(self) -> EndpointSpec:
         """What a replica runs: the spec less the fields that only say how many replicas run
         or how the platform treats them. Two specs with equal templates need no rollout."""

@@ -75,3 +75,16 @@ def test_engines_that_cannot_span_nodes_say_so(framework: str, tmp_path: Path) -
 def test_gpus_must_split_evenly_over_the_nodes(gpus: int) -> None:
     with pytest.raises(ValidationError, match="a multiple of 2"):
         spec_of(framework="vllm", model={"hf_id": BIG}, resources={"gpu_count": gpus, "nodes": 2})
+
+
+@pytest.mark.parametrize("world_size", [2, 3, 8])
+def test_a_world_size_the_nodes_gpus_cannot_run_is_refused_naming_it(world_size: int) -> None:
+    """Across 2 nodes of 2 GPUs the engines run 4 ranks: world_size 4 (or 1) only."""
+    with pytest.raises(ValidationError, match="world_size: a replica across 2 nodes with 4 GPUs"):
+        spec_of(
+            framework="vllm", model={"hf_id": BIG}, world_size=world_size,
+            resources={"gpu_count": 4, "nodes": 2},
+        )  # fmt: skip
+    for fits in (1, 4):
+        spec_of(framework="vllm", model={"hf_id": BIG}, world_size=fits,
+                resources={"gpu_count": 4, "nodes": 2})  # fmt: skip
