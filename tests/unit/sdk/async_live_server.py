@@ -103,9 +103,13 @@ def async_live_server(tmp_path: Path) -> Iterator[AsyncLiveServer]:
     store = open_store(settings.effective_database_url, clock)
     admin_token = ensure_bootstrap(store, settings)
     assert admin_token is not None
-    services = ApiServices.build(store, SecretBox(Fernet.generate_key()), clock, settings)
-    assert services.invocations is not None and services.datasets is not None
     routes, balancer, metrics = RouteTable(), Balancer(), GatewayMetrics()
+    # As the server wires it: a create answers once the route table shows the endpoint, so a
+    # test's next request finds it (without, a loaded machine answered 404 'no running endpoint').
+    services = ApiServices.build(
+        store, SecretBox(Fernet.generate_key()), clock, settings, routes_changed=routes.wait_fresh
+    )
+    assert services.invocations is not None and services.datasets is not None
     queued = build_async(
         store, clock, settings, services.invocations, results_in(services.datasets),
         routes, balancer, metrics,
