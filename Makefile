@@ -20,8 +20,12 @@ run:
 	@$(BIN)/python -m modelport.server.demo
 
 # Lint, types, architecture contracts, then the whole test suite.
+# Two pytest workers: most of a test's time is an engine or server starting, so two files at a
+# time fill the two cores CI has; a file stays on one worker (its module fixtures are shared).
+PYTEST_WORKERS ?= 2
+
 test: setup-dev lint typecheck arch
-	@$(BIN)/python -m pytest -q -rs $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest -q -rs -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: setup-dev
 	@$(BIN)/ruff check src tests benchmarks
