@@ -21,7 +21,8 @@ from modelport.gateway.balancing import Balancer
 from modelport.gateway.metrics import GatewayMetrics
 from modelport.gateway.routes import RouteTable
 from modelport.server.dispatch import Dispatcher
-from modelport.server.fast_protocol import fast_path_protocol
+from modelport.server.edge import EdgeLimits
+from modelport.server.fast_protocol import GatewayFastProtocol, fast_path_protocol
 from modelport.services.auth import Authenticator
 from modelport.settings import Settings
 from modelport.store.repositories import open_store
@@ -50,6 +51,7 @@ class World:
     metrics: GatewayMetrics
     balancer: Balancer
     add: Callable[[str, list[int]], Awaitable[None]]  # endpoint name, replica ports
+    protocol: type[GatewayFastProtocol]  # the server's protocol class (its connection lists)
 
     async def connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         return await asyncio.open_connection("127.0.0.1", self.port)
@@ -61,7 +63,7 @@ class World:
 
 
 @asynccontextmanager
-async def fast_path_world(tmp_path: Path) -> AsyncIterator[World]:
+async def fast_path_world(tmp_path: Path, edge: EdgeLimits | None = None) -> AsyncIterator[World]:
     """The dispatcher (gateway + a management stand-in) on uvicorn with the fast-path protocol,
     a real store with one token; endpoints are added per test with `World.add`."""
     store = open_store(f"sqlite:///{tmp_path / 'gw.db'}")
@@ -88,8 +90,10 @@ async def fast_path_world(tmp_path: Path) -> AsyncIterator[World]:
     await gateway.startup()
     app = Dispatcher(gateway, management, gateway.startup, gateway.shutdown)
     port = free_port()
+    protocol = fast_path_protocol(gateway, edge)
+    assert issubclass(protocol, GatewayFastProtocol)
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", http=fast_path_protocol(gateway),
+        app, host="127.0.0.1", port=port, lifespan="off", http=protocol,
         log_level="warning", access_log=False,
     )  # fmt: skip
     server = uvicorn.Server(config)
@@ -97,7 +101,7 @@ async def fast_path_world(tmp_path: Path) -> AsyncIterator[World]:
     while not server.started:
         await asyncio.sleep(0.01)
     try:
-        yield World(port, secret, metrics, balancer, add)
+        yield World(port, secret, metrics, balancer, add, protocol)
     finally:
         server.should_exit = True
         await serving

@@ -54,8 +54,12 @@ class GatewayFastProtocol(HttpToolsProtocol):
     edge: ClassVar[EdgeLimits]
     fast_path: ClassVar[bool]
     # Connections with no request in progress and no complete head, longest waiting first:
-    # the ones a new connection over the cap may replace (closing them loses no request).
+    # the ones a new connection over the cap may replace. Those whose head has begun and is
+    # still incomplete (`partial`, a slow-header client's signature) go before those that sent
+    # nothing yet (`waiting`: idle keep-alive, or a client that just connected and is about
+    # to send its request: cutting it would lose that request).
     waiting: ClassVar[dict[GatewayFastProtocol, None]]
+    partial: ClassVar[dict[GatewayFastProtocol, None]]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -113,6 +117,8 @@ class GatewayFastProtocol(HttpToolsProtocol):
     # --- parser callbacks ----------------------------------------------------------------
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        if self.waiting.pop(self, False) is None:  # it was waiting: now a head is arriving
+            self.partial[self] = None
         self._phase = _Phase.HEAD
         self._head_first = self._chunk
         self._head_rest = 0
@@ -120,7 +126,7 @@ class GatewayFastProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._disarm()
         self._phase = _Phase.BODY
-        self.waiting.pop(self, None)
+        self._unlist()
         edge = self.edge
         if len(self.headers) > edge.max_headers:
             self._refusal = (431, f"more than {edge.max_headers} header fields")
@@ -176,7 +182,7 @@ class GatewayFastProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        self.waiting.pop(self, None)
+        self._unlist()
         for exchange in self._exchanges:
             exchange.lost()
         self._exchanges.clear()
@@ -224,19 +230,25 @@ class GatewayFastProtocol(HttpToolsProtocol):
             self._refuse(408, f"no complete request head within {self.edge.header_timeout:g}s")
 
     def _evict_one(self) -> bool:
-        """Close the connection that has waited longest without a request; False if none."""
-        victim = next(iter(self.waiting), None)
+        """Close the connection whose head has been arriving longest, else the one that has
+        waited longest without a request; False if none."""
+        victim = next(iter(self.partial), None) or next(iter(self.waiting), None)
         if victim is None:
             return False
-        del self.waiting[victim]
+        victim._unlist()
         victim._disarm()
         victim.transport.close()
         return True
 
+    def _unlist(self) -> None:
+        """No longer a candidate for eviction (a complete head, a refusal, gone)."""
+        self.waiting.pop(self, None)
+        self.partial.pop(self, None)
+
     def _refuse(self, status: int, message: str) -> None:
         """Answer `status` (unless a response is going out) and close the connection."""
         self._disarm()
-        self.waiting.pop(self, None)
+        self._unlist()
         if not self._idle():
             self.transport.close()
             return
@@ -307,4 +319,5 @@ def fast_path_protocol(
     Bound.edge = edge or EdgeLimits()
     Bound.fast_path = fast_path
     Bound.waiting = {}
+    Bound.partial = {}
     return Bound
