@@ -266,13 +266,40 @@ def test_metrics_show_the_whole_server_whichever_process_answers_the_scrape(
     assert scrape(on_main)[("modelport_gateway_inflight_requests", labels)] == 0
 
 
-def test_a_killed_worker_is_replaced(server: ServerProcess, two: tuple[int, int]) -> None:
-    _, worker = two
+def listens(pid: int, port: int) -> bool:
+    """Whether process `pid` holds a listening socket on `port` (/proc: LISTEN is state 0A)."""
+    inodes = {
+        fields[9]
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+        if (fields := line.split())[3] == "0A" and int(fields[1].split(":")[1], 16) == port
+    }
+    try:
+        links = {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+    except OSError:
+        return False
+    return any(f"socket:[{inode}]" in links for inode in inodes)
+
+
+def test_a_killed_worker_is_replaced_and_accepts_only_with_its_routes_loaded(
+    server: ServerProcess, two: tuple[int, int], replica_script: Path
+) -> None:
+    """The new worker's socket listens only once its startup (the route table's first read
+    included) is done: its very first request finds an endpoint made before it started, instead
+    of being held, or refused, on a process still starting."""
+    main, worker = two
+    create(server, connect_to(server, main), "before-restart", replica_script)
+    poll(lambda: len(replica_ports(server, "before-restart")) == 1, "the replica is READY")
+    started = "server process 1 started"
+    before = server.log_path.read_text().count(started)
     os.kill(worker, signal.SIGKILL)
     poll(
         lambda: bool(workers_of(main_pid(server))) and workers_of(main_pid(server)) != [worker],
         "a new worker runs",
     )
     fresh = workers_of(main_pid(server))[0]
-    status, _ = call(connect_to(server, fresh), "GET", "/v1/models", server.admin_token)
+    poll(lambda: listens(fresh, server.port), "the new worker listens", timeout=120)
+    assert server.log_path.read_text().count(started) == before + 1  # started, then listened
+    first = connect_to(server, fresh)
+    assert chat(first, server.admin_token, "before-restart")["port"] > 0
+    status, _ = call(first, "GET", "/v1/models", server.admin_token)
     assert status == 200
