@@ -11,8 +11,11 @@ There is no header size or count limit at all. So the protocol enforces:
 - a head larger than `max_header_bytes` or with more than `max_headers` fields is refused
   with 431 as soon as it is seen to be, before it is buffered whole;
 - at most `max_connections` open connections: a new one beyond the cap takes the place of the
-  connection that has waited longest without sending a complete head (a slow or idle client),
-  and is refused with 503 only when every connection is busy with a request.
+  connection whose head has been arriving longest (a slow client), else of the longest idle
+  keep-alive one, else of the longest silent one that connected over `fresh_grace` ago; when
+  every other connection is busy or has only just connected, the newcomer is admitted above
+  the cap (up to half as many again, each slow head then cut as it shows), and refused with
+  503 beyond that.
 
 Refusals close the connection and come in the envelope of the API the path belongs to.
 """
@@ -48,6 +51,9 @@ class EdgeLimits:
     max_header_bytes: int = 64 * 1024
     max_headers: int = 100
     max_connections: int = 1024
+    # How long a connection that has sent nothing is safe from being replaced (see
+    # fast_protocol's eviction order): a real client sends its request within milliseconds.
+    fresh_grace: float = 1.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EdgeLimits:

@@ -54,12 +54,16 @@ class GatewayFastProtocol(HttpToolsProtocol):
     edge: ClassVar[EdgeLimits]
     fast_path: ClassVar[bool]
     # Connections with no request in progress and no complete head, longest waiting first:
-    # the ones a new connection over the cap may replace. Those whose head has begun and is
-    # still incomplete (`partial`, a slow-header client's signature) go before those that sent
-    # nothing yet (`waiting`: idle keep-alive, or a client that just connected and is about
-    # to send its request: cutting it would lose that request).
-    waiting: ClassVar[dict[GatewayFastProtocol, None]]
+    # the ones a new connection over the cap may replace, in this order: a head begun and
+    # still incomplete (`partial`, a slow-header client's signature); idle keep-alive after a
+    # response (`idle`: its client reconnects transparently); a connection that has sent
+    # nothing yet (`fresh`, with when it came), only once it has been silent for
+    # `fresh_grace`: a client sends its request right after connecting, and in a burst of
+    # reconnects (a flood's clients cut at once by the header deadline) every newcomer is
+    # fresh, so cutting the oldest would cut real clients before their request is read.
     partial: ClassVar[dict[GatewayFastProtocol, None]]
+    idle: ClassVar[dict[GatewayFastProtocol, None]]
+    fresh: ClassVar[dict[GatewayFastProtocol, float]]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -113,12 +117,14 @@ class GatewayFastProtocol(HttpToolsProtocol):
                 self._arm(self.edge.header_timeout)  # stray bytes, no head: still a deadline
         elif self._phase is _Phase.HEAD and self._head_rest > self.edge.max_header_bytes:
             self._refuse(431, self._head_too_large())
+        if self._phase is _Phase.HEAD and len(self.connections) > self.edge.max_connections:
+            self._evict_one()  # over the cap (fresh ones admitted): a slow head now shows
 
     # --- parser callbacks ----------------------------------------------------------------
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if self.waiting.pop(self, False) is None:  # it was waiting: now a head is arriving
-            self.partial[self] = None
+        if self.fresh.pop(self, None) is not None or self.idle.pop(self, False) is None:
+            self.partial[self] = None  # it was waiting: now a head is arriving
         self._phase = _Phase.HEAD
         self._head_first = self._chunk
         self._head_rest = 0
@@ -167,18 +173,23 @@ class GatewayFastProtocol(HttpToolsProtocol):
 
     # --- connection events ----------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        over_cap = len(self.connections) >= self.edge.max_connections
+        edge = self.edge
+        count = len(self.connections)
         super().connection_made(transport)
-        if over_cap and not self._evict_one():
+        # When nothing may be cut (every other connection busy, or fresh within its grace),
+        # the newcomer is admitted above the cap, up to half as many again (the descriptors
+        # allow it); the first slow head to show, or silent one to outlive its grace, goes.
+        ceiling = edge.max_connections + edge.max_connections // 2
+        if count >= edge.max_connections and not self._evict_one() and count >= ceiling:
             self._refuse(503, "too many connections; try again shortly")
             return
-        self.waiting[self] = None
-        self._arm(self.edge.header_timeout)  # a client that connects must send a head
+        self.fresh[self] = self.loop.time()
+        self._arm(edge.header_timeout)  # a client that connects must send a head
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
         if self._idle() and not self.transport.is_closing():
-            self.waiting[self] = None  # idle keep-alive, or the next head still incomplete
+            self.idle[self] = None  # idle keep-alive, or the next head still incomplete
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -230,11 +241,14 @@ class GatewayFastProtocol(HttpToolsProtocol):
             self._refuse(408, f"no complete request head within {self.edge.header_timeout:g}s")
 
     def _evict_one(self) -> bool:
-        """Close the connection whose head has been arriving longest, else the one that has
-        waited longest without a request; False if none."""
-        victim = next(iter(self.partial), None) or next(iter(self.waiting), None)
+        """Close the connection whose head has been arriving longest, else the longest idle
+        keep-alive one, else the longest silent fresh one past its grace; False if none."""
+        victim = next(iter(self.partial), None) or next(iter(self.idle), None)
         if victim is None:
-            return False
+            oldest = next(iter(self.fresh.items()), None)
+            if oldest is None or self.loop.time() - oldest[1] < self.edge.fresh_grace:
+                return False
+            victim = oldest[0]
         victim._unlist()
         victim._disarm()
         victim.transport.close()
@@ -242,7 +256,8 @@ class GatewayFastProtocol(HttpToolsProtocol):
 
     def _unlist(self) -> None:
         """No longer a candidate for eviction (a complete head, a refusal, gone)."""
-        self.waiting.pop(self, None)
+        self.fresh.pop(self, None)
+        self.idle.pop(self, None)
         self.partial.pop(self, None)
 
     def _refuse(self, status: int, message: str) -> None:
@@ -318,6 +333,7 @@ def fast_path_protocol(
     Bound.gateway = gateway
     Bound.edge = edge or EdgeLimits()
     Bound.fast_path = fast_path
-    Bound.waiting = {}
     Bound.partial = {}
+    Bound.idle = {}
+    Bound.fresh = {}
     return Bound
