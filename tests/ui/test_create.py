@@ -76,7 +76,7 @@ def test_create_from_the_catalog_shows_field_errors_and_reaches_ready(
          "disabled": False}
     ]  # fmt: skip
     assert spec["engine_args"] == {"n_ctx": 512}  # typed as a number
-    assert spec["extensions"]["tir"]["sku"]["sku_item_price_id"] == 1001  # priced by its plan
+    assert spec["plan"] == {"sku_item_price_id": 1001}  # priced by its plan (usage)
 
     page.get_by_role("link", name=f"Open {NAME}").click()
     expect(page).to_have_url(re.compile(rf"#/endpoints/{NAME}$"))

@@ -22,16 +22,16 @@ pytestmark = [pytest.mark.ui, pytest.mark.e2e, pytest.mark.engine]
 
 Shoot = Callable[[Any, str], Path]
 PRICED = "priced"
-SKU = {"sku_id": 101, "sku_name": "C3.2", "sku_item_price_id": 1001}  # shipped: 3.1 INR/h
+PLAN = {"sku_item_price_id": 1001}  # shipped: plan C3.2 at 3.1 INR/h
 
 
 @pytest.fixture
 def priced(ui_server: ServerProcess) -> Iterator[str]:
-    """A light endpoint (a Python HTTP server) billed under plan C3.2, as the create form
-    records a plan."""
+    """A light endpoint (a Python HTTP server) billed under plan C3.2 (spec.plan, as the create
+    form sends it)."""
     spec = {
         "framework": "custom", "command": [sys.executable, "-m", "http.server", "{port}"],
-        "extensions": {"tir": {"sku": SKU}},
+        "plan": PLAN,
     }  # fmt: skip
     with ui_server.api() as api:
         created = api.post("/api/v1/endpoints", json={"name": PRICED, "spec": spec})

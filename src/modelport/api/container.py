@@ -62,12 +62,14 @@ class ApiServices:
             clock,
         )
         integrations = IntegrationService(store, box)
+        catalog = plans or PlanCatalog.load(settings.plans_file)
         return cls(
             endpoints=EndpointService(
                 store,
                 box,
                 clock,
                 base_url,
+                plans=catalog,
                 model_dirs=allowed_dirs(settings.models_dir, settings.model_dir_paths),
                 datasets=datasets,
                 integrations=integrations,
@@ -79,7 +81,7 @@ class ApiServices:
             datasets=datasets,
             integrations=integrations,
             models=models,
-            plans=plans or PlanCatalog.load(settings.plans_file),
+            plans=catalog,
             gateway_base_url=base_url,
             readiness=store.ping,
             invocations=InvocationService(

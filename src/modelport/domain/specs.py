@@ -238,6 +238,13 @@ class AsyncTargetRoute(RequestModel):
     route_value: Line
 
 
+class PlanChoice(RequestModel):
+    """The plan an endpoint's replicas are billed at: one price of the operator's plan catalog
+    (`GET /api/v1/catalog` lists them), charged per replica-hour in usage (docs/usage.md)."""
+
+    sku_item_price_id: int = Field(ge=1)
+
+
 class AsyncConfig(RequestModel):
     """Queued (async) invocations: intake at the gateway, workers in invocations/, results in
     the dataset `dataset_id` names (docs/async.md)."""
@@ -285,6 +292,7 @@ class EndpointSpec(RequestModel):
     async_config: AsyncConfig = Field(default_factory=AsyncConfig)
     image_pull_policy: PullPolicy | None = None  # None: IfNotPresent
     runtime: RuntimeKind | None = None  # None: the location's runtime, else the server's default
+    plan: PlanChoice | None = None  # None: no plan (dialect plans are in their extension)
     description: Text | None = Field(default=None, max_length=2000)
     labels: dict[Line, Line] = Field(default_factory=dict)
     extensions: dict[str, Any] = Field(default_factory=dict)  # dialect fields kept verbatim
@@ -363,7 +371,9 @@ def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]
 
 
 # Scale, scheduling and bookkeeping fields: changing them never replaces a running replica.
-_NOT_TEMPLATE = ("replicas", "autoscale", "async_config", "labels", "description", "extensions")
+_NOT_TEMPLATE = (
+    "replicas", "autoscale", "async_config", "labels", "description", "extensions", "plan",
+)  # fmt: skip
 
 # Maps whose keys are user data: a patch replaces them whole, so a key can be removed.
 _REPLACED = frozenset({"engine_args", "labels", "extensions"})

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from modelport.catalog import PlanCatalog
 from modelport.clock import Clock
 from modelport.domain.errors import Conflict, Forbidden, InvalidSpec, NotFound
 from modelport.domain.ids import validate_name
@@ -33,6 +34,7 @@ from modelport.services.quotas import admit_change, admit_new
 from modelport.services.sealed_specs import reject_masks, same_but_secret_values
 from modelport.services.spec_secrets import keep_unchanged_secrets, seal, unseal
 from modelport.services.tokens import mint_token
+from modelport.services.usage_plans import check_plan
 from modelport.services.validation import invalid_spec
 from modelport.store.base import Store
 from modelport.store.paging import EndpointFilter
@@ -99,6 +101,7 @@ class EndpointService:
         datasets: DatasetRefs | None = None,
         integrations: IntegrationService | None = None,
         models: ModelRefs | None = None,
+        plans: PlanCatalog | None = None,
         routes_changed: Callable[[], None] = lambda: None,
     ) -> None:
         """`model_dirs`: resolved directories whose files any member may name as model paths
@@ -106,7 +109,8 @@ class EndpointService:
         `datasets`: checks that `spec.async_config.dataset_id` names a dataset of the project
         (None: not checked, for services built without datasets); `integrations` likewise
         for spec.model.integration / registry_integration, and `models` that
-        spec.model.model_id names a READY model of the project's repository.
+        spec.model.model_id names a READY model of the project's repository, and `plans`
+        that spec.plan names a price of the plan catalog.
         `routes_changed`: called after a change the gateway's routes show (the server waits
         there until its route table has it, so the next request finds the endpoint)."""
         self._store = store
@@ -118,9 +122,14 @@ class EndpointService:
         self._box = box
         self._clock = clock
         self._gateway_base_url = gateway_base_url
-        self._check_spec = check_spec or (
-            lambda name, spec: check_engine_can_serve(name, spec, box)
-        )
+        engine_check = check_spec or (lambda name, spec: check_engine_can_serve(name, spec, box))
+
+        def checked(name: str, spec: EndpointSpec) -> None:
+            if plans is not None:
+                check_plan(spec, plans)
+            engine_check(name, spec)
+
+        self._check_spec = checked
 
     # --- reads ------------------------------------------------------------------------------
     def get(self, principal: Principal, name: str) -> Endpoint:

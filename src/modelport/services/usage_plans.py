@@ -5,7 +5,9 @@
   longer has it).
 - DeepInfra deployments: `config.gpu` x `config.num_gpus`, at the hourly price of the catalog's
   one-GPU plan of that GPU type (DeepInfra prices per GPU-hour), in the catalog's currency.
-- Anything else (native, Tensormesh, private-cluster TIR): plan "none", price 0.
+- Native endpoints: `spec.plan.sku_item_price_id`, checked against the catalog when the spec
+  is written (`check_plan`).
+- Anything else (Tensormesh, private-cluster TIR, native without a plan): plan "none", price 0.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from typing import Any
 from modelport.catalog import PlanCatalog
 from modelport.catalog.plan_file import Currency, SkuType
 from modelport.domain import dialects
+from modelport.domain.errors import InvalidSpec
 from modelport.domain.specs import EndpointSpec
 
 NO_PLAN = "none"
+PLAN_FIELD = "spec.plan.sku_item_price_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +40,22 @@ def catalog_currency(catalog: PlanCatalog) -> str:
     return Currency.INR.value
 
 
+def check_plan(spec: EndpointSpec, catalog: PlanCatalog) -> None:
+    """InvalidSpec naming spec.plan.sku_item_price_id when the catalog has no such price."""
+    if spec.plan is not None and _price(catalog, spec.plan.sku_item_price_id) is None:
+        raise InvalidSpec(
+            f"{PLAN_FIELD}: no plan price {spec.plan.sku_item_price_id} in this server's catalog; "
+            "GET /api/v1/catalog lists the plans and their sku_item_price_id",
+            field=PLAN_FIELD,
+        )
+
+
 def plan_price(spec: EndpointSpec, catalog: PlanCatalog) -> PlanPrice:
     currency = catalog_currency(catalog)
+    if spec.plan is not None:
+        found = _price(catalog, spec.plan.sku_item_price_id)
+        if found is not None:
+            return found
     tir = spec.extensions.get(dialects.TIR.name)
     if isinstance(tir, dict) and isinstance(tir.get("sku"), dict):
         return _tir(tir["sku"], catalog, currency)
@@ -49,13 +67,19 @@ def plan_price(spec: EndpointSpec, catalog: PlanCatalog) -> PlanPrice:
     return PlanPrice(NO_PLAN, 0.0, currency)
 
 
-def _tir(sku: dict[str, Any], catalog: PlanCatalog, currency: str) -> PlanPrice:
-    name = str(sku.get("sku_name") or sku.get("sku_id") or NO_PLAN)
-    wanted = sku.get("sku_item_price_id")
+def _price(catalog: PlanCatalog, sku_item_price_id: object) -> PlanPrice | None:
     for plan in catalog.plans():
         for item in plan.prices:
-            if item.sku_item_price_id == wanted:
+            if item.sku_item_price_id == sku_item_price_id:
                 return PlanPrice(plan.sku_name, item.price_per_hour, item.currency.value)
+    return None
+
+
+def _tir(sku: dict[str, Any], catalog: PlanCatalog, currency: str) -> PlanPrice:
+    name = str(sku.get("sku_name") or sku.get("sku_id") or NO_PLAN)
+    found = _price(catalog, sku.get("sku_item_price_id"))
+    if found is not None:
+        return found
     price = sku.get("unit_price")
     kept = float(price) if isinstance(price, int | float) else 0.0
     return PlanPrice(name, kept, str(sku.get("currency") or currency))

@@ -25,6 +25,7 @@ from tests.unit.api.conftest import MAX_BODY, Api, assert_error, web_body
         (web_body(resources={"gpu_type": "H100"}), "spec.resources.gpu_count"),
         (web_body(colour="blue"), "spec.colour"),
         ({"name": "web", "spec": "custom"}, "spec"),
+        (web_body(plan={"sku_item_price_id": 0}), "spec.plan.sku_item_price_id"),
     ],
 )
 def test_invalid_create_bodies_name_the_field(api: Api, body: dict[str, Any], field: str):
@@ -99,3 +100,17 @@ def test_an_unexpected_error_is_a_generic_500(api: Api, caplog: pytest.LogCaptur
     assert "internal detail" not in resp.text
     assert "internal detail" in caplog.text  # the traceback is logged...
     assert "do-not-log" not in caplog.text  # ...the request body is not
+
+
+def test_a_plan_from_the_catalog_is_kept_and_a_patch_to_an_unknown_one_is_refused(api: Api):
+    """spec.plan names one price of the plan catalog (what usage bills the replicas at)."""
+    unknown = web_body("other", plan={"sku_item_price_id": 999_999})
+    assert_error(api.admin("POST", "/endpoints", json=unknown), 422, "spec.plan.sku_item_price_id")
+    created = api.admin("POST", "/endpoints", json=web_body(plan={"sku_item_price_id": 1001}))
+    assert created.status_code == 201, created.text
+    assert created.json()["spec"]["plan"] == {"sku_item_price_id": 1001}
+    patch = {"spec": {"plan": {"sku_item_price_id": 4242}}}
+    error = assert_error(
+        api.admin("PATCH", "/endpoints/web", json=patch), 422, "spec.plan.sku_item_price_id"
+    )
+    assert "GET /api/v1/catalog" in error["message"]

@@ -10,7 +10,7 @@ from modelport.catalog import PlanCatalog
 from modelport.clock import FakeClock
 from modelport.controller.metering import MAX_GAP, ReplicaMeter
 from modelport.domain.records import Endpoint, Replica
-from modelport.domain.specs import EndpointSpec, Framework
+from modelport.domain.specs import EndpointSpec, Framework, PlanChoice
 from modelport.domain.states import ReplicaState
 from modelport.store import SqlStore, open_store
 from modelport.store.usage import UsageQuery
@@ -20,9 +20,9 @@ TIR_SKU = {"sku": {"sku_id": 101, "sku_name": "C3.2", "sku_item_price_id": 1001}
 DEEPINFRA = {"config": {"gpu": "L4-24GB", "num_gpus": 2}}  # catalog GDC4.L4-16.64GB: 70 INR/h
 
 
-def _spec(extensions: dict[str, object]) -> EndpointSpec:
+def _spec(extensions: dict[str, object], plan: PlanChoice | None = None) -> EndpointSpec:
     return EndpointSpec(framework=Framework.CUSTOM, command=["serve", "{port}"], replicas=2,
-                        extensions=extensions)  # fmt: skip
+                        extensions=extensions, plan=plan)  # fmt: skip
 
 
 def _endpoint(store: SqlStore, name: str, spec: EndpointSpec) -> Endpoint:
@@ -42,12 +42,14 @@ def test_running_replicas_are_billed_under_their_plan(tmp_path: Path) -> None:
     tir = _endpoint(store, "tir", _spec({"tir": TIR_SKU}))
     deep = _endpoint(store, "deep", _spec({"deepinfra": DEEPINFRA}))
     native = _endpoint(store, "native", _spec({}))
+    planned = _endpoint(store, "planned", _spec({}, PlanChoice(sku_item_price_id=1001)))
     replicas = [
+        *_replicas(store, planned, ReplicaState.READY),
         *_replicas(store, tir, ReplicaState.READY, ReplicaState.STARTING),
         *_replicas(store, deep, ReplicaState.DRAINING, ReplicaState.PENDING),
         *_replicas(store, native, ReplicaState.FAILED, ReplicaState.READY),
     ]
-    endpoints = [tir, deep, native]
+    endpoints = [tir, deep, native, planned]
     meter.observe(endpoints, replicas)  # the first tick: nothing before it to account
     for _ in range(6):
         clock.advance(10)
@@ -67,6 +69,7 @@ def test_running_replicas_are_billed_under_their_plan(tmp_path: Path) -> None:
         "tir": ("C3.2", 2 * seconds, round(2 * seconds * 3.1 / 3600, 6)),
         "deep": ("GDC4.L4-16.64GB x2", seconds, round(seconds * 140 / 3600, 6)),
         "native": ("none", seconds, 0.0),
+        "planned": ("C3.2", seconds, round(seconds * 3.1 / 3600, 6)),  # spec.plan (native)
     }
     fine = store.series_counts(tir.id, 0, 2**40)
     assert fine[-1].gauges == (2, 1, 2)  # in flight (1 per running replica), ready, wanted

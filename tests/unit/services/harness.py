@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from modelport.catalog import PlanCatalog
 from modelport.clock import FakeClock
 from modelport.domain.records import Project, Role
 from modelport.domain.specs import EndpointSpec, EnvVar, Framework
@@ -76,7 +77,7 @@ def make_world(tmp_path: Path) -> World:
         clock=clock,
         box=box,
         authenticator=Authenticator(store, clock),
-        endpoints=EndpointService(store, box, clock, GATEWAY),
+        endpoints=EndpointService(store, box, clock, GATEWAY, plans=PlanCatalog.load()),
         tokens=TokenService(store),
         projects=ProjectService(store),
         project=project,

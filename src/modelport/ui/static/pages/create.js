@@ -117,7 +117,7 @@
       const engineArgs = args.value();
       if (Object.keys(engineArgs).length) body.spec.engine_args = engineArgs;
       const plan = resources.chosen();
-      if (plan) body.spec.extensions = MP.parts.planExtension(plan);
+      if (plan) body.spec.plan = { sku_item_price_id: plan.price.sku_item_price_id };
       submit.disabled = true;
       try {
         const ep = await MP.api("POST", "/endpoints", body);
@@ -132,17 +132,6 @@
     el.replaceChildren(h("h1", null, "Create an endpoint"), form);
     name.control.focus();
   }
-
-  // The plan an endpoint was created on, where usage metering prices its replica-hours: the
-  // same record the TIR dialect keeps for a plan chosen through it.
-  MP.parts = MP.parts || {};
-  MP.parts.planExtension = ({ plan, price }) => ({
-    tir: { sku: {
-      sku_id: plan.sku_id, sku_name: plan.sku_name, sku_item_price_id: price.sku_item_price_id,
-      sku_type: price.sku_type, committed_days: price.committed_days, currency: price.currency,
-      unit_price: price.price_per_hour, location: plan.locations[0],
-    } },
-  });
 
   MP.page({
     name: "create",
