@@ -83,9 +83,13 @@ def ui_server(
         kill_process_groups(pids)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's chromium, headless, through the playwright package's bundled driver."""
+    """Debian's chromium, headless, through the playwright package's bundled driver.
+
+    Per module, not per session: the sync API keeps its event loop running in this thread
+    while it is open, and every pytest-asyncio test after it in the same process would fail
+    with "Runner.run() cannot be called from a running event loop"."""
     need(
         importlib.util.find_spec("playwright") is not None,
         "the playwright package is not installed (scripts/setup-ui.sh)",
