@@ -49,18 +49,24 @@ def test_migrations_build_exactly_the_declared_tables(database_url: str) -> None
         engine.dispose()
 
 
-def test_ids_are_never_reused_and_upgrading_keeps_every_row(tmp_path: Path) -> None:
-    """A database made before 0015 (tables rebuilt without AUTOINCREMENT) upgrades in place:
-    replicas and events of its endpoints survive the table rebuild, and the id of the newest
-    endpoint, deleted before the upgrade, is not given to the next one."""
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+def engine_at(url: str, revision: str) -> Engine:
+    """A database migrated only up to `revision`: what an older Modelport left."""
     engine = make_engine(url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.connect() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "0014")
+        command.upgrade(config, revision)
         conn.commit()
+    return engine
+
+
+def test_ids_are_never_reused_and_upgrading_keeps_every_row(tmp_path: Path) -> None:
+    """A database made before 0015 (tables rebuilt without AUTOINCREMENT) upgrades in place:
+    replicas and events of its endpoints survive the table rebuild, and the id of the newest
+    endpoint, deleted before the upgrade, is not given to the next one."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = engine_at(url, "0014")
     clock = FakeClock()
     old = SqlStore(engine, clock)
     project = old.create_project("p")
@@ -131,13 +137,7 @@ def test_upgrading_to_0017_fills_each_dialect_endpoints_vendor_id(tmp_path: Path
     """Endpoints made by DeepInfra and Tensormesh before 0017 get their deploy_id / modelId in
     the indexed column (lookups read only it); native ones and other dialects' get none."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = make_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.connect() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0016")
-        conn.commit()
+    engine = engine_at(url, "0016")
     clock = FakeClock()
     old = SqlStore(engine, clock)
     project = old.create_project("p")
