@@ -237,22 +237,14 @@ class UsageRepository(Repository):
 
     def usage_counts(self, query: UsageQuery) -> Sequence[CountsRow]:
         c = usage_counts.c
-        where = [c.resolution == HOURLY, *_range(c.bucket, query)]
-        if query.project_id is not None:
-            where.append(c.project_id == query.project_id)
-        if query.endpoint is not None:
-            where.append(c.endpoint == query.endpoint)
+        where = [c.resolution == HOURLY, *_matching(c, query)]
         with self._engine.connect() as conn:
             found = conn.execute(select(usage_counts).where(*where).order_by(c.bucket)).all()
         return [_read_counts(row._mapping) for row in found]
 
     def usage_plans(self, query: UsageQuery) -> Sequence[PlanRow]:
         c = usage_plans.c
-        where = list(_range(c.bucket, query))
-        if query.project_id is not None:
-            where.append(c.project_id == query.project_id)
-        if query.endpoint is not None:
-            where.append(c.endpoint == query.endpoint)
+        where = _matching(c, query)
         with self._engine.connect() as conn:
             found = conn.execute(select(usage_plans).where(*where).order_by(c.bucket)).all()
         return [
@@ -296,6 +288,17 @@ def _counts_row(
 
 def _range(column: Any, query: UsageQuery) -> Iterable[ColumnElement[bool]]:
     return (column >= query.start, column < query.end)
+
+
+def _matching(c: Any, query: UsageQuery) -> list[ColumnElement[bool]]:
+    """A usage table's rows in the query's range, project and endpoint (both tables have
+    bucket, project_id and endpoint columns)."""
+    where = list(_range(c.bucket, query))
+    if query.project_id is not None:
+        where.append(c.project_id == query.project_id)
+    if query.endpoint is not None:
+        where.append(c.endpoint == query.endpoint)
+    return where
 
 
 def _read_counts(row: Any) -> CountsRow:
