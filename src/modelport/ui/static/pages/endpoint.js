@@ -174,6 +174,9 @@
       area.value = JSON.stringify(pruned(current().spec), null, 2);
       problem.hidden = true;
     };
+    // Filled now and again on each opening: "toggle" fires a task after the click, so an
+    // editor filled only there is empty for a moment after it opens.
+    load();
     node.addEventListener("toggle", () => { if (node.open) load(); });
     const fail = (message) => { problem.textContent = message; problem.hidden = false; };
     form.onsubmit = async (ev) => {
