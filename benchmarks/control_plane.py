@@ -2,12 +2,13 @@
 
 Endpoints are created through the store in bulk (the server's own SQLite file, replicas 0:
 desired RUNNING, nothing to launch), beside one real llama.cpp endpoint (SmolLM2 on CPU)
-created through the API. At each size one run reports:
+created through the API. At each size, once the bulk creation has settled (SETTLE seconds with
+no newer change, store/watermark.py), one run reports:
 - create rate (endpoints per second through the store);
 - list page latency through the API (median of 20): the first page and a deep page (the
   cursor of the last 100), 100 items each; goal <= 50 ms;
-- controller tick reads: what a tick now reads (candidates since a watermark, then those
-  endpoints and their replicas) against the old full read (every endpoint and replica);
+- controller tick reads: what a tick now reads (candidates since the settled watermark, then
+  those endpoints and their replicas) against the old full read (every endpoint and replica);
 - gateway p50 / p90 of a one-token chat to the llama.cpp endpoint (60 sequential requests),
   and its ratio to the same at 100 endpoints; goal: unchanged.
 
@@ -23,7 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -37,6 +38,7 @@ from tests.support.models import smollm2_gguf  # noqa: E402
 
 from modelport.domain.specs import EndpointSpec  # noqa: E402
 from modelport.store import open_store  # noqa: E402
+from modelport.store.watermark import SETTLE  # noqa: E402
 
 CHAT = {"model": "llm", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1}
 IDLE = EndpointSpec.model_validate({"framework": "custom", "command": ["serve", "{port}"],
@@ -66,7 +68,7 @@ def measure(api: httpx.Client, gateway: httpx.Client, store_url: str, n: int) ->
         page_deep = timed(
             lambda: api.get("/api/v1/endpoints", params={"limit": 100, "cursor": deep_cursor}), 20
         )
-        since = datetime.now(UTC) - timedelta(seconds=10)
+        since = store.reconcile_candidates(None).high_water  # settled: the newest stamp on
 
         def selective() -> None:
             found = store.reconcile_candidates(since)
@@ -146,7 +148,9 @@ def main() -> None:
                 for n in sizes:
                     rate = grow(store_url, project_id, have, n) if n > have else 0.0
                     have = max(have, n)
-                    time.sleep(3)  # one route refresh and controller tick past the burst
+                    # Past the burst: its watermark has settled (store/watermark.py), plus a
+                    # route refresh and a controller tick.
+                    time.sleep(SETTLE + 3)
                     row = measure(api, gateway, store_url, n)
                     row["create_per_s"] = rate
                     rows.append(row)

@@ -2,7 +2,8 @@
 
 Requests read the current snapshot without locks or I/O. A background loop keeps it current
 from the store: every `route_refresh_interval` it reads only what changed since a watermark
-(store.route_changes: endpoints updated, replicas whose state moved, deletions), rebuilds the
+(store.route_changes: endpoints updated, replicas whose state moved, deletions; store/watermark.py
+says from when), rebuilds the
 parts of the projects those touch (gateway/route_snapshot.py) and swaps the new snapshot in one
 assignment; nothing changed costs two index reads and no rebuild. Every `resync_interval` it
 reads everything again (what a late commit or a clock skew hid is caught there). A failed
@@ -20,7 +21,7 @@ import concurrent.futures
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from modelport.domain.errors import PermanentError
@@ -38,6 +39,7 @@ from modelport.gateway.route_snapshot import (
     why_unavailable,
 )
 from modelport.store.paging import RouteChanges
+from modelport.store.watermark import Watermark
 
 __all__ = [
     "FRESH_TIMEOUT",
@@ -54,9 +56,6 @@ log = logging.getLogger("modelport.gateway.routes")
 
 FRESH_TIMEOUT = 2.0  # longest a management call waits for the route table to show its change
 RESYNC_INTERVAL = 60.0  # seconds between full reads (settings.route_resync_interval)
-# Changes are read from this far before the newest stamp seen: a write committed late with an
-# older stamp is still caught; rows re-read unchanged cost no rebuild.
-OVERLAP = timedelta(seconds=10)
 
 
 @runtime_checkable
@@ -156,7 +155,9 @@ class RouteTable:
     ) -> None:
         self._snapshot = Snapshot()
         self._mirror = _Mirror()
-        self._since: datetime | None = None  # None: the next refresh reads everything
+        # Changes are read from the store's watermark (rows re-read unchanged cost no rebuild);
+        # none seen yet: the next refresh reads everything.
+        self._mark = Watermark(time.monotonic)
         self._resync_interval = resync_interval
         self._next_full = 0.0  # time.monotonic() of the next full read
         self._unseal = unseal  # opens sealed replica keys; None: send no key (tests)
@@ -208,8 +209,9 @@ class RouteTable:
         """Read what changed and swap a table showing it in; raises (old table kept) on
         failure. A full read every `resync_interval`, else the changes since the watermark."""
         covers = self._asked  # every ask made before this read is answered by its table
-        full = self._since is None or time.monotonic() >= self._next_full
-        changes = await asyncio.to_thread(read_changes, store, None if full else self._since)
+        since = self._mark.since
+        full = since is None or time.monotonic() >= self._next_full
+        changes = await asyncio.to_thread(read_changes, store, None if full else since)
         affected = self._mirror.apply(changes)
         if affected:
             # Rebuilding a big project takes a while: off the loop, requests keep flowing.
@@ -222,8 +224,7 @@ class RouteTable:
             live = self._mirror.ready_keys()
             self._headers = {k: v for k, v in self._headers.items() if k in live}
             self._next_full = time.monotonic() + self._resync_interval
-        if changes.high_water is not None:
-            self._since = changes.high_water - OVERLAP
+        self._mark.saw(changes.high_water)
         self._built = max(self._built, covers)
         swapped, self._swapped = self._swapped, None
         if swapped is not None and not swapped.done():
@@ -243,7 +244,7 @@ class RouteTable:
 
     def resync_soon(self) -> None:
         """The next refresh reads everything (e.g. a project was renamed)."""
-        self._since = None
+        self._mark.forget()
 
     async def run(self, store: RouteSource, interval: float, stop: asyncio.Event) -> None:
         """Refresh every `interval` seconds (sooner when poked) until `stop` is set."""

@@ -9,11 +9,12 @@ from sqlalchemy import update
 
 from modelport.clock import FakeClock
 from modelport.controller.loop import Controller
-from modelport.controller.selection import OVERLAP, TickSelector
+from modelport.controller.selection import TickSelector
 from modelport.domain.specs import EndpointSpec
 from modelport.domain.states import DesiredState
 from modelport.store.paging import ReconcileCandidates
 from modelport.store.tables import endpoints
+from modelport.store.watermark import OVERLAP, SETTLE
 from tests.unit.controller.conftest import World
 
 QUIET = 30.0  # seconds: longer than the watermark's overlap
@@ -30,6 +31,7 @@ def test_selector_is_full_first_then_changes_then_full_after_the_interval() -> N
     assert selector.choose(ReconcileCandidates(frozenset(), stamp)) == frozenset()  # carried once
     clock.advance(60.0)
     assert selector.choose(ReconcileCandidates(frozenset(), stamp)) is None
+    assert selector.since == stamp  # nothing newer for a while: the overlap is no longer read
     selector.resync_soon()
     assert selector.since is None
 
@@ -49,6 +51,26 @@ def test_store_candidates_leave_idle_and_stopped_endpoints_out(world: World) -> 
     assert found.ids == {busy.id, auto.id, changed.id}
     assert idle.id not in found.ids and stopped.id not in found.ids
     assert found.high_water == world.clock.now()
+
+
+def test_a_burst_of_changes_is_read_again_until_it_settles_then_no_more(world: World) -> None:
+    """After many endpoints change at once, the ticks that follow re-read the last OVERLAP of
+    them (a late commit with an older stamp is still seen) only until SETTLE seconds pass with
+    nothing newer; then a tick reads from the newest stamp on (before: every tick, forever)."""
+    selector = TickSelector(world.clock, resync_interval=3600.0)
+    burst = []
+    for i in range(6):
+        burst.append(world.create(f"burst-{i}", replicas=0).id)
+        world.clock.advance(1.0)
+    assert selector.choose(world.store.reconcile_candidates(selector.since)) is None  # full
+    assert world.store.reconcile_candidates(selector.since).ids == set(burst)
+    world.clock.advance(SETTLE)
+    selector.choose(world.store.reconcile_candidates(selector.since))
+    assert world.store.reconcile_candidates(selector.since).ids == {burst[-1]}
+    moved = world.create("after", replicas=0).id  # a new change opens the window again
+    selector.choose(world.store.reconcile_candidates(selector.since))
+    assert selector.since == world.clock.now() - OVERLAP
+    assert world.store.reconcile_candidates(selector.since).ids == {moved}
 
 
 async def test_a_quiet_endpoint_is_left_alone_until_it_changes_or_is_poked(world: World) -> None:
