@@ -268,9 +268,10 @@ class LogOptions(RequestModel):
 
 
 class EndpointSpec(RequestModel):
-    """Everything needed to run an endpoint. Immutable in spirit: a patch yields a new spec."""
+    """Everything needed to run an endpoint. Immutable: a patch yields a new spec (records
+    read from the store may share one parsed spec, store/rows.py)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     framework: Framework
     model: ModelSource = Field(default_factory=ModelSource)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 from sqlalchemy import Row
 
@@ -58,7 +59,7 @@ def endpoint_from_row(row: Row[tuple[object, ...]]) -> Endpoint:
         id=m["id"],
         project_id=m["project_id"],
         name=m["name"],
-        spec=EndpointSpec.model_validate_json(m["spec"]),
+        spec=parse_spec(m["spec"]),
         generation=m["generation"],
         template_generation=m["template_generation"],
         desired_state=DesiredState(m["desired_state"]),
@@ -67,6 +68,17 @@ def endpoint_from_row(row: Row[tuple[object, ...]]) -> Endpoint:
         scale_target=m["scale_target"],
         scaled_at=m["scaled_at"],
     )
+
+
+# Full passes (each gateway process's route resync, the controller's) read every endpoint once
+# a minute; parsing and validating 10,000 specs held the GIL for ~1 s and stalled requests in
+# that process. The stored text is the key, so a changed spec is parsed anew. Sized above the
+# endpoints one install is built for (an LRU smaller than a full pass would only thrash);
+# holds the stored text besides the specs the route tables keep anyway. EndpointSpec is
+# frozen, as records sharing one parsed spec need.
+@lru_cache(maxsize=16_384)
+def parse_spec(text: str) -> EndpointSpec:
+    return EndpointSpec.model_validate_json(text)
 
 
 def replica_from_row(row: Row[tuple[object, ...]]) -> Replica:
