@@ -232,9 +232,23 @@ def modelport_server(workdir: Path) -> Iterator[tuple[str, str]]:
         "MODELPORT_LOG_LEVEL": "warning",
     }
     argv = [sys.executable, "-m", "modelport.cli.main", "server"]
-    with process(argv, workdir / "server.log", {**os.environ, **env}):
-        wait_for_port(port, 60)
-        yield f"http://127.0.0.1:{port}", (home / "admin-token").read_text().strip()
+    try:
+        with process(argv, workdir / "server.log", {**os.environ, **env}):
+            wait_for_port(port, 60)
+            yield f"http://127.0.0.1:{port}", (home / "admin-token").read_text().strip()
+    finally:
+        reap_replicas(home / "logs")
+
+
+def reap_replicas(logs_dir: Path) -> None:
+    """Stop the replicas a stopped server left running (they outlive it by design, to be
+    adopted by the next start): every process whose output goes to a log under `logs_dir`."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if Path(os.readlink(entry / "fd" / "1")).is_relative_to(logs_dir):
+                os.kill(int(entry.name), signal.SIGKILL)
 
 
 def wait(predicate: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
