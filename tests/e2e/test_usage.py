@@ -150,3 +150,36 @@ def test_bad_input_is_a_422_naming_the_field_and_projects_are_apart(
     hidden = httpx.get(f"{server.base_url}/api/v1/usage", params={"project": "default"},
                        headers=other)  # fmt: skip
     assert hidden.status_code == 403
+
+
+def test_a_queued_invocation_is_metered_as_a_live_request(server: ServerProcess) -> None:
+    """A request queued with the async API reaches the replica through a worker: it counts as
+    one request with the engine's tokens, as the same chat sent live does."""
+    assert wait_until(lambda: _chat(server).status_code == 200, timeout=120)  # run alone too
+    usage = _chat(server).json()["usage"]
+
+    def totals() -> tuple[int, int, int]:
+        server.stop()  # the shutdown flushes what the gateway and the workers counted
+        server.start()
+        (row,) = _usage(server)["rows"]
+        return row["requests"], row["prompt_tokens"], row["completion_tokens"]
+
+    before = totals()
+    with server.api() as api:
+        patched = api.patch(f"/api/v1/endpoints/{NAME}",
+                            json={"spec": {"async_config": {"enabled": True}}})  # fmt: skip
+        assert patched.status_code == 200, patched.text
+        queued = httpx.post(f"{server.base_url}/endpoints/{NAME}/async/v1/chat/completions",
+                            json=CHAT, headers={"authorization": f"Bearer {server.admin_token}"},
+                            timeout=30)  # fmt: skip
+        assert queued.status_code == 202, queued.text
+        url = queued.json()["result_url"]
+        assert wait_until(lambda: api.get(url).json()["status"] == "completed", timeout=120), (
+            api.get(url).text
+        )
+    after = totals()
+    assert after[0] - before[0] == 1, (before, after)
+    assert (after[1] - before[1], after[2] - before[2]) == (
+        usage["prompt_tokens"],
+        usage["completion_tokens"],
+    )

@@ -44,7 +44,7 @@ from modelport.gateway.incoming import (
 from modelport.gateway.limits import Refusal, RequestLimiter
 from modelport.gateway.load import LoadReporter
 from modelport.gateway.metering import UsageMeter
-from modelport.gateway.metering_tap import UsageTap, ask_for_usage
+from modelport.gateway.metering_tap import tapped
 from modelport.gateway.metrics import UNROUTED, GatewayMetrics
 from modelport.gateway.model_lists import ModelLists
 from modelport.gateway.native_client import PREFIX as DEEPINFRA_NATIVE_PREFIX
@@ -200,9 +200,8 @@ class Gateway:
         if routed.reads_answer:
             forward = ReshapingClient.identity_encoding(forward)  # the answer is read, not relayed
         body, tap = routed.body, None
-        if self._meter is not None and asked.method == "POST":
-            body, asked_usage = ask_for_usage(body, routed.forward_path)
-            tap = UsageTap(strip=asked_usage)
+        if self._meter is not None:
+            body, tap = tapped(asked.method, body, routed.forward_path)
         request = ProxyRequest(asked.method, routed.forward_path, body, forward, request_id, tap)
         await self._forward(route, request, client, started)
 

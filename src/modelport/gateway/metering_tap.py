@@ -27,6 +27,15 @@ _USAGE_PATHS = ("/chat/completions", "/completions")  # where stream_options is 
 _TAIL = 4096  # bytes of a non-SSE streamed body kept to find its usage at the end
 
 
+def tapped(method: str, body: bytes, forward_path: str) -> tuple[bytes, UsageTap | None]:
+    """The body to send and the tap that reads the answer's token usage (POSTs only): for a
+    live request as for a queued invocation's call."""
+    if method != "POST":
+        return body, None
+    body, asked = ask_for_usage(body, forward_path)
+    return body, UsageTap(strip=asked)
+
+
 def ask_for_usage(body: bytes, forward_path: str) -> tuple[bytes, bool]:
     """The body to send and whether the gateway added `include_usage` (then it strips the
     usage event). Only streamed OpenAI completions are touched, and parsed."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from modelport.clock import Clock
 from modelport.gateway.balancing import Balancer
+from modelport.gateway.metering import UsageMeter
 from modelport.gateway.metrics import GatewayMetrics
 from modelport.gateway.proxy import Proxy
 from modelport.gateway.routes import RouteTable
@@ -33,6 +34,7 @@ def build_async(
     routes: RouteTable,
     balancer: Balancer,
     metrics: GatewayMetrics,
+    meter: UsageMeter | None = None,
 ) -> AsyncParts:
     """Workers call replicas through a Proxy on the gateway's own Balancer and RouteTable."""
     workers = InvocationWorkers(
@@ -46,5 +48,6 @@ def build_async(
             lease_seconds=settings.async_lease_seconds,
             max_attempts=settings.async_max_attempts,
         ),
+        meter,  # async calls are metered as live ones, by the same process
     )
     return AsyncParts(Intake(service, workers.wake), workers)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,8 +28,10 @@ from modelport.domain.errors import ModelportError
 from modelport.domain.invocations import Invocation, InvocationStatus
 from modelport.domain.records import Endpoint
 from modelport.gateway.headers import new_request_id
+from modelport.gateway.metering import UsageMeter
+from modelport.gateway.metering_tap import UsageTap, tapped
 from modelport.gateway.proxy import Proxy, ProxyRequest, UpstreamBroken
-from modelport.gateway.routes import RouteTable
+from modelport.gateway.routes import EndpointRoute, RouteTable
 from modelport.invocations.capture import CapturedResponse
 from modelport.services.invocation_results import (
     Answer,
@@ -64,9 +67,13 @@ class InvocationWorkers:
         proxy: Proxy,
         results: ResultStores,
         settings: WorkerSettings,
+        meter: UsageMeter | None = None,
     ) -> None:
         """`proxy`: built on the gateway's Balancer, so async calls share its balancing and
-        in-flight counts (what draining and the autoscaler read)."""
+        in-flight counts (what draining and the autoscaler read). `meter`: the process's
+        usage meter, which counts each call a replica answered as the gateway counts live
+        requests (tokens from the engine's usage)."""
+        self._meter = meter
         self._store = store
         self._clock = clock
         self._routes = routes
@@ -186,7 +193,10 @@ class InvocationWorkers:
         route = self._routes.get(invocation.endpoint_id)
         if route is None or not route.replicas:
             return None
-        captured = CapturedResponse(invocation.body)
+        body, tap = invocation.body, None
+        if self._meter is not None:
+            body, tap = tapped(invocation.method, body, invocation.path)
+        captured = CapturedResponse(body)
         # Some engines (llama-cpp-python) refuse a request id that is not a UUID: the
         # invocation id goes along as the client's id, as the gateway does for live traffic.
         headers = [
@@ -195,18 +205,27 @@ class InvocationWorkers:
             ("X-Client-Request-Id", invocation.id),
         ]
         request = ProxyRequest(
-            invocation.method, invocation.path, invocation.body, headers, invocation.id
+            invocation.method, invocation.path, body, headers, invocation.id, tap
         )
+        started = time.perf_counter()
         try:
             status = await self._proxy.forward(route, request, captured)
         except UpstreamBroken:
+            self._metered(route, 502, started, None)
             return Answer(502, (), b"the replica broke off its answer")
         if status == 503 and _NO_REPLICA in captured.body:
-            return None
+            return None  # nobody got it: not a request served (the row waits for a replica)
+        self._metered(route, status, started, tap)
         headers_text = tuple(
             (k.decode("latin-1"), v.decode("latin-1")) for k, v in captured.headers
         )
         return Answer(status, headers_text, captured.body)
+
+    def _metered(
+        self, route: EndpointRoute, status: int, started: float, tap: UsageTap | None
+    ) -> None:
+        if self._meter is not None:
+            self._meter.record(route, status, time.perf_counter() - started, tap)
 
     async def _record(self, invocation: Invocation, results: ResultStore, document: bytes) -> None:
         """Renew, write once, then finish: a worker that lost its lease writes nothing."""

@@ -134,11 +134,11 @@ def build_components(settings: Settings, team: Team | None = None) -> Components
     routes_changed = parts.link.wait_fresh if parts else route_table.wait_fresh
     services = ApiServices.build(store, box, clock, settings, routes_changed=routes_changed)
     assert services.invocations is not None and services.datasets is not None  # build() sets them
+    meter = UsageMeter()
     queued = build_async(
         store, clock, settings, services.invocations, results_in(services.datasets),
-        route_table, balancer, metrics,
+        route_table, balancer, metrics, meter,
     )  # fmt: skip
-    meter = UsageMeter()
     flusher = UsageFlusher(store, meter)
     on_demand = parts.link.poke if parts and not main else lambda e: _poke(controller, publisher, e)
     gateway = create_gateway(
