@@ -104,12 +104,15 @@ def process(
             proc.wait()
 
 
+def _processes() -> Iterator[Path]:
+    """/proc/PID of every process now running."""
+    return (entry for entry in Path("/proc").iterdir() if entry.name.isdigit())
+
+
 def group_cpu_seconds(pgid: int, system_only: bool = False) -> float:
     """User + system (or only system) CPU time of the live processes in one process group."""
     total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for entry in _processes():
         try:
             stat = (entry / "stat").read_text()
         except OSError:
@@ -243,9 +246,7 @@ def modelport_server(workdir: Path) -> Iterator[tuple[str, str]]:
 def reap_replicas(logs_dir: Path) -> None:
     """Stop the replicas a stopped server left running (they outlive it by design, to be
     adopted by the next start): every process whose output goes to a log under `logs_dir`."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for entry in _processes():
         with contextlib.suppress(OSError):
             if Path(os.readlink(entry / "fd" / "1")).is_relative_to(logs_dir):
                 os.kill(int(entry.name), signal.SIGKILL)
